@@ -1,0 +1,199 @@
+//! The pipeline's front half: raw bytes → lines → normalised lines → classified events → timeline.
+//!
+//! Input is read as a stream with a bounded line length, so a log of any size or an endless
+//! stream goes through in constant memory; only the timeline's bounded state is kept.
+
+use std::io::{self, BufRead};
+
+use crate::event::{classify, Classified, Level};
+use crate::normalize::{Line, Normalized, Normalizer, MAX_LINE_BYTES};
+use crate::timeline::{Timeline, TimelineBuilder};
+
+/// Feeds lines through the normaliser, the grammar and the timeline.
+#[derive(Debug, Default)]
+pub struct Analyzer {
+    normalizer: Normalizer,
+    builder: TimelineBuilder,
+    /// The previous line, held back one line in case the next one is its hard-wrapped tail.
+    pending: Option<(Line, Classified)>,
+    line_number: u64,
+}
+
+/// Widths at which terminals, mail and forum editors wrap a pasted log.
+const WRAP_WIDTHS: &[usize] = &[72, 76, 78, 79, 80, 100, 120, 132];
+
+impl Analyzer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// One raw line of input, without its `\n`; `truncated` if the reader cut it.
+    pub fn push(&mut self, raw: &[u8], truncated: bool) {
+        self.line_number += 1;
+        self.builder.note_line_read(truncated);
+        let Normalized::Line(mut line) = self.normalizer.normalize(self.line_number, raw) else {
+            return;
+        };
+        line.truncated |= truncated;
+        let classified = classify(&line.text);
+        if let Some((prev, prev_class)) = self.pending.take() {
+            match join_wrapped(&prev, &prev_class, &line, &classified) {
+                Some(joined) => {
+                    self.pending = Some(joined);
+                    return;
+                }
+                None => self.builder.push(&prev, &prev_class),
+            }
+        }
+        self.pending = Some((line, classified));
+    }
+
+    pub fn finish(mut self) -> Timeline {
+        if let Some((line, classified)) = self.pending.take() {
+            self.builder.push(&line, &classified);
+        }
+        self.builder.finish()
+    }
+}
+
+/// A long line cut in two by a paste: the second half is not an OpenSSH line of its own, and the
+/// two together are one the grammar knows.
+fn join_wrapped(
+    prev: &Line,
+    prev_class: &Classified,
+    line: &Line,
+    class: &Classified,
+) -> Option<(Line, Classified)> {
+    if !class.event.is_other()
+        || class.level != Level::Plain
+        || line.text.is_empty()
+        || line.text.starts_with(' ')
+    {
+        return None;
+    }
+    let width = prev.text.chars().count();
+    let wrapped_known = !prev_class.event.is_other() && WRAP_WIDTHS.contains(&width);
+    let cut_unknown = prev_class.event.is_other() && width >= 40;
+    if !wrapped_known && !cut_unknown {
+        return None;
+    }
+    ["", " "].iter().find_map(|sep| {
+        let text = format!("{}{sep}{}", prev.text, line.text);
+        let joined = classify(&text);
+        let same =
+            std::mem::discriminant(&joined.event) == std::mem::discriminant(&prev_class.event);
+        let better = if prev_class.event.is_other() {
+            !joined.event.is_other()
+        } else {
+            same
+        };
+        better.then(|| {
+            (
+                Line {
+                    text,
+                    ..prev.clone()
+                },
+                joined,
+            )
+        })
+    })
+}
+
+/// Reads `reader` to its end, line by line, cutting lines longer than the normaliser keeps
+/// without ever holding more than that in memory.
+pub fn read_lines<R: BufRead>(mut reader: R, mut each: impl FnMut(&[u8], bool)) -> io::Result<()> {
+    let mut line: Vec<u8> = Vec::with_capacity(256);
+    let mut truncated = false;
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            if !line.is_empty() || truncated {
+                each(&line, truncated);
+            }
+            return Ok(());
+        }
+        let (chunk, newline) = match buf.iter().position(|&b| b == b'\n') {
+            Some(at) => (&buf[..at], true),
+            None => (buf, false),
+        };
+        let room = (MAX_LINE_BYTES + 1).saturating_sub(line.len());
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        truncated |= chunk.len() > room;
+        let used = chunk.len() + usize::from(newline);
+        reader.consume(used);
+        if newline {
+            each(&line, truncated);
+            line.clear();
+            truncated = false;
+        }
+    }
+}
+
+/// Runs a whole reader through the pipeline's front half.
+pub fn timeline_of<R: BufRead>(reader: R) -> io::Result<Timeline> {
+    let mut analyzer = Analyzer::new();
+    read_lines(reader, |line, truncated| analyzer.push(line, truncated))?;
+    Ok(analyzer.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(input: &[u8]) -> Vec<(Vec<u8>, bool)> {
+        let mut out = Vec::new();
+        read_lines(io::BufReader::with_capacity(7, input), |l, t| {
+            out.push((l.to_vec(), t))
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn splits_lines_across_buffer_boundaries() {
+        assert_eq!(
+            lines_of(b"abc\ndefghijklmnop\n\nlast"),
+            vec![
+                (b"abc".to_vec(), false),
+                (b"defghijklmnop".to_vec(), false),
+                (vec![], false),
+                (b"last".to_vec(), false)
+            ]
+        );
+    }
+
+    #[test]
+    fn long_lines_are_bounded() {
+        let mut input = vec![b'x'; MAX_LINE_BYTES * 4];
+        input.extend_from_slice(b"\nnext\n");
+        let lines = lines_of(&input);
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].1);
+        assert!(lines[0].0.len() <= MAX_LINE_BYTES + 1);
+        assert_eq!(lines[1], (b"next".to_vec(), false));
+    }
+
+    #[test]
+    fn a_hard_wrapped_line_is_joined() {
+        let log = [
+            "OpenSSH_9.2p1 Debian-2+deb12u6, OpenSSL 3.0.19 27 Jan 2026",
+            "debug1: Connecting to a-very-long-host-name.example.internal.corp [203.0.113.77] port",
+            " 22.",
+            "debug1: Authenticating to a-very-long-host-name.example.internal.corp:22 as 'alice-the-",
+            "admin'",
+        ]
+        .join("\n");
+        let timeline = timeline_of(log.as_bytes()).unwrap();
+        let s = &timeline.sessions[0];
+        assert_eq!(s.fact("user"), Some("alice-the-admin"));
+        assert_eq!(
+            s.fact("address"),
+            None,
+            "a continuation starting with a space is not joined"
+        );
+    }
+}

@@ -1,0 +1,309 @@
+//! The command line: parses arguments, reads the inputs, runs the pipeline and prints reports.
+//! `run()` returns the process exit code; `main.rs` only calls it.
+
+use std::io::{self, BufReader, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::analyze::timeline_of;
+use crate::error::{exit, Error};
+use crate::report::{self, Format, Styles};
+use crate::rules::{self, RuleSet, RuleSource};
+use crate::ruletest;
+use crate::verdict::Verdict;
+
+/// Explains OpenSSH client debug output (ssh/sftp/scp -v, -vv, -vvv): where the connection broke,
+/// why, and what to run to fix it. Offline; it never connects anywhere.
+#[derive(Debug, Parser)]
+#[command(name = "vvvexplain", version, args_conflicts_with_subcommands = true)]
+#[command(
+    after_help = "Examples:\n  ssh -vvv host 2>&1 | vvvexplain\n  vvvexplain saved-debug.log\n  vvvexplain --format markdown debug.log   (to paste into a ticket)\n\nExit codes: 0 the connection succeeded, 1 a failure was diagnosed or the log stops early,\n2 usage or input error, 3 no OpenSSH debug output found."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// Log files to explain; `-` is standard input. With none, reads standard input (paste mode
+    /// on a terminal: paste, then Ctrl-D).
+    files: Vec<PathBuf>,
+
+    #[command(flatten)]
+    options: Options,
+}
+
+#[derive(Debug, clap::Args)]
+struct Options {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human, global = true)]
+    format: Format,
+
+    /// When to colour the human output (auto: on a terminal, unless NO_COLOR is set).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    color: ColorChoice,
+
+    /// Also load the rules in DIR (one folder per rule holding rule.yaml); may be repeated.
+    #[arg(long = "rules", value_name = "DIR", global = true)]
+    rule_dirs: Vec<PathBuf>,
+
+    /// Do not load the built-in rules (use only --rules DIR).
+    #[arg(long, global = true)]
+    no_default_rules: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Work with rule sets.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Show every active rule: id, phase, confidence, title.
+    List,
+    /// Validate the rule files in DIR (default: ./rules): schema, regexes, unique ids, fixtures.
+    Check { dir: Option<PathBuf> },
+    /// Run every rule's fixture transcripts through the pipeline and compare with the expected verdicts.
+    Test { dir: Option<PathBuf> },
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::SUCCESS
+            };
+        }
+    };
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => report_error(&e),
+    }
+}
+
+fn report_error(e: &Error) -> i32 {
+    eprintln!("vvvexplain: error: {e}");
+    eprintln!("help: {}", e.help());
+    e.exit_code()
+}
+
+fn dispatch(cli: Cli) -> Result<i32, Error> {
+    match cli.command {
+        Some(Command::Rules(RulesCommand::List)) => list_rules(&load_rules(&cli.options)?),
+        Some(Command::Rules(RulesCommand::Check { dir })) => check_rules(&rules_dir(dir)?),
+        Some(Command::Rules(RulesCommand::Test { dir })) => test_rules(&rules_dir(dir)?),
+        None => explain(&cli.files, &cli.options),
+    }
+}
+
+/// The built-in rules and those of every `--rules DIR`, through one loader.
+fn load_rules(options: &Options) -> Result<RuleSet, Error> {
+    let mut sources: Vec<RuleSource> = if options.no_default_rules {
+        Vec::new()
+    } else {
+        rules::builtin_sources()
+    };
+    for dir in &options.rule_dirs {
+        sources.extend(rules::load_dir(dir).map_err(Error::Rules)?);
+    }
+    RuleSet::compile(sources).map_err(Error::Rules)
+}
+
+/// `DIR`, or `./rules`, or the rules folder of the source tree this binary was built from.
+fn rules_dir(dir: Option<PathBuf>) -> Result<PathBuf, Error> {
+    if let Some(dir) = dir {
+        return Ok(dir);
+    }
+    let candidates = [
+        PathBuf::from("rules"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
+    ];
+    candidates.into_iter().find(|p| p.is_dir()).ok_or_else(|| {
+        Error::Usage(
+            "no rules folder here: pass the folder, e.g. `vvvexplain rules test rules/`".into(),
+        )
+    })
+}
+
+fn styles(choice: ColorChoice) -> Styles {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let colored = match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => !no_color && io::stdout().is_terminal(),
+    };
+    if colored {
+        Styles::colored()
+    } else {
+        Styles::plain()
+    }
+}
+
+fn explain(files: &[PathBuf], options: &Options) -> Result<i32, Error> {
+    let rules = load_rules(options)?;
+    let styles = styles(options.color);
+    let stdin_only = [PathBuf::from("-")];
+    let inputs = if files.is_empty() {
+        &stdin_only[..]
+    } else {
+        files
+    };
+    let several = inputs.len() > 1;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let mut code = exit::SUCCESS;
+    let mut json: Vec<Verdict> = Vec::new();
+    for (i, path) in inputs.iter().enumerate() {
+        let name = if path.as_os_str() == "-" {
+            "standard input".to_string()
+        } else {
+            path.display().to_string()
+        };
+        let verdict = read_input(path).and_then(|timeline| {
+            Verdict::build(&timeline, &rules).ok_or_else(|| Error::NoOpenSshOutput(name.clone()))
+        });
+        let verdict = match verdict {
+            Ok(v) => v,
+            Err(e) => {
+                code = code.max(report_error(&e));
+                continue;
+            }
+        };
+        code = code.max(verdict.exit_code());
+        if options.format == Format::Json && several {
+            json.push(verdict);
+            continue;
+        }
+        if several && i > 0 {
+            writeln!(out)
+                .map_err(Error::Write)
+                .or_else(ignore_broken_pipe)?;
+        }
+        let source = several.then_some(name.as_str());
+        let written = report::write(&mut out, &verdict, options.format, &styles, source)
+            .and_then(|_| out.flush());
+        if let Err(e) = written {
+            return ignore_broken_pipe(Error::Write(e)).map(|_| code);
+        }
+    }
+    if !json.is_empty() {
+        let written = serde_json::to_writer_pretty(&mut out, &json)
+            .map_err(io::Error::other)
+            .and_then(|_| writeln!(out))
+            .and_then(|_| out.flush());
+        if let Err(e) = written {
+            return ignore_broken_pipe(Error::Write(e)).map(|_| code);
+        }
+    }
+    Ok(code)
+}
+
+/// A reader that closed the pipe (`vvvexplain log | head`) has what it wanted: not an error.
+fn ignore_broken_pipe(e: Error) -> Result<(), Error> {
+    match &e {
+        Error::Write(io) if io.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        _ => Err(e),
+    }
+}
+
+fn read_input(path: &Path) -> Result<crate::timeline::Timeline, Error> {
+    if path.as_os_str() == "-" {
+        let stdin = io::stdin();
+        if stdin.is_terminal() {
+            eprintln!(
+                "paste the ssh -vvv output, then press Ctrl-D (Ctrl-Z then Enter on Windows)"
+            );
+        }
+        return timeline_of(BufReader::with_capacity(64 * 1024, stdin.lock()))
+            .map_err(Error::Stdin);
+    }
+    let read_error = |source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(Error::Usage(format!(
+            "{} is a directory, not a log file",
+            path.display()
+        )));
+    }
+    timeline_of(BufReader::with_capacity(64 * 1024, file)).map_err(read_error)
+}
+
+fn list_rules(rules: &RuleSet) -> Result<i32, Error> {
+    let mut out = io::stdout().lock();
+    let width = rules.rules().iter().map(|r| r.id.len()).max().unwrap_or(2);
+    let lines = rules.rules().iter().map(|rule| {
+        let confidence = format!("{:?}", rule.confidence).to_lowercase();
+        format!(
+            "{:<width$}  {:<10} {:<6}  {}",
+            rule.id,
+            rule.phase.id(),
+            confidence,
+            rule.title
+        )
+    });
+    for line in lines {
+        if let Err(e) = writeln!(out, "{line}") {
+            ignore_broken_pipe(Error::Write(e))?;
+            break;
+        }
+    }
+    Ok(exit::SUCCESS)
+}
+
+fn check_rules(dir: &Path) -> Result<i32, Error> {
+    let sources = rules::load_dir(dir).map_err(Error::Rules)?;
+    let count = sources.len();
+    let set = RuleSet::compile(sources).map_err(Error::Rules)?;
+    let fixtures: usize = set.rules().iter().map(|r| r.tests.len()).sum();
+    println!(
+        "{count} rules in {} are valid ({fixtures} fixture tests)",
+        dir.display()
+    );
+    Ok(exit::SUCCESS)
+}
+
+fn test_rules(dir: &Path) -> Result<i32, Error> {
+    // Fixtures are judged by the rule set the tool ships with when DIR is the built-in folder,
+    // and by DIR's rules otherwise: the same set that will meet real logs.
+    let set =
+        RuleSet::compile(rules::load_dir(dir).map_err(Error::Rules)?).map_err(Error::Rules)?;
+    let results = ruletest::run(&set);
+    let mut out = io::stdout().lock();
+    let mut failed = 0;
+    for result in &results {
+        let line = match &result.failure {
+            None => format!("PASS {}  {}", result.name, result.verdict),
+            Some(why) => {
+                failed += 1;
+                format!("FAIL {}  {}\n     {why}", result.name, result.verdict)
+            }
+        };
+        writeln!(out, "{line}")
+            .map_err(Error::Write)
+            .or_else(ignore_broken_pipe)?;
+    }
+    writeln!(out, "{} passed, {} failed", results.len() - failed, failed)
+        .map_err(Error::Write)
+        .or_else(ignore_broken_pipe)?;
+    Ok(if failed == 0 {
+        exit::SUCCESS
+    } else {
+        exit::FAILURE
+    })
+}

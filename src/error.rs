@@ -1,0 +1,60 @@
+//! The one error type of the command line: each error owns its message, a `help:` line and its
+//! exit code.
+
+use std::path::PathBuf;
+
+use crate::rules::RuleErrors;
+
+/// Exit codes, as documented in README.md.
+pub mod exit {
+    /// The connection succeeded (or `rules test`/`check` passed).
+    pub const SUCCESS: i32 = 0;
+    /// A failure was diagnosed, or the log stops before the end (or a rule test failed).
+    pub const FAILURE: i32 = 1;
+    /// Usage or input error.
+    pub const USAGE: i32 = 2;
+    /// The input holds no OpenSSH debug output.
+    pub const NO_OPENSSH_OUTPUT: i32 = 3;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read standard input: {0}")]
+    Stdin(std::io::Error),
+    #[error("invalid rules:\n{0}")]
+    Rules(RuleErrors),
+    #[error("no OpenSSH client output found in {0}")]
+    NoOpenSshOutput(String),
+    #[error("cannot write the report: {0}")]
+    Write(std::io::Error),
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    /// One line telling the user what to do about it.
+    pub fn help(&self) -> &'static str {
+        match self {
+            Error::Read { .. } => "check the path; use - to read standard input",
+            Error::Stdin(_) => "pipe the log in (ssh -vvv host 2>&1 | vvvexplain) or pass it as a file",
+            Error::Rules(_) => "fix the rule files at the places shown; `vvvexplain rules check DIR` checks them",
+            Error::NoOpenSshOutput(_) => {
+                "run the client with -vvv and give vvvexplain everything it prints: ssh -vvv user@host 2>&1 | vvvexplain (sftp -vvv / scp -vvv likewise)"
+            }
+            Error::Write(_) => "the output could not be written",
+            Error::Usage(_) => "see vvvexplain --help",
+        }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::NoOpenSshOutput(_) => exit::NO_OPENSSH_OUTPUT,
+            _ => exit::USAGE,
+        }
+    }
+}

@@ -1,0 +1,1104 @@
+//! Typed events: what one normalised line of OpenSSH client output says, as the grammar reads it.
+//!
+//! `grammar/openssh.pest` is the single source of truth for what a line means; this module turns
+//! the pest parse of one line into an [`Event`], with one `parse_<rule>` function per event.
+
+use pest::iterators::{Pair, Pairs};
+use pest::Parser;
+use pest_derive::Parser;
+
+#[derive(Parser)]
+#[grammar = "../grammar/openssh.pest"]
+struct OpenSshGrammar;
+
+/// How loud a line is: the `debugN:` tag OpenSSH put on it, or none (errors, warnings, output).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Plain,
+    Debug1,
+    Debug2,
+    Debug3,
+}
+
+/// One classified line: its level and what it says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classified {
+    pub level: Level,
+    /// scp printed the line itself (`scp: debug2: …`), not the ssh it runs.
+    pub from_scp: bool,
+    pub event: Event,
+}
+
+/// Which way a channel or transfer went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Upload,
+    Download,
+}
+
+/// A key as the client describes it when it lists, offers or has a key accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeyInfo {
+    pub path: String,
+    pub key_type: Option<String>,
+    pub fingerprint: Option<String>,
+}
+
+/// Everything a line can say that matters for the diagnosis. `Other` keeps the rest.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    // config
+    ClientVersion {
+        software: String,
+        library: Option<String>,
+    },
+    ReadingConfig {
+        path: String,
+    },
+    BadConfigOption {
+        path: String,
+        line: u32,
+        option: String,
+    },
+    ConfigTerminating {
+        path: String,
+    },
+    BadConfigPermissions {
+        path: String,
+    },
+    StartedWith {
+        command: String,
+    },
+    ProxyJumpCommand {
+        command: String,
+    },
+    ProxyCommand {
+        command: String,
+    },
+    IdentityFile {
+        path: String,
+        key_type: i32,
+    },
+    PostQuantumWarning,
+    // resolve
+    ResolveFailed {
+        host: String,
+        reason: String,
+    },
+    // connect
+    Connecting {
+        host: String,
+        address: String,
+        port: u16,
+    },
+    ConnectAttemptFailed {
+        address: String,
+        port: u16,
+        reason: String,
+    },
+    ConnectFailed {
+        host: String,
+        port: u16,
+        reason: String,
+    },
+    ConnectionEstablished,
+    // banner
+    LocalVersion {
+        version: String,
+    },
+    RemoteVersion {
+        protocol: String,
+        software: String,
+    },
+    BannerLine {
+        text: String,
+    },
+    BannerTimeout,
+    BannerExchangeFailed {
+        detail: String,
+    },
+    // kex
+    SshMessage {
+        name: String,
+        sent: bool,
+    },
+    KexProposal {
+        server: bool,
+    },
+    KexAlgorithms {
+        kind: String,
+        list: String,
+    },
+    KexChosen {
+        host_key: bool,
+        algorithm: String,
+    },
+    KexCipher {
+        client_to_server: bool,
+        cipher: String,
+        mac: String,
+        compression: String,
+    },
+    KexExpecting {
+        message: String,
+    },
+    NoMatchingAlgorithm {
+        host: String,
+        port: u16,
+        kind: String,
+        offer: String,
+    },
+    // hostkey
+    ServerHostKey {
+        key_type: String,
+        fingerprint: String,
+    },
+    HostKeyKnown {
+        host: String,
+        key_type: String,
+    },
+    HostKeyAdded {
+        host: String,
+        key_type: String,
+    },
+    HostKeyChanged,
+    HostKeyOffending {
+        key_type: String,
+        path: String,
+        line: u32,
+    },
+    HostKeyStrictUnknown {
+        key_type: String,
+        host: String,
+    },
+    HostKeyStrictChanged {
+        host: String,
+    },
+    HostKeyVerificationFailed,
+    HostAuthenticityUnknown,
+    // auth
+    AuthenticatingAs {
+        host: String,
+        port: u16,
+        user: String,
+    },
+    WillAttemptKey(KeyInfo),
+    AuthMethods {
+        methods: String,
+    },
+    NextAuthMethod {
+        method: String,
+    },
+    OfferingKey(KeyInfo),
+    TryingPrivateKey {
+        path: String,
+    },
+    ServerAcceptsKey(KeyInfo),
+    Authenticated {
+        method: Option<String>,
+    },
+    PermissionDenied {
+        user_at_host: Option<String>,
+        methods: Option<String>,
+    },
+    NoMoreAuthMethods,
+    NoMutualSignature,
+    LoadKeyFailed {
+        path: String,
+        reason: String,
+    },
+    UnprotectedKey,
+    KeyPermissionsTooOpen {
+        mode: String,
+        path: String,
+    },
+    TooManyAuthFailures,
+    GssapiFailure,
+    RemoteDebug {
+        text: String,
+    },
+    // channel
+    ChannelNew {
+        id: u32,
+        kind: String,
+    },
+    ChannelOpenConfirmed {
+        id: u32,
+    },
+    ChannelOpenFailed {
+        id: u32,
+        reason: String,
+    },
+    StdioForwardFailed,
+    ChannelRequest {
+        kind: String,
+        accepted: bool,
+        id: u32,
+    },
+    EnteringSession,
+    SendingEnvironment,
+    SendingCommand {
+        command: String,
+    },
+    SendingSubsystem {
+        name: String,
+    },
+    ChannelFree {
+        id: u32,
+    },
+    // session
+    ExitStatus {
+        code: i32,
+    },
+    RemoteNologin,
+    RemoteSftpOnly,
+    // sftp / scp
+    ScpExecuting {
+        host: String,
+        user: String,
+        command: String,
+    },
+    SftpRemoteVersion {
+        version: u32,
+    },
+    SftpExtension {
+        name: String,
+    },
+    SftpMessageTooLong {
+        length: u64,
+    },
+    SftpShellOutputHint,
+    SftpReadPacketFailed {
+        reason: String,
+    },
+    SftpConnectionClosed,
+    SftpPrompt {
+        command: String,
+    },
+    SftpTransferStart {
+        direction: Direction,
+        local: String,
+        remote: String,
+    },
+    SftpPacket {
+        name: String,
+    },
+    ScpError {
+        text: String,
+    },
+    // disconnect
+    Transferred {
+        sent: u64,
+        received: u64,
+    },
+    ClosedByRemote {
+        host: String,
+    },
+    ConnectionClosed {
+        host: String,
+    },
+    ServerNotResponding {
+        host: String,
+    },
+    ReceivedDisconnect {
+        code: u32,
+        reason: String,
+    },
+    DisconnectedFrom,
+    ConnectionLost {
+        detail: String,
+    },
+    BrokenPipe,
+    KilledBySignal {
+        signal: u32,
+    },
+    /// A line nothing in the grammar knows: remote output, a wrapper's text, a newer message.
+    Other,
+}
+
+impl Event {
+    pub fn is_other(&self) -> bool {
+        matches!(self, Event::Other)
+    }
+}
+
+/// Classifies one normalised line. Never fails: a line the grammar cannot place is `Other`.
+pub fn classify(text: &str) -> Classified {
+    match OpenSshGrammar::parse(Rule::line, text) {
+        Ok(pairs) => from_pairs(pairs),
+        // `line` ends in `other`, which takes anything, so this is unreachable in practice; still,
+        // a line is never lost over it.
+        Err(_) => Classified {
+            level: Level::Plain,
+            from_scp: false,
+            event: Event::Other,
+        },
+    }
+}
+
+fn from_pairs(pairs: Pairs<'_, Rule>) -> Classified {
+    let mut level = Level::Plain;
+    let mut from_scp = false;
+    let mut event = Event::Other;
+    for pair in pairs {
+        match pair.as_rule() {
+            Rule::level => level = parse_level(pair.as_str()),
+            Rule::scp_tag => from_scp = true,
+            Rule::severity | Rule::func_prefix | Rule::EOI | Rule::other => {}
+            _ => event = parse_event(pair),
+        }
+    }
+    Classified {
+        level,
+        from_scp,
+        event,
+    }
+}
+
+fn parse_level(tag: &str) -> Level {
+    match tag.as_bytes().get(5) {
+        Some(b'1') => Level::Debug1,
+        Some(b'2') => Level::Debug2,
+        _ => Level::Debug3,
+    }
+}
+
+fn parse_event(pair: Pair<'_, Rule>) -> Event {
+    match pair.as_rule() {
+        Rule::client_version => parse_client_version(pair),
+        Rule::reading_config => Event::ReadingConfig {
+            path: field(&pair, Rule::path),
+        },
+        Rule::bad_config_option => parse_bad_config_option(pair),
+        Rule::config_terminating => Event::ConfigTerminating {
+            path: field(&pair, Rule::path_until_colon),
+        },
+        Rule::bad_config_perms => Event::BadConfigPermissions {
+            path: field(&pair, Rule::path),
+        },
+        Rule::started_with => Event::StartedWith {
+            command: field(&pair, Rule::text),
+        },
+        Rule::proxyjump_command => Event::ProxyJumpCommand {
+            command: field(&pair, Rule::text),
+        },
+        Rule::proxy_command => Event::ProxyCommand {
+            command: field(&pair, Rule::text),
+        },
+        Rule::identity_file => parse_identity_file(pair),
+        Rule::pq_warning => Event::PostQuantumWarning,
+        Rule::resolve_failed => parse_resolve_failed(pair),
+        Rule::connecting => parse_connecting(pair),
+        Rule::connect_attempt_failed => parse_connect_attempt_failed(pair),
+        Rule::connect_failed => parse_connect_failed(pair),
+        Rule::connection_established => Event::ConnectionEstablished,
+        Rule::local_version => Event::LocalVersion {
+            version: field(&pair, Rule::text),
+        },
+        Rule::remote_version => parse_remote_version(pair),
+        Rule::banner_line => Event::BannerLine {
+            text: field(&pair, Rule::text),
+        },
+        Rule::banner_timeout => Event::BannerTimeout,
+        Rule::banner_exchange_failed => Event::BannerExchangeFailed {
+            detail: field(&pair, Rule::text),
+        },
+        Rule::ssh_msg => parse_ssh_msg(pair),
+        Rule::kex_proposal => Event::KexProposal {
+            server: field(&pair, Rule::proposal_side) == "peer server",
+        },
+        Rule::kex_algorithms => parse_kex_algorithms(pair),
+        Rule::kex_chosen => parse_kex_chosen(pair),
+        Rule::kex_cipher | Rule::kex_cipher_legacy => parse_kex_cipher(pair),
+        Rule::kex_expecting => Event::KexExpecting {
+            message: field(&pair, Rule::ssh_msg_name),
+        },
+        Rule::no_matching_algorithm => parse_no_matching_algorithm(pair),
+        Rule::server_host_key => parse_server_host_key(pair),
+        Rule::host_key_known => parse_host_key_known(pair),
+        Rule::host_key_added => parse_host_key_added(pair),
+        Rule::host_key_changed => Event::HostKeyChanged,
+        Rule::host_key_offending => parse_host_key_offending(pair),
+        Rule::host_key_strict_unknown => parse_host_key_strict_unknown(pair),
+        Rule::host_key_strict_changed => Event::HostKeyStrictChanged {
+            host: field(&pair, Rule::host_until_space),
+        },
+        Rule::host_key_failed => Event::HostKeyVerificationFailed,
+        Rule::host_authenticity => Event::HostAuthenticityUnknown,
+        Rule::authenticating_as => parse_authenticating_as(pair),
+        Rule::will_attempt_key => Event::WillAttemptKey(parse_key_description(&pair)),
+        Rule::auth_methods => Event::AuthMethods {
+            methods: field(&pair, Rule::method_list),
+        },
+        Rule::next_auth_method => Event::NextAuthMethod {
+            method: field(&pair, Rule::word),
+        },
+        Rule::offering_key => Event::OfferingKey(parse_key_description(&pair)),
+        Rule::trying_private_key => Event::TryingPrivateKey {
+            path: field(&pair, Rule::path),
+        },
+        Rule::server_accepts_key => Event::ServerAcceptsKey(parse_key_description(&pair)),
+        Rule::authenticated_to => Event::Authenticated {
+            method: optional_field(&pair, Rule::word_until_quote),
+        },
+        Rule::auth_succeeded => Event::Authenticated {
+            method: optional_field(&pair, Rule::word_until_paren),
+        },
+        Rule::permission_denied => parse_permission_denied(pair),
+        Rule::no_more_methods => Event::NoMoreAuthMethods,
+        Rule::no_mutual_signature => Event::NoMutualSignature,
+        Rule::load_key_failed => parse_load_key_failed(pair),
+        Rule::unprotected_key => Event::UnprotectedKey,
+        Rule::key_too_open => parse_key_too_open(pair),
+        Rule::too_many_failures => Event::TooManyAuthFailures,
+        Rule::gssapi_failure => Event::GssapiFailure,
+        Rule::remote_debug => Event::RemoteDebug {
+            text: field(&pair, Rule::text),
+        },
+        Rule::channel_new => parse_channel_new(pair),
+        Rule::channel_open_confirmed => Event::ChannelOpenConfirmed {
+            id: number(&pair, Rule::number),
+        },
+        Rule::channel_open_failed => parse_channel_open_failed(pair),
+        Rule::stdio_forward_failed => Event::StdioForwardFailed,
+        Rule::channel_request_result => parse_channel_request_result(pair),
+        Rule::entering_session => Event::EnteringSession,
+        Rule::sending_env => Event::SendingEnvironment,
+        Rule::sending_command => Event::SendingCommand {
+            command: field(&pair, Rule::text),
+        },
+        Rule::sending_subsystem => Event::SendingSubsystem {
+            name: field(&pair, Rule::text),
+        },
+        Rule::channel_free => Event::ChannelFree {
+            id: number(&pair, Rule::number),
+        },
+        Rule::exit_status => Event::ExitStatus {
+            code: number(&pair, Rule::signed_number),
+        },
+        Rule::remote_nologin => Event::RemoteNologin,
+        Rule::remote_sftp_only => Event::RemoteSftpOnly,
+        Rule::scp_executing => parse_scp_executing(pair),
+        Rule::sftp_remote_version => Event::SftpRemoteVersion {
+            version: number(&pair, Rule::number),
+        },
+        Rule::sftp_extension => Event::SftpExtension {
+            name: field(&pair, Rule::word_until_quote),
+        },
+        Rule::sftp_message_too_long => Event::SftpMessageTooLong {
+            length: number(&pair, Rule::number),
+        },
+        Rule::sftp_shell_output_hint => Event::SftpShellOutputHint,
+        Rule::sftp_read_packet_failed => Event::SftpReadPacketFailed {
+            reason: field(&pair, Rule::text),
+        },
+        Rule::sftp_connection_closed => Event::SftpConnectionClosed,
+        Rule::sftp_prompt => Event::SftpPrompt {
+            command: field(&pair, Rule::text),
+        },
+        Rule::sftp_transfer_start => parse_sftp_transfer_start(pair),
+        Rule::sftp_packet => Event::SftpPacket {
+            name: field(&pair, Rule::fxp_name),
+        },
+        Rule::scp_error => Event::ScpError {
+            text: field(&pair, Rule::text),
+        },
+        Rule::transferred => parse_transferred(pair),
+        Rule::closed_by_remote => Event::ClosedByRemote {
+            host: field(&pair, Rule::host_until_space),
+        },
+        Rule::connection_to_closed => Event::ConnectionClosed {
+            host: field(&pair, Rule::host_until_space),
+        },
+        Rule::server_not_responding => Event::ServerNotResponding {
+            host: field(&pair, Rule::host_until_space),
+        },
+        Rule::received_disconnect => parse_received_disconnect(pair),
+        Rule::disconnected_from => Event::DisconnectedFrom,
+        Rule::connection_lost => Event::ConnectionLost {
+            detail: pair.as_str().to_string(),
+        },
+        Rule::broken_pipe => Event::BrokenPipe,
+        Rule::killed_by_signal => Event::KilledBySignal {
+            signal: number(&pair, Rule::number),
+        },
+        _ => Event::Other,
+    }
+}
+
+// ── field access ──────────────────────────────────────────────────────────────────────────────
+
+/// The text of the first token of `rule` inside `pair`, or "" if the grammar made it optional.
+fn field(pair: &Pair<'_, Rule>, rule: Rule) -> String {
+    optional_field(pair, rule).unwrap_or_default()
+}
+
+fn optional_field(pair: &Pair<'_, Rule>, rule: Rule) -> Option<String> {
+    pair.clone()
+        .into_inner()
+        .find(|p| p.as_rule() == rule)
+        .map(|p| p.as_str().to_string())
+}
+
+/// The texts of every token of `rule` inside `pair`, in order.
+fn fields(pair: &Pair<'_, Rule>, rule: Rule) -> Vec<String> {
+    pair.clone()
+        .into_inner()
+        .filter(|p| p.as_rule() == rule)
+        .map(|p| p.as_str().to_string())
+        .collect()
+}
+
+/// A number token; digits that overflow (a hostile log) read as the type's maximum, not a panic.
+fn number<T: std::str::FromStr + Bounded>(pair: &Pair<'_, Rule>, rule: Rule) -> T {
+    let text = field(pair, rule);
+    text.parse().unwrap_or_else(|_| {
+        if text.starts_with('-') {
+            T::MIN
+        } else {
+            T::MAX
+        }
+    })
+}
+
+/// The extremes a saturating parse falls back to.
+trait Bounded {
+    const MIN: Self;
+    const MAX: Self;
+}
+macro_rules! bounded {
+    ($($t:ty),*) => { $(impl Bounded for $t { const MIN: Self = <$t>::MIN; const MAX: Self = <$t>::MAX; })* };
+}
+bounded!(u16, u32, u64, i32);
+
+// ── one parse function per event that has more than one field ─────────────────────────────────
+
+fn parse_client_version(pair: Pair<'_, Rule>) -> Event {
+    Event::ClientVersion {
+        software: field(&pair, Rule::client_software),
+        library: optional_field(&pair, Rule::crypto_library),
+    }
+}
+
+fn parse_bad_config_option(pair: Pair<'_, Rule>) -> Event {
+    Event::BadConfigOption {
+        path: field(&pair, Rule::path_until_colon),
+        line: number(&pair, Rule::number),
+        option: field(&pair, Rule::word),
+    }
+}
+
+fn parse_identity_file(pair: Pair<'_, Rule>) -> Event {
+    Event::IdentityFile {
+        path: field(&pair, Rule::path_until_type),
+        key_type: number(&pair, Rule::signed_number),
+    }
+}
+
+fn parse_resolve_failed(pair: Pair<'_, Rule>) -> Event {
+    Event::ResolveFailed {
+        host: field(&pair, Rule::host_until_colon),
+        reason: field(&pair, Rule::text),
+    }
+}
+
+fn parse_connecting(pair: Pair<'_, Rule>) -> Event {
+    Event::Connecting {
+        host: field(&pair, Rule::host_until_bracket),
+        address: field(&pair, Rule::address),
+        port: number(&pair, Rule::port),
+    }
+}
+
+fn parse_connect_attempt_failed(pair: Pair<'_, Rule>) -> Event {
+    Event::ConnectAttemptFailed {
+        address: field(&pair, Rule::address_until_space),
+        port: number(&pair, Rule::port),
+        reason: field(&pair, Rule::text),
+    }
+}
+
+fn parse_connect_failed(pair: Pair<'_, Rule>) -> Event {
+    Event::ConnectFailed {
+        host: field(&pair, Rule::host_until_space),
+        port: number(&pair, Rule::port),
+        reason: field(&pair, Rule::text),
+    }
+}
+
+fn parse_remote_version(pair: Pair<'_, Rule>) -> Event {
+    Event::RemoteVersion {
+        protocol: field(&pair, Rule::protocol_version),
+        software: field(&pair, Rule::text),
+    }
+}
+
+fn parse_ssh_msg(pair: Pair<'_, Rule>) -> Event {
+    Event::SshMessage {
+        name: field(&pair, Rule::ssh_msg_name),
+        sent: field(&pair, Rule::msg_direction) == "sent",
+    }
+}
+
+fn parse_kex_algorithms(pair: Pair<'_, Rule>) -> Event {
+    Event::KexAlgorithms {
+        kind: field(&pair, Rule::algorithm_kind),
+        list: field(&pair, Rule::text),
+    }
+}
+
+fn parse_kex_chosen(pair: Pair<'_, Rule>) -> Event {
+    Event::KexChosen {
+        host_key: field(&pair, Rule::chosen_kind) == "host key algorithm",
+        algorithm: field(&pair, Rule::word),
+    }
+}
+
+fn parse_kex_cipher(pair: Pair<'_, Rule>) -> Event {
+    let words = fields(&pair, Rule::word);
+    let word = |i: usize| words.get(i).cloned().unwrap_or_default();
+    Event::KexCipher {
+        client_to_server: field(&pair, Rule::direction) == "client->server",
+        cipher: word(0),
+        mac: word(1),
+        compression: word(2),
+    }
+}
+
+fn parse_no_matching_algorithm(pair: Pair<'_, Rule>) -> Event {
+    Event::NoMatchingAlgorithm {
+        host: field(&pair, Rule::host_until_space),
+        port: number(&pair, Rule::port),
+        kind: field(&pair, Rule::negotiated_kind),
+        offer: field(&pair, Rule::text),
+    }
+}
+
+fn parse_server_host_key(pair: Pair<'_, Rule>) -> Event {
+    Event::ServerHostKey {
+        key_type: field(&pair, Rule::word),
+        fingerprint: field(&pair, Rule::fingerprint),
+    }
+}
+
+fn parse_host_key_known(pair: Pair<'_, Rule>) -> Event {
+    Event::HostKeyKnown {
+        host: field(&pair, Rule::quoted_host),
+        key_type: field(&pair, Rule::word),
+    }
+}
+
+fn parse_host_key_added(pair: Pair<'_, Rule>) -> Event {
+    Event::HostKeyAdded {
+        host: field(&pair, Rule::quoted_host),
+        key_type: field(&pair, Rule::key_type_paren),
+    }
+}
+
+fn parse_host_key_offending(pair: Pair<'_, Rule>) -> Event {
+    Event::HostKeyOffending {
+        key_type: field(&pair, Rule::word),
+        path: field(&pair, Rule::path_until_colon),
+        line: number(&pair, Rule::number),
+    }
+}
+
+fn parse_host_key_strict_unknown(pair: Pair<'_, Rule>) -> Event {
+    Event::HostKeyStrictUnknown {
+        key_type: field(&pair, Rule::word),
+        host: field(&pair, Rule::host_until_space),
+    }
+}
+
+fn parse_authenticating_as(pair: Pair<'_, Rule>) -> Event {
+    Event::AuthenticatingAs {
+        host: field(&pair, Rule::host_until_last_colon),
+        port: number(&pair, Rule::port),
+        user: field(&pair, Rule::user),
+    }
+}
+
+/// `PATH TYPE SHA256:FP [explicit] [agent]` (8.0+), `TYPE SHA256:FP PATH` (7.6–7.9) or `PATH` (older).
+fn parse_key_description(pair: &Pair<'_, Rule>) -> KeyInfo {
+    let text = field(pair, Rule::key_description);
+    let words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
+    let fp_at = words
+        .iter()
+        .position(|w| w.starts_with("SHA256:") || w.starts_with("MD5:"));
+    match fp_at {
+        Some(1) => {
+            // 7.6–7.9: TYPE FP PATH
+            KeyInfo {
+                key_type: Some(words[0].to_string()),
+                fingerprint: Some(words[1].to_string()),
+                path: words
+                    .get(2..)
+                    .map(|rest| rest.join(" "))
+                    .unwrap_or_default(),
+            }
+        }
+        Some(i) if i >= 2 => KeyInfo {
+            path: words[..i - 1].join(" "),
+            key_type: Some(words[i - 1].to_string()),
+            fingerprint: Some(words[i].to_string()),
+        },
+        _ => KeyInfo {
+            path: text.trim().to_string(),
+            key_type: None,
+            fingerprint: None,
+        },
+    }
+}
+
+fn parse_permission_denied(pair: Pair<'_, Rule>) -> Event {
+    Event::PermissionDenied {
+        user_at_host: optional_field(&pair, Rule::user_at_host),
+        methods: optional_field(&pair, Rule::method_list),
+    }
+}
+
+fn parse_load_key_failed(pair: Pair<'_, Rule>) -> Event {
+    Event::LoadKeyFailed {
+        path: field(&pair, Rule::quoted_path),
+        reason: field(&pair, Rule::text),
+    }
+}
+
+fn parse_key_too_open(pair: Pair<'_, Rule>) -> Event {
+    Event::KeyPermissionsTooOpen {
+        mode: field(&pair, Rule::number),
+        path: field(&pair, Rule::quoted_host),
+    }
+}
+
+fn parse_channel_new(pair: Pair<'_, Rule>) -> Event {
+    Event::ChannelNew {
+        id: number(&pair, Rule::number),
+        kind: field(&pair, Rule::text_until_bracket),
+    }
+}
+
+fn parse_channel_open_failed(pair: Pair<'_, Rule>) -> Event {
+    Event::ChannelOpenFailed {
+        id: number(&pair, Rule::number),
+        reason: field(&pair, Rule::text),
+    }
+}
+
+fn parse_channel_request_result(pair: Pair<'_, Rule>) -> Event {
+    Event::ChannelRequest {
+        kind: field(&pair, Rule::request_kind),
+        accepted: field(&pair, Rule::request_outcome) == "accepted",
+        id: number(&pair, Rule::number),
+    }
+}
+
+fn parse_scp_executing(pair: Pair<'_, Rule>) -> Event {
+    Event::ScpExecuting {
+        host: field(&pair, Rule::host_until_comma),
+        user: field(&pair, Rule::user_until_comma),
+        command: field(&pair, Rule::text),
+    }
+}
+
+fn parse_sftp_transfer_start(pair: Pair<'_, Rule>) -> Event {
+    let direction = if field(&pair, Rule::transfer_direction) == "upload" {
+        Direction::Upload
+    } else {
+        Direction::Download
+    };
+    let paths = fields(&pair, Rule::word_until_quote);
+    let path = |i: usize| paths.get(i).cloned().unwrap_or_default();
+    let (local, remote) = match direction {
+        Direction::Upload => (path(0), path(1)),
+        Direction::Download => (path(1), path(0)),
+    };
+    Event::SftpTransferStart {
+        direction,
+        local,
+        remote,
+    }
+}
+
+fn parse_transferred(pair: Pair<'_, Rule>) -> Event {
+    let numbers = fields(&pair, Rule::number);
+    let at = |i: usize| {
+        numbers
+            .get(i)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(u64::MAX)
+    };
+    Event::Transferred {
+        sent: at(0),
+        received: at(1),
+    }
+}
+
+fn parse_received_disconnect(pair: Pair<'_, Rule>) -> Event {
+    Event::ReceivedDisconnect {
+        code: number(&pair, Rule::number),
+        reason: field(&pair, Rule::text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(line: &str) -> Event {
+        classify(line).event
+    }
+
+    #[test]
+    fn levels_and_function_prefixes() {
+        let c =
+            classify("debug1: compat_banner: match: OpenSSH_9.2p1 pat OpenSSH* compat 0x04000000");
+        assert_eq!(c.level, Level::Debug1);
+        assert_eq!(c.event, Event::Other);
+        assert_eq!(
+            classify("debug3: ssh_connect_direct: entering").level,
+            Level::Debug3
+        );
+        assert_eq!(
+            event("debug1: channel_input_open_confirmation: channel 0: callback start"),
+            Event::ChannelOpenConfirmed { id: 0 }
+        );
+    }
+
+    #[test]
+    fn version_lines() {
+        assert_eq!(
+            event("OpenSSH_9.2p1 Debian-2+deb12u6, OpenSSL 3.0.19 27 Jan 2026"),
+            Event::ClientVersion {
+                software: "OpenSSH_9.2p1 Debian-2+deb12u6".into(),
+                library: Some("OpenSSL 3.0.19 27 Jan 2026".into())
+            }
+        );
+        assert!(matches!(
+            event("debug1: OpenSSH_10.0p2, OpenSSL 3.5.0 8 Apr 2025"),
+            Event::ClientVersion { .. }
+        ));
+        assert!(matches!(
+            event("OpenSSH_for_Windows_9.5p1, LibreSSL 3.8.2"),
+            Event::ClientVersion { .. }
+        ));
+    }
+
+    #[test]
+    fn connect_lines() {
+        assert_eq!(
+            event("debug1: Connecting to example.org [203.0.113.7] port 22."),
+            Event::Connecting {
+                host: "example.org".into(),
+                address: "203.0.113.7".into(),
+                port: 22
+            }
+        );
+        assert_eq!(
+            event("ssh: connect to host 127.0.0.1 port 1: Connection refused"),
+            Event::ConnectFailed {
+                host: "127.0.0.1".into(),
+                port: 1,
+                reason: "Connection refused".into()
+            }
+        );
+        assert_eq!(
+            event("ssh: Could not resolve hostname nosuch.invalid: Name or service not known"),
+            Event::ResolveFailed {
+                host: "nosuch.invalid".into(),
+                reason: "Name or service not known".into()
+            }
+        );
+    }
+
+    #[test]
+    fn banner_families() {
+        assert_eq!(
+            event("kex_exchange_identification: read: Connection reset by peer"),
+            Event::BannerExchangeFailed {
+                detail: "read: Connection reset by peer".into()
+            }
+        );
+        assert_eq!(
+            event("ssh_exchange_identification: Connection closed by remote host"),
+            Event::BannerExchangeFailed {
+                detail: "Connection closed by remote host".into()
+            }
+        );
+        assert_eq!(
+            event("kex_exchange_identification: banner line 0: Exceeded MaxStartups"),
+            Event::BannerLine {
+                text: "Exceeded MaxStartups".into()
+            }
+        );
+    }
+
+    #[test]
+    fn kex_lines() {
+        assert_eq!(
+            event("Unable to negotiate with 127.0.0.1 port 2222: no matching key exchange method found. Their offer: diffie-hellman-group1-sha1"),
+            Event::NoMatchingAlgorithm {
+                host: "127.0.0.1".into(),
+                port: 2222,
+                kind: "key exchange method".into(),
+                offer: "diffie-hellman-group1-sha1".into()
+            }
+        );
+        assert_eq!(
+            event("debug1: kex: server->client cipher: chacha20-poly1305@openssh.com MAC: <implicit> compression: none"),
+            Event::KexCipher {
+                client_to_server: false,
+                cipher: "chacha20-poly1305@openssh.com".into(),
+                mac: "<implicit>".into(),
+                compression: "none".into()
+            }
+        );
+        assert_eq!(
+            event("debug1: kex: client->server aes128-ctr hmac-sha1 none"),
+            Event::KexCipher {
+                client_to_server: true,
+                cipher: "aes128-ctr".into(),
+                mac: "hmac-sha1".into(),
+                compression: "none".into()
+            }
+        );
+        assert_eq!(
+            event("debug1: expecting SSH2_MSG_KEX_ECDH_REPLY"),
+            Event::KexExpecting {
+                message: "SSH2_MSG_KEX_ECDH_REPLY".into()
+            }
+        );
+        assert_eq!(
+            event("debug1: SSH2_MSG_KEXINIT received"),
+            Event::SshMessage {
+                name: "SSH2_MSG_KEXINIT".into(),
+                sent: false
+            }
+        );
+    }
+
+    #[test]
+    fn auth_lines() {
+        assert_eq!(
+            event("debug1: Authenticating to 127.0.0.1:23999 as 'root'"),
+            Event::AuthenticatingAs {
+                host: "127.0.0.1".into(),
+                port: 23999,
+                user: "root".into()
+            }
+        );
+        assert_eq!(
+            event("debug1: Offering public key: /home/a/.ssh/id_ed25519 ED25519 SHA256:Yx1FmFe explicit"),
+            Event::OfferingKey(KeyInfo {
+                path: "/home/a/.ssh/id_ed25519".into(),
+                key_type: Some("ED25519".into()),
+                fingerprint: Some("SHA256:Yx1FmFe".into())
+            })
+        );
+        assert_eq!(
+            event("debug1: Offering RSA public key: /home/a/.ssh/id_rsa"),
+            Event::OfferingKey(KeyInfo {
+                path: "/home/a/.ssh/id_rsa".into(),
+                key_type: None,
+                fingerprint: None
+            })
+        );
+        assert_eq!(
+            event("vvvlab@127.0.0.1: Permission denied (publickey)."),
+            Event::PermissionDenied {
+                user_at_host: Some("vvvlab@127.0.0.1".into()),
+                methods: Some("publickey".into())
+            }
+        );
+        assert_eq!(
+            event("Permission denied (publickey,password)."),
+            Event::PermissionDenied {
+                user_at_host: None,
+                methods: Some("publickey,password".into())
+            }
+        );
+        assert_eq!(
+            event("Authenticated to 127.0.0.1 ([127.0.0.1]:23999) using \"publickey\"."),
+            Event::Authenticated {
+                method: Some("publickey".into())
+            }
+        );
+        assert_eq!(
+            event("debug1: Authentication succeeded (publickey)."),
+            Event::Authenticated {
+                method: Some("publickey".into())
+            }
+        );
+        assert_eq!(
+            event("sign_and_send_pubkey: no mutual signature supported"),
+            Event::NoMutualSignature
+        );
+    }
+
+    #[test]
+    fn session_and_sftp_lines() {
+        assert_eq!(
+            event("debug1: Exit status 3"),
+            Event::ExitStatus { code: 3 }
+        );
+        assert_eq!(
+            event("Received message too long 1416128883"),
+            Event::SftpMessageTooLong { length: 1416128883 }
+        );
+        assert_eq!(event("Connection closed"), Event::SftpConnectionClosed);
+        assert_eq!(
+            event("Connection closed by 127.0.0.1 port 22"),
+            Event::ConnectionLost {
+                detail: "Connection closed by 127.0.0.1 port 22".into()
+            }
+        );
+        assert_eq!(
+            event("client_loop: send disconnect: Broken pipe"),
+            Event::BrokenPipe
+        );
+        assert_eq!(
+            event("Transferred: sent 3532, received 3340 bytes, in 0.2 seconds"),
+            Event::Transferred {
+                sent: 3532,
+                received: 3340
+            }
+        );
+    }
+
+    #[test]
+    fn scp_tags_its_own_lines() {
+        let c = classify("scp: debug2: Remote version: 3");
+        assert_eq!(
+            (c.level, c.from_scp, c.event),
+            (Level::Debug2, true, Event::SftpRemoteVersion { version: 3 })
+        );
+        let c = classify("scp: Received message too long 1416128883");
+        assert_eq!(c.event, Event::SftpMessageTooLong { length: 1416128883 });
+        assert_eq!(
+            event("scp: /nope: No such file or directory"),
+            Event::ScpError {
+                text: "/nope: No such file or directory".into()
+            }
+        );
+        assert_eq!(event("Connection closed.  "), Event::SftpConnectionClosed);
+    }
+
+    #[test]
+    fn unknown_and_hostile_lines_are_other() {
+        for line in [
+            "",
+            "hello",
+            "debug1:",
+            "debug9: x",
+            "\u{0}\u{1}",
+            "Exit status 99999999999999999999",
+        ] {
+            let _ = classify(line);
+        }
+        assert_eq!(event("total 48"), Event::Other);
+        assert_eq!(
+            event("Exit status 99999999999999999999"),
+            Event::ExitStatus { code: i32::MAX }
+        );
+    }
+}

@@ -1,0 +1,252 @@
+//! The line normaliser: turns a raw line as people save or paste it into the line OpenSSH printed.
+//!
+//! It removes what terminals, loggers and chat tools add around OpenSSH's own text: CR line ends,
+//! ANSI colour codes, invalid UTF-8, a leading timestamp (`ts`, ISO 8601, VS Code Remote-SSH's
+//! `[HH:MM:SS.mmm]`), syslog/journald prefixes (`host ssh[123]: `), the PID/time columns of
+//! Windows OpenSSH log files, `> ` quoting and Markdown code fences. The time, when one was
+//! there, is kept beside the text.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+/// The longest line kept for display and matching; the rest of a longer line is dropped (counted).
+pub const MAX_LINE_BYTES: usize = 8 * 1024;
+
+/// One line of input after normalisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// 1-based line number in the input as given (the user's editor shows the same number).
+    pub number: u64,
+    /// The text OpenSSH printed, without any wrapper.
+    pub text: String,
+    /// The time a prefix carried (`12:03:04.123`, `2026-11-22T10:00:01Z`, `Nov 22 10:00:01`).
+    pub time: Option<String>,
+    /// The line was longer than [`MAX_LINE_BYTES`] and was cut.
+    pub truncated: bool,
+}
+
+/// What the normaliser makes of one raw line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Normalized {
+    Line(Line),
+    /// A wrapper's own line (a Markdown fence): not part of the log.
+    Wrapper,
+}
+
+/// Normalises lines one at a time. It holds only whether a quoted block started, so it streams.
+#[derive(Debug, Default)]
+pub struct Normalizer {
+    /// Quoting seen on the first lines of a paste (`> `) is taken off every line after it.
+    quoted: bool,
+}
+
+impl Normalizer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Normalises the raw bytes of line `number` (without its `\n`).
+    pub fn normalize(&mut self, number: u64, raw: &[u8]) -> Normalized {
+        let truncated = raw.len() > MAX_LINE_BYTES;
+        let raw = &raw[..raw.len().min(MAX_LINE_BYTES)];
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        // A progress meter redraws itself with bare CRs: what is left after the last one is what
+        // the terminal showed.
+        let raw = match raw.iter().rposition(|&b| b == b'\r') {
+            Some(at) => &raw[at + 1..],
+            None => raw,
+        };
+        let text = String::from_utf8_lossy(raw);
+        let text = strip_ansi(&text);
+        let mut text: &str = &text;
+
+        if let Some(rest) = strip_quote(text) {
+            self.quoted = true;
+            text = rest;
+        } else if self.quoted && text.trim() == ">" {
+            text = "";
+        }
+        if is_fence(text) {
+            return Normalized::Wrapper;
+        }
+        let (time, text) = strip_prefixes(text);
+        Normalized::Line(Line {
+            number,
+            text: text.to_string(),
+            time,
+            truncated,
+        })
+    }
+}
+
+/// `> line` (e-mail and Markdown quoting, possibly nested).
+fn strip_quote(text: &str) -> Option<&str> {
+    let mut rest = text.strip_prefix("> ")?;
+    while let Some(inner) = rest.strip_prefix("> ") {
+        rest = inner;
+    }
+    Some(rest)
+}
+
+fn is_fence(text: &str) -> bool {
+    let t = text.trim_start();
+    (t.starts_with("```") || t.starts_with("~~~")) && !t[3..].contains(' ')
+}
+
+/// Removes CSI (`ESC [ … letter`), OSC (`ESC ] … BEL/ST`) and lone two-byte escapes.
+fn strip_ansi(text: &str) -> Cow<'_, str> {
+    if !text.contains('\u{1b}') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('[') => {
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            Some(']') => {
+                while let Some(c) = chars.next() {
+                    if c == '\u{7}' || (c == '\u{1b}' && chars.peek() == Some(&'\\')) {
+                        if c == '\u{1b}' {
+                            chars.next();
+                        }
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The prefixes loggers and wrappers put before OpenSSH's text, each with the time it carries.
+fn prefix_patterns() -> &'static [Regex] {
+    static PATTERNS: OnceLock<Vec<Regex>> = OnceLock::new();
+    PATTERNS.get_or_init(|| {
+        [
+            // VS Code Remote-SSH output panel: `[10:15:02.431] debug1: …`
+            r"^\[(?P<time>\d{2}:\d{2}:\d{2}(?:\.\d+)?)\] ",
+            // Windows OpenSSH file log: `4120 2026-11-22 10:15:02.431 debug1: …`
+            r"^\d+ (?P<time>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?) ",
+            // ISO 8601 (`ts -s`, journalctl -o short-iso, most loggers), then an optional syslog tag
+            r"^(?P<time>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?) (?:\S+ (?:ssh|sftp|scp|sshd)(?:\[\d+\])?: )?",
+            // syslog / journalctl short: `Nov 22 10:15:02 host ssh[4120]: …`, or `ts` alone: `Nov 22 10:15:02 …`
+            r"^(?P<time>[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}(?:\.\d+)?) (?:\S+ (?:ssh|sftp|scp|sshd)(?:\[\d+\])?: )?",
+            // a bare clock: `10:15:02 debug1: …`, `10:15:02.431 debug1: …`
+            r"^(?P<time>\d{2}:\d{2}:\d{2}(?:\.\d+)?) ",
+        ]
+        .iter()
+        .map(|p| Regex::new(p).expect("built-in prefix pattern compiles"))
+        .collect()
+    })
+}
+
+fn strip_prefixes(text: &str) -> (Option<String>, &str) {
+    // Cheap test first: every prefix starts with a digit, `[` or a month's capital letter.
+    match text.as_bytes().first() {
+        Some(b'0'..=b'9' | b'[' | b'A'..=b'Z') => {}
+        _ => return (None, text),
+    }
+    for pattern in prefix_patterns() {
+        if let Some(caps) = pattern.captures(text) {
+            let whole = caps.get(0).map_or(0, |m| m.end());
+            let time = caps.name("time").map(|m| m.as_str().to_string());
+            return (time, &text[whole..]);
+        }
+    }
+    (None, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(raw: &str) -> (Option<String>, String) {
+        match Normalizer::new().normalize(1, raw.as_bytes()) {
+            Normalized::Line(l) => (l.time, l.text),
+            Normalized::Wrapper => (None, "<wrapper>".into()),
+        }
+    }
+
+    #[test]
+    fn crlf_and_ansi() {
+        assert_eq!(
+            norm("debug1: Connection established.\r").1,
+            "debug1: Connection established."
+        );
+        assert_eq!(
+            norm("\u{1b}[31mPermission denied (publickey).\u{1b}[0m").1,
+            "Permission denied (publickey)."
+        );
+        assert_eq!(norm("50% 1MB\r100% 2MB").1, "100% 2MB");
+    }
+
+    #[test]
+    fn invalid_utf8_is_lossy() {
+        let mut n = Normalizer::new();
+        let Normalized::Line(l) = n.normalize(1, b"debug1: \xff\xfe x") else {
+            panic!()
+        };
+        assert_eq!(l.text, "debug1: \u{fffd}\u{fffd} x");
+    }
+
+    #[test]
+    fn timestamps_are_kept() {
+        assert_eq!(
+            norm("[10:15:02.431] debug1: Connecting to h [1.2.3.4] port 22."),
+            (
+                Some("10:15:02.431".into()),
+                "debug1: Connecting to h [1.2.3.4] port 22.".into()
+            )
+        );
+        assert_eq!(
+            norm("Nov 22 10:15:02 laptop ssh[4120]: debug1: Connection established."),
+            (
+                Some("Nov 22 10:15:02".into()),
+                "debug1: Connection established.".into()
+            )
+        );
+        assert_eq!(
+            norm("2026-11-22T10:15:02.123456+00:00 debug1: x"),
+            (
+                Some("2026-11-22T10:15:02.123456+00:00".into()),
+                "debug1: x".into()
+            )
+        );
+        assert_eq!(
+            norm("4120 2026-11-22 10:15:02.431 debug1: x"),
+            (Some("2026-11-22 10:15:02.431".into()), "debug1: x".into())
+        );
+        assert_eq!(norm("OpenSSH_9.2p1 Debian-2, OpenSSL 3.0").0, None);
+    }
+
+    #[test]
+    fn quotes_and_fences() {
+        assert_eq!(norm("> debug1: x").1, "debug1: x");
+        assert_eq!(norm("> > debug1: x").1, "debug1: x");
+        assert_eq!(norm("```").1, "<wrapper>");
+        assert_eq!(norm("```text").1, "<wrapper>");
+    }
+
+    #[test]
+    fn long_lines_are_cut_not_lost() {
+        let long = "x".repeat(MAX_LINE_BYTES * 3);
+        let Normalized::Line(l) = Normalizer::new().normalize(7, long.as_bytes()) else {
+            panic!()
+        };
+        assert!(l.truncated);
+        assert_eq!(l.text.len(), MAX_LINE_BYTES);
+    }
+}

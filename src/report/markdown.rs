@@ -1,0 +1,149 @@
+//! The Markdown report: the same verdict, ready to paste into a ticket or a forum post.
+
+use std::io::{self, Write};
+
+use super::{line_range, outcome_word, status_mark};
+use crate::rules::{Confidence, Side};
+use crate::verdict::{SessionVerdict, Verdict};
+
+pub fn write(out: &mut dyn Write, verdict: &Verdict, source: Option<&str>) -> io::Result<()> {
+    let v = &verdict.decision;
+    let source = source
+        .map(|s| format!(" ({})", code(s)))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "### vvvexplain: {} — {}{source}",
+        v.connection.program.id(),
+        outcome_word(v)
+    )?;
+    writeln!(out)?;
+    writeln!(out, "**Verdict:** {}", escape(&v.summary))?;
+    writeln!(out)?;
+    if let Some(version) = &v.connection.client_version {
+        writeln!(
+            out,
+            "Client: {} · verbosity -{}",
+            code(version),
+            "v".repeat(usize::from(v.connection.verbosity))
+        )?;
+        writeln!(out)?;
+    }
+    writeln!(out, "| | phase | lines | key line |")?;
+    writeln!(out, "|---|---|---|---|")?;
+    for entry in &v.timeline {
+        let key = entry
+            .key_line
+            .as_ref()
+            .map(|l| code(&l.text))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            status_mark(entry.status),
+            entry.phase.id(),
+            line_range(entry.first_line, entry.last_line),
+            key
+        )?;
+    }
+    writeln!(out)?;
+    if let Some(last) = &v.last_ok {
+        writeln!(
+            out,
+            "- **Last success:** line {} ({}): {}",
+            last.line,
+            last.description,
+            code(&last.text)
+        )?;
+    }
+    if let Some(evidence) = &v.evidence {
+        writeln!(
+            out,
+            "- **Decisive line:** line {}: {}",
+            evidence.line,
+            code(&evidence.text)
+        )?;
+    }
+    if let Some(waiting) = &v.waiting_for {
+        writeln!(out, "- **Waiting for:** {}", escape(waiting))?;
+    }
+    write_causes(out, v)?;
+    if !v.facts.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "<details><summary>Facts</summary>")?;
+        writeln!(out)?;
+        for (key, value) in &v.facts {
+            writeln!(out, "- {key}: {}", code(value))?;
+        }
+        writeln!(out)?;
+        writeln!(out, "</details>")?;
+    }
+    for note in &v.notes {
+        writeln!(out)?;
+        writeln!(out, "> {}", escape(note))?;
+    }
+    Ok(())
+}
+
+fn write_causes(out: &mut dyn Write, v: &SessionVerdict) -> io::Result<()> {
+    if v.causes.is_empty() || v.causes.iter().all(|c| c.id == "ok") {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "#### Likely causes")?;
+    for (i, cause) in v.causes.iter().enumerate() {
+        let confidence = match cause.confidence {
+            Confidence::High => "high",
+            Confidence::Medium => "medium",
+            Confidence::Low => "low",
+        };
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}. **{}** (`{}`, {confidence} confidence)",
+            i + 1,
+            escape(&cause.title),
+            cause.id
+        )?;
+        writeln!(out)?;
+        writeln!(out, "   {}", escape(&cause.explanation))?;
+        for (side, name) in [(Side::Client, "client"), (Side::Server, "server")] {
+            for (label, steps) in [("check", &cause.checks), ("fix", &cause.fixes)] {
+                for step in steps.iter().filter(|s| s.side == side) {
+                    let command = step
+                        .command
+                        .as_deref()
+                        .map(|c| format!(": {}", code(c)))
+                        .unwrap_or_default();
+                    writeln!(out, "   - {name} {label}: {}{command}", escape(&step.text))?;
+                }
+            }
+        }
+        for log in &cause.server_log {
+            writeln!(out, "   - server log: {}", code(log))?;
+        }
+    }
+    Ok(())
+}
+
+/// Inline code that survives backticks and pipes inside the text.
+fn code(text: &str) -> String {
+    let text = text.replace('|', "\\|").replace('\n', " ");
+    if text.contains('`') {
+        format!("`` {text} ``")
+    } else {
+        format!("`{text}`")
+    }
+}
+
+/// Markdown-significant characters of prose taken from a log or a rule.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '*' | '_' | '<' | '>' | '[' | ']' | '|' | '#') {
+            out.push('\\');
+        }
+        out.push(if c == '\n' { ' ' } else { c });
+    }
+    out
+}

@@ -1,0 +1,141 @@
+//! The YAML schema of a rule file, read as it is written (`Raw*`), before it is checked and compiled.
+//!
+//! Unknown keys are refused (`deny_unknown_fields`), so a typo in a rule is an error with its
+//! place in the file, not a condition silently ignored.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::timeline::{Milestone, Outcome, Phase, Program};
+
+/// One value or a list of them: `failed_phase: auth` or `failed_phase: [kex, auth]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    pub fn into_vec(self) -> Vec<T> {
+        match self {
+            OneOrMany::One(v) => vec![v],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Client,
+    Server,
+}
+
+/// `rules/<id>/rule.yaml`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    /// The cause in one line, as a user would say it.
+    pub title: String,
+    /// The phase this cause makes fail.
+    pub phase: Phase,
+    pub confidence: Confidence,
+    /// What must hold of a connection for this cause to be a candidate.
+    #[serde(rename = "match")]
+    pub matches: RawMatch,
+    /// Why it happens, in plain words.
+    pub explanation: String,
+    #[serde(default)]
+    pub checks: Vec<RawStep>,
+    #[serde(default)]
+    pub fixes: Vec<RawStep>,
+    /// What the server's log says when this is the cause.
+    #[serde(default)]
+    pub server_log: Vec<String>,
+    /// Man page options and documents to read.
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// The fixture transcripts this rule is proven on, with their expected verdicts.
+    #[serde(default)]
+    pub tests: Vec<RawTest>,
+}
+
+/// Conditions, all of which must hold.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMatch {
+    pub outcome: Option<OneOrMany<Outcome>>,
+    pub failed_phase: Option<OneOrMany<Phase>>,
+    /// The last milestone reached is one of these.
+    pub last_milestone: Option<OneOrMany<Milestone>>,
+    /// These milestones were all reached.
+    #[serde(default)]
+    pub reached: Vec<Milestone>,
+    /// None of these milestones was reached.
+    #[serde(default)]
+    pub not_reached: Vec<Milestone>,
+    pub program: Option<OneOrMany<Program>>,
+    /// OpenSSH client version range, e.g. `">=8.0, <9.8"`.
+    pub version: Option<String>,
+    /// A regex the decisive line (the failure, or where the log stops) must match.
+    pub evidence: Option<String>,
+    /// Regexes that must each match some line of the connection.
+    #[serde(default)]
+    pub lines: Vec<String>,
+    /// Regexes of which at least one must match some line.
+    #[serde(default)]
+    pub any_lines: Vec<String>,
+    /// Regexes no line may match.
+    #[serde(default)]
+    pub absent: Vec<String>,
+    /// Facts that must be present and match a regex (`user: '^root$'`); `''` = present at all.
+    #[serde(default)]
+    pub facts: BTreeMap<String, String>,
+    /// Facts that must not be present.
+    #[serde(default)]
+    pub no_facts: Vec<String>,
+}
+
+/// A check or a fix: what to do, on which side, and the exact command.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    pub side: Side,
+    pub text: String,
+    pub command: Option<String>,
+}
+
+/// A fixture and what the pipeline must say about it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTest {
+    /// Path relative to the rule's folder.
+    pub fixture: String,
+    pub outcome: Option<Outcome>,
+    /// The expected failed phase; `null` for a success.
+    #[serde(default, deserialize_with = "present")]
+    pub failed_phase: Option<Option<Phase>>,
+    /// The expected top cause, or a list of acceptable top causes.
+    pub top_cause: Option<OneOrMany<String>>,
+    /// Causes that must be among the ranked causes.
+    #[serde(default)]
+    pub causes_include: Vec<String>,
+    /// This rule must not be among the causes at all (a near miss).
+    #[serde(default)]
+    pub quiet: bool,
+}
+
+/// Tells `failed_phase: null` (present, none) from a missing key.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Phase>>, D::Error> {
+    Option::<Phase>::deserialize(d).map(Some)
+}

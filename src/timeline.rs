@@ -1,0 +1,1272 @@
+//! The timeline: folds the events of one input into connections (sessions), each a sequence of
+//! phases with a status, line range, key line and facts, and the milestones it reached.
+//!
+//! It keeps only what a verdict needs (facts, milestones, a bounded set of lines), so memory does
+//! not grow with the length of the log.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::Serialize;
+
+use crate::event::{Classified, Direction, Event, KeyInfo, Level};
+use crate::normalize::Line;
+
+/// The phases of an OpenSSH connection, in the order a connection goes through them.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Config,
+    Resolve,
+    Connect,
+    Banner,
+    Kex,
+    Hostkey,
+    Auth,
+    Channel,
+    Session,
+    Sftp,
+    Transfer,
+    Disconnect,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 12] = [
+        Phase::Config,
+        Phase::Resolve,
+        Phase::Connect,
+        Phase::Banner,
+        Phase::Kex,
+        Phase::Hostkey,
+        Phase::Auth,
+        Phase::Channel,
+        Phase::Session,
+        Phase::Sftp,
+        Phase::Transfer,
+        Phase::Disconnect,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Phase::Config => "config",
+            Phase::Resolve => "resolve",
+            Phase::Connect => "connect",
+            Phase::Banner => "banner",
+            Phase::Kex => "kex",
+            Phase::Hostkey => "hostkey",
+            Phase::Auth => "auth",
+            Phase::Channel => "channel",
+            Phase::Session => "session",
+            Phase::Sftp => "sftp",
+            Phase::Transfer => "transfer",
+            Phase::Disconnect => "disconnect",
+        }
+    }
+
+    /// What happens in the phase, in a user's words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Phase::Config => "reading the client configuration",
+            Phase::Resolve => "resolving the host name",
+            Phase::Connect => "opening the TCP connection",
+            Phase::Banner => "exchanging SSH version banners",
+            Phase::Kex => "negotiating algorithms and keys (key exchange)",
+            Phase::Hostkey => "verifying the server's host key",
+            Phase::Auth => "authenticating the user",
+            Phase::Channel => "opening a channel on the authenticated connection",
+            Phase::Session => "running the remote shell or command",
+            Phase::Sftp => "starting the SFTP subsystem",
+            Phase::Transfer => "transferring files",
+            Phase::Disconnect => "closing the connection",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The points of progress that prove a step succeeded; the last one reached is "the last
+/// successful message" the guides tell people to look for.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Milestone {
+    ConfigRead,
+    AddressResolved,
+    TcpConnected,
+    BannerReceived,
+    KexinitSent,
+    KexinitReceived,
+    AlgorithmsAgreed,
+    KexReplyReceived,
+    HostKeyVerified,
+    NewKeys,
+    ServiceAccepted,
+    Authenticated,
+    ChannelOpenConfirmed,
+    SessionStarted,
+    SubsystemAccepted,
+    SftpVersion,
+    TransferStarted,
+    SessionEnded,
+}
+
+impl Milestone {
+    pub fn id(self) -> &'static str {
+        match self {
+            Milestone::ConfigRead => "config-read",
+            Milestone::AddressResolved => "address-resolved",
+            Milestone::TcpConnected => "tcp-connected",
+            Milestone::BannerReceived => "banner-received",
+            Milestone::KexinitSent => "kexinit-sent",
+            Milestone::KexinitReceived => "kexinit-received",
+            Milestone::AlgorithmsAgreed => "algorithms-agreed",
+            Milestone::KexReplyReceived => "kex-reply-received",
+            Milestone::HostKeyVerified => "host-key-verified",
+            Milestone::NewKeys => "new-keys",
+            Milestone::ServiceAccepted => "service-accepted",
+            Milestone::Authenticated => "authenticated",
+            Milestone::ChannelOpenConfirmed => "channel-open-confirmed",
+            Milestone::SessionStarted => "session-started",
+            Milestone::SubsystemAccepted => "subsystem-accepted",
+            Milestone::SftpVersion => "sftp-version",
+            Milestone::TransferStarted => "transfer-started",
+            Milestone::SessionEnded => "session-ended",
+        }
+    }
+
+    /// The milestone as the user knows it from the log.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Milestone::ConfigRead => "configuration read",
+            Milestone::AddressResolved => "host name resolved",
+            Milestone::TcpConnected => "TCP connection established",
+            Milestone::BannerReceived => "server banner received",
+            Milestone::KexinitSent => "KEXINIT sent",
+            Milestone::KexinitReceived => "server KEXINIT received",
+            Milestone::AlgorithmsAgreed => "algorithms agreed",
+            Milestone::KexReplyReceived => "server's key exchange reply received",
+            Milestone::HostKeyVerified => "host key verified",
+            Milestone::NewKeys => "NEWKEYS: encryption on",
+            Milestone::ServiceAccepted => "SERVICE_ACCEPT: ready to authenticate",
+            Milestone::Authenticated => "authenticated",
+            Milestone::ChannelOpenConfirmed => "CHANNEL_OPEN_CONFIRMATION received",
+            Milestone::SessionStarted => "shell or command accepted",
+            Milestone::SubsystemAccepted => "subsystem request accepted",
+            Milestone::SftpVersion => "FXP_VERSION: SFTP server answered",
+            Milestone::TransferStarted => "file transfer started",
+            Milestone::SessionEnded => "session ended with an exit status",
+        }
+    }
+
+    pub fn phase(self) -> Phase {
+        match self {
+            Milestone::ConfigRead => Phase::Config,
+            Milestone::AddressResolved => Phase::Resolve,
+            Milestone::TcpConnected => Phase::Connect,
+            Milestone::BannerReceived => Phase::Banner,
+            Milestone::KexinitSent
+            | Milestone::KexinitReceived
+            | Milestone::AlgorithmsAgreed
+            | Milestone::KexReplyReceived
+            | Milestone::NewKeys => Phase::Kex,
+            Milestone::HostKeyVerified => Phase::Hostkey,
+            Milestone::ServiceAccepted | Milestone::Authenticated => Phase::Auth,
+            Milestone::ChannelOpenConfirmed => Phase::Channel,
+            Milestone::SessionStarted => Phase::Session,
+            Milestone::SubsystemAccepted | Milestone::SftpVersion => Phase::Sftp,
+            Milestone::TransferStarted => Phase::Transfer,
+            Milestone::SessionEnded => Phase::Disconnect,
+        }
+    }
+
+    /// The phase a connection is in once this milestone is passed.
+    fn next_phase(self) -> Phase {
+        match self {
+            Milestone::ConfigRead => Phase::Config,
+            Milestone::AddressResolved => Phase::Connect,
+            Milestone::TcpConnected => Phase::Banner,
+            Milestone::BannerReceived => Phase::Kex,
+            Milestone::HostKeyVerified | Milestone::NewKeys => Phase::Auth,
+            Milestone::Authenticated => Phase::Channel,
+            Milestone::ChannelOpenConfirmed | Milestone::SessionStarted => Phase::Session,
+            Milestone::SubsystemAccepted => Phase::Sftp,
+            Milestone::SftpVersion | Milestone::TransferStarted => Phase::Transfer,
+            Milestone::SessionEnded => Phase::Disconnect,
+            other => other.phase(),
+        }
+    }
+}
+
+/// The client program that printed the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Program {
+    Ssh,
+    Sftp,
+    Scp,
+}
+
+impl Program {
+    pub fn id(self) -> &'static str {
+        match self {
+            Program::Ssh => "ssh",
+            Program::Sftp => "sftp",
+            Program::Scp => "scp",
+        }
+    }
+}
+
+/// How a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Success,
+    Failure,
+    Incomplete,
+}
+
+/// A line of the input, as shown in a verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineRef {
+    pub line: u64,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+}
+
+/// Longest text kept per stored line (the verdict quotes lines, it does not reproduce a dump).
+const STORED_TEXT_BYTES: usize = 1024;
+
+impl LineRef {
+    fn of(line: &Line) -> Self {
+        let mut text = line.text.clone();
+        if text.len() > STORED_TEXT_BYTES {
+            let mut cut = STORED_TEXT_BYTES;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+            text.push('…');
+        }
+        LineRef {
+            line: line.number,
+            text,
+            time: line.time.clone(),
+        }
+    }
+}
+
+/// What one phase of one connection looked like.
+#[derive(Debug, Clone, Default)]
+pub struct PhaseRecord {
+    pub first_line: Option<u64>,
+    pub last_line: Option<u64>,
+    /// The line that sums the phase up: its milestone or its failure.
+    pub key_line: Option<LineRef>,
+    pub facts: BTreeMap<String, String>,
+}
+
+/// Whether this connection was made by the user or by ssh itself to reach a jump host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Direct,
+    JumpHost,
+}
+
+/// Lines kept for rule matching: the first ones, the last ones, and the notable ones between.
+#[derive(Debug, Clone, Default)]
+pub struct LineStore {
+    head: Vec<(LineRef, bool)>,
+    notable: Vec<LineRef>,
+    tail: VecDeque<(LineRef, bool)>,
+    dropped: u64,
+}
+
+const HEAD_LINES: usize = 2000;
+const TAIL_LINES: usize = 500;
+const NOTABLE_LINES: usize = 500;
+
+impl LineStore {
+    fn push(&mut self, line: LineRef, notable: bool) {
+        if self.head.len() < HEAD_LINES {
+            self.head.push((line, notable));
+            return;
+        }
+        self.tail.push_back((line, notable));
+        if self.tail.len() > TAIL_LINES {
+            if let Some((old, was_notable)) = self.tail.pop_front() {
+                if was_notable && self.notable.len() < NOTABLE_LINES {
+                    self.notable.push(old);
+                } else {
+                    self.dropped += 1;
+                }
+            }
+        }
+    }
+
+    /// Every kept line, in input order.
+    pub fn iter(&self) -> impl Iterator<Item = &LineRef> {
+        self.head
+            .iter()
+            .map(|(l, _)| l)
+            .chain(self.notable.iter())
+            .chain(self.tail.iter().map(|(l, _)| l))
+    }
+
+    /// How many lines were passed over (the middle of a very long transfer log).
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+}
+
+/// One connection's story.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: usize,
+    pub role: Role,
+    /// The session this one is the jump host of (ProxyJump).
+    pub parent: Option<usize>,
+    pub first_line: u64,
+    pub last_line: u64,
+    pub program: Option<Program>,
+    /// The highest `-v` level seen (0 = no debug lines).
+    pub verbosity: u8,
+    pub client_version: Option<String>,
+    pub phases: [PhaseRecord; 12],
+    /// Each milestone with the first line that proved it.
+    pub milestones: BTreeMap<Milestone, LineRef>,
+    pub last_milestone: Option<(Milestone, LineRef)>,
+    /// The first failure line and the phase it failed.
+    pub failure: Option<(Phase, LineRef)>,
+    /// Lines that are worth a look but did not end the connection (bounded).
+    pub warnings: Vec<LineRef>,
+    pub ended: Option<LineRef>,
+    pub interrupted: Option<LineRef>,
+    /// The message the client said it was waiting for (`expecting SSH2_MSG_KEX_ECDH_REPLY`).
+    pub expecting: Option<LineRef>,
+    /// The phase the connection is in: where a failure without a phase of its own belongs.
+    pub frontier: Phase,
+    pub lines: LineStore,
+    /// How many lines and how many OpenSSH lines (known events or debug lines) it has.
+    pub line_count: u64,
+    pub openssh_lines: u64,
+    /// The last line that the grammar knew (for logs that stop).
+    pub last_event: Option<LineRef>,
+    in_server_proposal: bool,
+    has_proxy: bool,
+}
+
+const MAX_WARNINGS: usize = 50;
+const MAX_LIST_ITEMS: usize = 20;
+
+impl Session {
+    fn new(id: usize, role: Role, parent: Option<usize>, first_line: u64) -> Self {
+        Session {
+            id,
+            role,
+            parent,
+            first_line,
+            last_line: first_line,
+            program: None,
+            verbosity: 0,
+            client_version: None,
+            phases: Default::default(),
+            milestones: BTreeMap::new(),
+            last_milestone: None,
+            failure: None,
+            warnings: Vec::new(),
+            ended: None,
+            interrupted: None,
+            expecting: None,
+            frontier: Phase::Config,
+            lines: LineStore::default(),
+            line_count: 0,
+            openssh_lines: 0,
+            last_event: None,
+            in_server_proposal: false,
+            has_proxy: false,
+        }
+    }
+
+    pub fn phase(&self, phase: Phase) -> &PhaseRecord {
+        &self.phases[phase.index()]
+    }
+
+    pub fn reached(&self, milestone: Milestone) -> bool {
+        self.milestones.contains_key(&milestone)
+    }
+
+    /// How the connection ended.
+    pub fn outcome(&self) -> Outcome {
+        if self.failure.is_some() {
+            Outcome::Failure
+        } else if self.ended.is_some() {
+            Outcome::Success
+        } else {
+            Outcome::Incomplete
+        }
+    }
+
+    /// The phase that failed, or for a log that stops, the phase it stopped in.
+    pub fn failed_phase(&self) -> Option<Phase> {
+        match (&self.failure, self.outcome()) {
+            (Some((phase, _)), _) => Some(*phase),
+            (None, Outcome::Incomplete) => Some(self.frontier),
+            _ => None,
+        }
+    }
+
+    /// Every fact of every phase (later phases win on a repeated key).
+    pub fn facts(&self) -> BTreeMap<String, String> {
+        let mut all = BTreeMap::new();
+        for record in &self.phases {
+            all.extend(record.facts.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        all
+    }
+
+    pub fn fact(&self, key: &str) -> Option<&str> {
+        self.phases
+            .iter()
+            .rev()
+            .find_map(|p| p.facts.get(key))
+            .map(String::as_str)
+    }
+
+    /// The phases that apply to this connection, in order: those it touched, and those its
+    /// program goes through.
+    pub fn applicable_phases(&self) -> Vec<Phase> {
+        let sftp_like = matches!(self.program, Some(Program::Sftp))
+            || self.fact("subsystem").is_some()
+            || self.phase(Phase::Sftp).first_line.is_some();
+        let exec_like = !sftp_like || self.phase(Phase::Session).first_line.is_some();
+        let transfer = sftp_like || matches!(self.program, Some(Program::Scp));
+        Phase::ALL
+            .into_iter()
+            .filter(|&p| match p {
+                Phase::Session => exec_like,
+                Phase::Sftp => sftp_like,
+                Phase::Transfer => transfer || self.phase(p).first_line.is_some(),
+                _ => true,
+            })
+            .collect()
+    }
+
+    fn set_fact(&mut self, phase: Phase, key: &str, value: impl Into<String>) {
+        self.phases[phase.index()]
+            .facts
+            .insert(key.to_string(), value.into());
+    }
+
+    /// Adds to a comma-separated list fact, once per value, up to a bound.
+    fn add_to_list(&mut self, phase: Phase, key: &str, value: &str) {
+        let facts = &mut self.phases[phase.index()].facts;
+        let entry = facts.entry(key.to_string()).or_default();
+        if entry.split(", ").any(|v| v == value) {
+            return;
+        }
+        if entry.split(", ").count() >= MAX_LIST_ITEMS && !entry.is_empty() {
+            if !entry.ends_with('…') {
+                entry.push_str(", …");
+            }
+            return;
+        }
+        if !entry.is_empty() {
+            entry.push_str(", ");
+        }
+        entry.push_str(value);
+    }
+
+    /// Notes that `phase` has a line; its first line is its key line until a milestone or a
+    /// failure gives a better one.
+    fn touch(&mut self, phase: Phase, at: &LineRef) {
+        let record = &mut self.phases[phase.index()];
+        record.first_line.get_or_insert(at.line);
+        record.last_line = Some(at.line);
+        record.key_line.get_or_insert_with(|| at.clone());
+    }
+
+    fn advance(&mut self, phase: Phase) {
+        if phase > self.frontier {
+            self.frontier = phase;
+        }
+    }
+
+    fn reach(&mut self, milestone: Milestone, at: &LineRef) {
+        let phase = milestone.phase();
+        self.touch(phase, at);
+        self.milestones
+            .entry(milestone)
+            .or_insert_with(|| at.clone());
+        // The version line stays the key line of the config phase.
+        if milestone != Milestone::ConfigRead {
+            self.phases[phase.index()].key_line = Some(at.clone());
+        }
+        self.last_milestone = Some((milestone, at.clone()));
+        self.advance(milestone.next_phase());
+    }
+
+    fn warn(&mut self, at: &LineRef) {
+        if self.warnings.len() < MAX_WARNINGS {
+            self.warnings.push(at.clone());
+        }
+    }
+
+    fn fail(&mut self, phase: Option<Phase>, at: &LineRef) {
+        // After a clean end, what follows is the connection being torn down, not a failure.
+        if self.ended.is_some() {
+            self.warn(at);
+            return;
+        }
+        let phase = phase.unwrap_or(self.frontier);
+        self.touch(phase, at);
+        if self.failure.is_none() {
+            self.phases[phase.index()].key_line = Some(at.clone());
+            self.failure = Some((phase, at.clone()));
+        } else {
+            self.warn(at);
+        }
+    }
+
+    fn end(&mut self, at: &LineRef) {
+        self.touch(Phase::Disconnect, at);
+        self.ended.get_or_insert_with(|| at.clone());
+        self.advance(Phase::Disconnect);
+    }
+
+    fn note_program(&mut self, program: Program) {
+        // scp's own line wins over what the ssh under it suggests.
+        if self.program.is_none() || program == Program::Scp {
+            self.program = Some(program);
+        }
+    }
+
+    /// Folds one classified line into this session.
+    fn apply(&mut self, line: &Line, level: Level, event: &Event) {
+        let at = LineRef::of(line);
+        self.last_line = line.number;
+        self.line_count += 1;
+        let verbosity = match level {
+            Level::Plain => 0,
+            Level::Debug1 => 1,
+            Level::Debug2 => 2,
+            Level::Debug3 => 3,
+        };
+        self.verbosity = self.verbosity.max(verbosity);
+        let known = !event.is_other();
+        if known || verbosity > 0 {
+            self.openssh_lines += 1;
+        }
+        if known {
+            self.last_event = Some(at.clone());
+        }
+        let notable =
+            (known && !matches!(event, Event::SftpPacket { .. })) || level == Level::Plain;
+        self.lines.push(at.clone(), notable);
+        self.apply_event(event, &at);
+    }
+
+    fn apply_event(&mut self, event: &Event, at: &LineRef) {
+        use Event as E;
+        use Phase as P;
+        match event {
+            // config
+            E::ClientVersion { software, library } => {
+                self.touch(P::Config, at);
+                self.client_version = Some(software.clone());
+                self.set_fact(P::Config, "client_version", software.clone());
+                if let Some(library) = library {
+                    self.set_fact(P::Config, "crypto_library", library.clone());
+                }
+                self.phases[P::Config.index()]
+                    .key_line
+                    .get_or_insert_with(|| at.clone());
+            }
+            E::ReadingConfig { path } => {
+                self.add_to_list(P::Config, "config_files", path);
+                self.reach(Milestone::ConfigRead, at);
+            }
+            E::BadConfigOption {
+                path,
+                line: n,
+                option,
+            } => {
+                self.set_fact(
+                    P::Config,
+                    "bad_config_option",
+                    format!("{option} ({path} line {n})"),
+                );
+                self.fail(Some(P::Config), at);
+            }
+            E::ConfigTerminating { .. } => self.fail(Some(P::Config), at),
+            E::BadConfigPermissions { path } => {
+                self.set_fact(P::Config, "bad_permissions_file", path.clone());
+                self.fail(Some(P::Config), at);
+            }
+            E::StartedWith { command } => {
+                self.touch(P::Config, at);
+                self.set_fact(P::Config, "command_line", command.clone());
+                match command
+                    .split_whitespace()
+                    .next()
+                    .map(|w| w.rsplit('/').next().unwrap_or(w))
+                {
+                    Some("sftp") => self.note_program(Program::Sftp),
+                    Some("scp") => self.note_program(Program::Scp),
+                    _ => {}
+                }
+            }
+            E::ProxyJumpCommand { command } => {
+                self.touch(P::Config, at);
+                self.set_fact(P::Config, "proxy_jump", command.clone());
+            }
+            E::ProxyCommand { command } => {
+                self.touch(P::Connect, at);
+                self.has_proxy = true;
+                self.set_fact(P::Connect, "proxy_command", command.clone());
+                self.advance(P::Connect);
+            }
+            E::IdentityFile { path, key_type } => {
+                let found = if *key_type < 0 { "missing" } else { "present" };
+                if *key_type >= 0 || !path.ends_with("-cert") {
+                    self.add_to_list(P::Auth, "identity_files", &format!("{path} ({found})"));
+                }
+            }
+            E::PostQuantumWarning => {
+                self.touch(P::Kex, at);
+                self.set_fact(P::Kex, "post_quantum", "no (the client warned)");
+            }
+            // resolve
+            E::ResolveFailed { host, reason } => {
+                self.set_fact(P::Resolve, "host", host.clone());
+                self.set_fact(P::Resolve, "resolve_error", reason.clone());
+                self.fail(Some(P::Resolve), at);
+            }
+            // connect
+            E::Connecting {
+                host,
+                address,
+                port,
+            } => {
+                self.set_fact(P::Resolve, "host", host.clone());
+                self.set_fact(P::Resolve, "address", address.clone());
+                self.set_fact(P::Connect, "port", port.to_string());
+                self.reach(Milestone::AddressResolved, at);
+                self.touch(P::Connect, at);
+            }
+            E::ConnectAttemptFailed { reason, .. } => {
+                self.touch(P::Connect, at);
+                self.set_fact(P::Connect, "connect_error", reason.clone());
+                self.warn(at);
+            }
+            E::ConnectFailed { host, port, reason } => {
+                self.set_fact(P::Resolve, "host", host.clone());
+                self.set_fact(P::Connect, "port", port.to_string());
+                self.set_fact(P::Connect, "connect_error", reason.clone());
+                self.fail(Some(P::Connect), at);
+            }
+            E::ConnectionEstablished => self.reach(Milestone::TcpConnected, at),
+            // banner
+            E::LocalVersion { version } => {
+                self.touch(P::Banner, at);
+                self.set_fact(P::Banner, "local_version", version.clone());
+                self.advance(P::Banner);
+            }
+            E::RemoteVersion { software, .. } => {
+                self.set_fact(P::Banner, "server_software", software.clone());
+                self.reach(Milestone::BannerReceived, at);
+            }
+            E::BannerLine { text } => {
+                self.touch(P::Banner, at);
+                self.add_to_list(P::Banner, "server_pre_banner_text", text);
+                self.warn(at);
+            }
+            E::BannerTimeout | E::BannerExchangeFailed { .. } => self.fail(Some(P::Banner), at),
+            // kex
+            E::SshMessage { name, sent } => self.apply_ssh_message(name, *sent, at),
+            E::KexProposal { server } => {
+                self.touch(P::Kex, at);
+                self.in_server_proposal = *server;
+            }
+            E::KexAlgorithms { kind, list } => {
+                self.touch(P::Kex, at);
+                let side = if self.in_server_proposal {
+                    "server"
+                } else {
+                    "client"
+                };
+                let key = format!("{side}_{}", kind.to_lowercase().replace(' ', "_"));
+                self.set_fact(P::Kex, &key, list.clone());
+            }
+            E::KexChosen {
+                host_key,
+                algorithm,
+            } => {
+                let key = if *host_key {
+                    "host_key_algorithm"
+                } else {
+                    "kex_algorithm"
+                };
+                self.set_fact(P::Kex, key, algorithm.clone());
+                self.reach(Milestone::AlgorithmsAgreed, at);
+            }
+            E::KexCipher {
+                client_to_server,
+                cipher,
+                mac,
+                compression,
+            } => {
+                self.touch(P::Kex, at);
+                let dir = if *client_to_server {
+                    "client_to_server"
+                } else {
+                    "server_to_client"
+                };
+                self.set_fact(P::Kex, &format!("cipher_{dir}"), cipher.clone());
+                self.set_fact(P::Kex, &format!("mac_{dir}"), mac.clone());
+                self.set_fact(P::Kex, &format!("compression_{dir}"), compression.clone());
+            }
+            E::KexExpecting { .. } => {
+                self.touch(P::Kex, at);
+                self.expecting = Some(at.clone());
+                self.advance(P::Kex);
+            }
+            E::NoMatchingAlgorithm { kind, offer, .. } => {
+                self.set_fact(P::Kex, "no_matching", kind.clone());
+                self.set_fact(P::Kex, "server_offer", offer.clone());
+                self.fail(Some(P::Kex), at);
+            }
+            // hostkey
+            E::ServerHostKey {
+                key_type,
+                fingerprint,
+            } => {
+                self.set_fact(
+                    P::Hostkey,
+                    "server_host_key",
+                    format!("{key_type} {fingerprint}"),
+                );
+                self.reach(Milestone::KexReplyReceived, at);
+                self.touch(P::Hostkey, at);
+                self.advance(P::Hostkey);
+            }
+            E::HostKeyKnown { .. } => {
+                self.set_fact(P::Hostkey, "host_key_status", "known");
+                self.reach(Milestone::HostKeyVerified, at);
+            }
+            E::HostKeyAdded { .. } => {
+                self.set_fact(P::Hostkey, "host_key_status", "new, added to known_hosts");
+                self.reach(Milestone::HostKeyVerified, at);
+            }
+            E::HostKeyChanged | E::HostKeyStrictChanged { .. } => {
+                self.set_fact(P::Hostkey, "host_key_status", "changed");
+                self.fail(Some(P::Hostkey), at);
+            }
+            E::HostKeyOffending { path, line: n, .. } => {
+                self.touch(P::Hostkey, at);
+                self.set_fact(P::Hostkey, "known_hosts_entry", format!("{path}:{n}"));
+            }
+            E::HostKeyStrictUnknown { .. } => {
+                self.set_fact(P::Hostkey, "host_key_status", "unknown");
+                self.fail(Some(P::Hostkey), at);
+            }
+            E::HostKeyVerificationFailed => self.fail(Some(P::Hostkey), at),
+            E::HostAuthenticityUnknown => {
+                self.touch(P::Hostkey, at);
+                self.set_fact(P::Hostkey, "host_key_status", "unknown, asked the user");
+                self.expecting = Some(at.clone());
+            }
+            // auth
+            E::AuthenticatingAs { host, port, user } => {
+                self.set_fact(P::Resolve, "host", host.clone());
+                self.set_fact(P::Connect, "port", port.to_string());
+                self.set_fact(P::Auth, "user", user.clone());
+            }
+            E::WillAttemptKey(key) => {
+                self.add_to_list(P::Auth, "keys_available", &describe_key(key));
+            }
+            E::AuthMethods { methods } => {
+                self.touch(P::Auth, at);
+                self.set_fact(P::Auth, "server_allows", methods.clone());
+                self.advance(P::Auth);
+            }
+            E::NextAuthMethod { method } => {
+                self.touch(P::Auth, at);
+                self.add_to_list(P::Auth, "methods_tried", method);
+                self.advance(P::Auth);
+            }
+            E::OfferingKey(key) => {
+                self.touch(P::Auth, at);
+                self.add_to_list(P::Auth, "keys_offered", &describe_key(key));
+            }
+            E::TryingPrivateKey { path } => {
+                self.touch(P::Auth, at);
+                self.add_to_list(P::Auth, "keys_offered", path);
+            }
+            E::ServerAcceptsKey(key) => {
+                self.touch(P::Auth, at);
+                self.set_fact(P::Auth, "key_accepted", describe_key(key));
+            }
+            E::Authenticated { method } => {
+                if let Some(method) = method {
+                    self.set_fact(P::Auth, "auth_method", method.clone());
+                }
+                self.reach(Milestone::Authenticated, at);
+            }
+            E::PermissionDenied {
+                methods: Some(methods),
+                ..
+            } => {
+                self.set_fact(P::Auth, "server_allows", methods.clone());
+                self.fail(Some(P::Auth), at);
+            }
+            E::PermissionDenied { methods: None, .. }
+            | E::NoMoreAuthMethods
+            | E::NoMutualSignature
+            | E::UnprotectedKey
+            | E::GssapiFailure => {
+                self.touch(P::Auth, at);
+                self.warn(at);
+            }
+            E::LoadKeyFailed { path, reason } => {
+                self.touch(P::Auth, at);
+                self.set_fact(P::Auth, "key_load_error", format!("{path}: {reason}"));
+                self.warn(at);
+            }
+            E::KeyPermissionsTooOpen { mode, path } => {
+                self.touch(P::Auth, at);
+                self.set_fact(P::Auth, "key_too_open", format!("{path} (mode {mode})"));
+                self.warn(at);
+            }
+            E::TooManyAuthFailures => self.fail(Some(P::Auth), at),
+            E::RemoteDebug { .. } => {}
+            // channel
+            E::ChannelNew { kind, .. } => {
+                self.touch(P::Channel, at);
+                self.add_to_list(P::Channel, "channels", kind);
+                self.advance(P::Channel);
+            }
+            E::ChannelOpenConfirmed { .. } | E::SendingEnvironment => {
+                if !self.reached(Milestone::ChannelOpenConfirmed) {
+                    self.reach(Milestone::ChannelOpenConfirmed, at);
+                }
+            }
+            E::ChannelOpenFailed { reason, .. } => {
+                self.set_fact(P::Channel, "channel_open_failed", reason.clone());
+                self.fail(Some(P::Channel), at);
+            }
+            E::StdioForwardFailed => self.fail(Some(P::Channel), at),
+            E::ChannelRequest { kind, accepted, .. } => {
+                let phase = if kind == "subsystem" {
+                    P::Sftp
+                } else {
+                    P::Session
+                };
+                match (*accepted, kind.as_str()) {
+                    (true, "subsystem") => self.reach(Milestone::SubsystemAccepted, at),
+                    (true, "exec" | "shell") => self.reach(Milestone::SessionStarted, at),
+                    (true, _) => self.touch(phase, at),
+                    (false, "subsystem" | "exec" | "shell") => {
+                        self.set_fact(phase, "request_failed", kind.clone());
+                        self.fail(Some(phase), at);
+                    }
+                    (false, _) => {
+                        self.touch(phase, at);
+                        self.warn(at);
+                    }
+                }
+            }
+            E::EnteringSession => {
+                self.touch(P::Channel, at);
+                self.advance(P::Channel);
+            }
+            E::SendingCommand { command } => {
+                if !self.reached(Milestone::ChannelOpenConfirmed) {
+                    self.reach(Milestone::ChannelOpenConfirmed, at);
+                }
+                self.touch(P::Session, at);
+                self.set_fact(P::Session, "command", command.clone());
+                if command.starts_with("scp ") {
+                    self.note_program(Program::Scp);
+                }
+                self.advance(P::Session);
+            }
+            E::SendingSubsystem { name } => {
+                if !self.reached(Milestone::ChannelOpenConfirmed) {
+                    self.reach(Milestone::ChannelOpenConfirmed, at);
+                }
+                self.touch(P::Sftp, at);
+                self.set_fact(P::Sftp, "subsystem", name.clone());
+                if name == "sftp" {
+                    self.note_program(Program::Sftp);
+                }
+                self.advance(P::Sftp);
+            }
+            E::ChannelFree { .. } => {}
+            // session
+            E::ExitStatus { code } => {
+                self.set_fact(P::Session, "exit_status", code.to_string());
+                if self.fact("subsystem").is_some() && !self.reached(Milestone::SftpVersion) {
+                    // The subsystem's program ended without ever speaking SFTP.
+                    self.fail(Some(P::Sftp), at);
+                } else if self.fact("subsystem").is_some() && *code != 0 {
+                    self.fail(Some(P::Transfer), at);
+                } else {
+                    self.reach(Milestone::SessionEnded, at);
+                    self.end(at);
+                }
+            }
+            E::RemoteNologin | E::RemoteSftpOnly => self.fail(Some(P::Session), at),
+            // sftp / scp
+            E::ScpExecuting {
+                host,
+                user,
+                command,
+            } => {
+                self.note_program(Program::Scp);
+                self.touch(P::Config, at);
+                self.set_fact(P::Resolve, "host", host.clone());
+                self.set_fact(P::Auth, "user", user.clone());
+                self.set_fact(P::Config, "scp_remote_command", command.clone());
+            }
+            E::SftpRemoteVersion { version } => {
+                self.set_fact(P::Sftp, "sftp_version", version.to_string());
+                self.reach(Milestone::SftpVersion, at);
+            }
+            E::SftpExtension { .. } => self.touch(P::Sftp, at),
+            E::SftpMessageTooLong { length } => {
+                self.set_fact(P::Sftp, "message_too_long", length.to_string());
+                if let Some(text) = length_as_text(*length) {
+                    self.set_fact(P::Sftp, "message_too_long_as_text", text);
+                }
+                self.fail(Some(P::Sftp), at);
+            }
+            E::SftpShellOutputHint => {
+                self.touch(P::Sftp, at);
+                self.warn(at);
+            }
+            E::SftpReadPacketFailed { reason } => {
+                self.set_fact(P::Sftp, "read_error", reason.clone());
+                self.fail(Some(P::Sftp), at);
+            }
+            E::SftpConnectionClosed => {
+                if self.program.is_none() {
+                    self.note_program(Program::Sftp);
+                }
+                self.fail(None, at);
+            }
+            E::SftpPrompt { command } => {
+                self.touch(P::Transfer, at);
+                self.add_to_list(P::Transfer, "sftp_commands", command);
+            }
+            E::SftpTransferStart {
+                direction,
+                local,
+                remote,
+            } => {
+                let what = match direction {
+                    Direction::Upload => format!("{local} -> {remote}"),
+                    Direction::Download => format!("{remote} -> {local}"),
+                };
+                self.add_to_list(P::Transfer, "files", &what);
+                if !self.reached(Milestone::TransferStarted) {
+                    self.reach(Milestone::TransferStarted, at);
+                }
+                self.touch(P::Transfer, at);
+            }
+            E::SftpPacket { name } => {
+                let phase = match name.as_str() {
+                    "SSH2_FXP_READ" | "SSH2_FXP_WRITE" | "SSH2_FXP_OPEN" | "SSH2_FXP_CLOSE" => {
+                        P::Transfer
+                    }
+                    _ => P::Sftp,
+                };
+                self.touch(phase, at);
+            }
+            E::ScpError { text } => {
+                self.note_program(Program::Scp);
+                self.set_fact(P::Transfer, "scp_error", text.clone());
+                self.fail(Some(P::Transfer), at);
+            }
+            // disconnect
+            E::Transferred { sent, received } => {
+                self.set_fact(P::Disconnect, "bytes_sent", sent.to_string());
+                self.set_fact(P::Disconnect, "bytes_received", received.to_string());
+                self.touch(P::Disconnect, at);
+            }
+            E::ConnectionClosed { .. } => self.end(at),
+            E::ClosedByRemote { .. }
+            | E::ServerNotResponding { .. }
+            | E::ConnectionLost { .. }
+            | E::BrokenPipe => self.fail(None, at),
+            E::ReceivedDisconnect { code, reason } => {
+                self.set_fact(
+                    P::Disconnect,
+                    "server_disconnect",
+                    format!("{code}: {reason}"),
+                );
+                self.fail(None, at);
+            }
+            E::DisconnectedFrom => {}
+            E::KilledBySignal { .. } => {
+                self.interrupted.get_or_insert_with(|| at.clone());
+            }
+            E::Other => {}
+        }
+    }
+
+    fn apply_ssh_message(&mut self, name: &str, sent: bool, at: &LineRef) {
+        let milestone = match (name, sent) {
+            ("SSH2_MSG_KEXINIT", true) => Some(Milestone::KexinitSent),
+            ("SSH2_MSG_KEXINIT", false) => Some(Milestone::KexinitReceived),
+            ("SSH2_MSG_NEWKEYS", false) => Some(Milestone::NewKeys),
+            ("SSH2_MSG_SERVICE_ACCEPT", false) => Some(Milestone::ServiceAccepted),
+            (reply, false) if reply.starts_with("SSH2_MSG_KEX") && reply.ends_with("_REPLY") => {
+                Some(Milestone::KexReplyReceived)
+            }
+            _ => None,
+        };
+        match milestone {
+            Some(m) => self.reach(m, at),
+            None => self.touch(Phase::Kex, at),
+        }
+        if name == "SSH2_MSG_NEWKEYS" && !sent {
+            self.expecting = None;
+        }
+    }
+}
+
+fn describe_key(key: &KeyInfo) -> String {
+    match (&key.key_type, &key.fingerprint) {
+        (Some(t), Some(fp)) => format!("{} ({t} {fp})", key.path),
+        _ => key.path.clone(),
+    }
+}
+
+/// sftp reads the first 4 bytes of whatever the remote shell printed as a packet length; shown as
+/// text, they say what the shell printed (1416128883 is "This").
+fn length_as_text(length: u64) -> Option<String> {
+    let bytes = u32::try_from(length).ok()?.to_be_bytes();
+    bytes
+        .iter()
+        .all(|b| b.is_ascii_graphic() || *b == b' ')
+        .then(|| String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// All the connections one input holds.
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    pub sessions: Vec<Session>,
+    /// Sessions left out of a very long input with many connections (only a count is kept).
+    pub sessions_dropped: usize,
+    /// Lines read in all (including wrappers and lines outside any connection).
+    pub lines_read: u64,
+    /// Lines that were cut because they were too long.
+    pub lines_truncated: u64,
+}
+
+/// How many connections are kept in detail; past that, the middle ones are dropped (counted).
+const MAX_SESSIONS: usize = 32;
+
+impl Timeline {
+    /// The connection the verdict is about: the last one the user started (not a jump host).
+    pub fn deciding(&self) -> Option<&Session> {
+        self.sessions
+            .iter()
+            .rev()
+            .find(|s| s.role == Role::Direct)
+            .or_else(|| self.sessions.last())
+    }
+
+    /// The jump-host connections made on behalf of `session`.
+    pub fn jumps_of(&self, session: &Session) -> impl Iterator<Item = &Session> {
+        let id = session.id;
+        self.sessions.iter().filter(move |s| s.parent == Some(id))
+    }
+
+    pub fn has_openssh_lines(&self) -> bool {
+        self.sessions.iter().any(|s| s.openssh_lines > 0)
+    }
+}
+
+/// Builds a [`Timeline`] one classified line at a time.
+#[derive(Debug, Default)]
+pub struct TimelineBuilder {
+    timeline: Timeline,
+    next_id: usize,
+    /// Index of the session the previous line went to (un-attributed lines follow it).
+    current: Option<usize>,
+    /// Index of the jump-host session whose log is interleaved with its target's right now.
+    active_jump: Option<usize>,
+}
+
+impl TimelineBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn note_line_read(&mut self, truncated: bool) {
+        self.timeline.lines_read += 1;
+        if truncated {
+            self.timeline.lines_truncated += 1;
+        }
+    }
+
+    pub fn push(&mut self, line: &Line, classified: &Classified) {
+        let index = self.route(line, &classified.event);
+        self.current = Some(index);
+        let session = &mut self.timeline.sessions[index];
+        if classified.from_scp {
+            session.note_program(Program::Scp);
+        }
+        session.apply(line, classified.level, &classified.event);
+    }
+
+    pub fn finish(self) -> Timeline {
+        self.timeline
+    }
+
+    /// Decides which connection a line belongs to, starting a new one where the log does.
+    fn route(&mut self, line: &Line, event: &Event) -> usize {
+        let Some(current) = self.current else {
+            return self.start(line.number, Role::Direct, None);
+        };
+        let session = &self.timeline.sessions[current];
+        match event {
+            Event::ClientVersion { .. } => {
+                // A proxy command that is itself an ssh (ProxyJump) prints its own log into ours.
+                if let Some(parent) = self.waiting_on_proxy() {
+                    let parent_id = self.timeline.sessions[parent].id;
+                    let jump = self.start(line.number, Role::JumpHost, Some(parent_id));
+                    self.active_jump = Some(jump);
+                    return jump;
+                }
+                // Another run pasted after this one: it already had its version line or got further.
+                if session.client_version.is_some() || session.frontier > Phase::Config {
+                    self.active_jump = None;
+                    return self.start(line.number, Role::Direct, None);
+                }
+                current
+            }
+            Event::Connecting { address, .. } if self.active_jump.is_none() => {
+                // ConnectionAttempts: the same address tried again is a new attempt.
+                let retry = session
+                    .warnings
+                    .iter()
+                    .any(|w| w.text.contains(&format!("address {address} ")))
+                    && !session.reached(Milestone::TcpConnected);
+                if retry {
+                    return self.start(line.number, Role::Direct, None);
+                }
+                current
+            }
+            _ => match self.active_jump {
+                Some(jump) => self.route_between_jump_and_target(jump, event),
+                None => current,
+            },
+        }
+    }
+
+    /// While a jump host's ssh and the target's ssh both print, a line goes to the jump host's log
+    /// unless that connection is already past what the line reports.
+    fn route_between_jump_and_target(&self, jump: usize, event: &Event) -> usize {
+        let sessions = &self.timeline.sessions;
+        let session = &sessions[jump];
+        let Some(parent) = session
+            .parent
+            .and_then(|id| sessions.iter().position(|s| s.id == id))
+        else {
+            return jump;
+        };
+        if sessions[parent].reached(Milestone::Authenticated) {
+            return parent;
+        }
+        let to_parent = match event {
+            Event::RemoteVersion { .. }
+            | Event::BannerExchangeFailed { .. }
+            | Event::BannerTimeout
+            | Event::LocalVersion { .. }
+            | Event::IdentityFile { .. } => session.reached(Milestone::BannerReceived),
+            Event::ConnectionLost { detail } => detail.contains("UNKNOWN port 65535"),
+            Event::SftpConnectionClosed
+            | Event::ScpError { .. }
+            | Event::SftpMessageTooLong { .. } => true,
+            _ => session.reached(Milestone::Authenticated) && event_is_pre_auth(event),
+        };
+        if to_parent {
+            parent
+        } else {
+            jump
+        }
+    }
+
+    /// The top-level session that is waiting for its proxy command's connection, if any.
+    fn waiting_on_proxy(&self) -> Option<usize> {
+        let index = self
+            .timeline
+            .sessions
+            .iter()
+            .rposition(|s| s.role == Role::Direct)?;
+        let session = &self.timeline.sessions[index];
+        (self.active_jump.is_none()
+            && session.has_proxy
+            && !session.reached(Milestone::BannerReceived)
+            && session.outcome() == Outcome::Incomplete)
+            .then_some(index)
+    }
+
+    fn start(&mut self, first_line: u64, role: Role, parent: Option<usize>) -> usize {
+        let sessions = &mut self.timeline.sessions;
+        if sessions.len() >= MAX_SESSIONS {
+            // Keep the first connections and the latest; the middle ones are only counted. Indexes
+            // held by the builder shift with the removal.
+            let gone = MAX_SESSIONS / 2;
+            sessions.remove(gone);
+            self.timeline.sessions_dropped += 1;
+            let shift = |i: usize| if i > gone { i - 1 } else { i };
+            self.current = self.current.filter(|&i| i != gone).map(shift);
+            self.active_jump = self.active_jump.filter(|&i| i != gone).map(shift);
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        sessions.push(Session::new(id, role, parent, first_line));
+        sessions.len() - 1
+    }
+}
+
+/// Events that happen before authentication: once the jump host is authenticated, these come from
+/// the target's ssh.
+fn event_is_pre_auth(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::KexProposal { .. }
+            | Event::KexAlgorithms { .. }
+            | Event::KexChosen { .. }
+            | Event::KexCipher { .. }
+            | Event::KexExpecting { .. }
+            | Event::NoMatchingAlgorithm { .. }
+            | Event::SshMessage { .. }
+            | Event::ServerHostKey { .. }
+            | Event::HostKeyKnown { .. }
+            | Event::HostKeyAdded { .. }
+            | Event::HostKeyChanged
+            | Event::HostKeyOffending { .. }
+            | Event::HostKeyStrictUnknown { .. }
+            | Event::HostKeyStrictChanged { .. }
+            | Event::HostKeyVerificationFailed
+            | Event::AuthenticatingAs { .. }
+            | Event::WillAttemptKey(..)
+            | Event::AuthMethods { .. }
+            | Event::NextAuthMethod { .. }
+            | Event::OfferingKey(..)
+            | Event::ServerAcceptsKey(..)
+            | Event::Authenticated { .. }
+            | Event::PermissionDenied { .. }
+            | Event::NoMoreAuthMethods
+    )
+}

@@ -1,0 +1,370 @@
+//! The verdict: what the timeline and the ranked rules say about an input, in the shape every
+//! report format prints and the JSON schema documents. Reporters read only this.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::rules::{Confidence, RuleSet, Step, Subject};
+use crate::timeline::{LineRef, Milestone, Outcome, Phase, Program, Role, Session, Timeline};
+
+/// The JSON schema version; bumped only when a key changes meaning or goes away.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything vvvexplain concludes about one input.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    pub schema: u32,
+    /// The verdict of the connection that decides (see `decided_by`), flattened to the top level.
+    #[serde(flatten)]
+    pub decision: SessionVerdict,
+    /// Index into `sessions` of the connection the top-level verdict is about.
+    pub decided_by: usize,
+    /// One verdict per connection found in the input, in input order.
+    pub sessions: Vec<SessionVerdict>,
+    pub input: InputStats,
+}
+
+/// Counts about the input as a whole.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputStats {
+    pub lines: u64,
+    pub truncated_lines: u64,
+    pub sessions_dropped: usize,
+}
+
+/// What one connection did and why it failed.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionVerdict {
+    pub outcome: Outcome,
+    /// The phase that failed (or, for an incomplete log, the phase it stopped in); null on success.
+    pub failed_phase: Option<Phase>,
+    /// The verdict in one sentence.
+    pub summary: String,
+    /// Likely causes, best first.
+    pub causes: Vec<Cause>,
+    /// The last successful milestone and its line.
+    pub last_ok: Option<MilestoneRef>,
+    /// The decisive line: the failure, or where an incomplete log stops.
+    pub evidence: Option<LineRef>,
+    /// For an incomplete log: what the client was waiting for.
+    pub waiting_for: Option<String>,
+    pub timeline: Vec<PhaseEntry>,
+    pub facts: BTreeMap<String, String>,
+    /// Lines worth a look that did not end the connection (warnings).
+    pub warnings: Vec<LineRef>,
+    /// What the reader should know about the log itself (verbosity, dropped lines, …).
+    pub notes: Vec<String>,
+    pub connection: ConnectionInfo,
+}
+
+/// A milestone as reported: its id, what it means and its line.
+#[derive(Debug, Clone, Serialize)]
+pub struct MilestoneRef {
+    pub milestone: Milestone,
+    pub description: &'static str,
+    pub line: u64,
+    pub text: String,
+}
+
+/// Which connection this is.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionInfo {
+    pub role: Role,
+    pub program: Program,
+    pub client_version: Option<String>,
+    pub first_line: u64,
+    pub last_line: u64,
+    pub verbosity: u8,
+}
+
+/// The status of one phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseStatus {
+    Ok,
+    Failed,
+    NotReached,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseEntry {
+    pub phase: Phase,
+    pub status: PhaseStatus,
+    pub first_line: Option<u64>,
+    pub last_line: Option<u64>,
+    pub key_line: Option<LineRef>,
+    pub facts: BTreeMap<String, String>,
+}
+
+/// A likely cause, with what to check and what to do on each side.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cause {
+    pub id: String,
+    pub title: String,
+    pub confidence: Confidence,
+    pub explanation: String,
+    pub checks: Vec<Step>,
+    pub fixes: Vec<Step>,
+    pub server_log: Vec<String>,
+    pub references: Vec<String>,
+    /// The lines of the log that made this cause match.
+    pub matched_lines: Vec<LineRef>,
+}
+
+impl Verdict {
+    /// Judges every connection of the timeline; `None` when the input held no OpenSSH output.
+    pub fn build(timeline: &Timeline, rules: &RuleSet) -> Option<Verdict> {
+        if !timeline.has_openssh_lines() {
+            return None;
+        }
+        let sessions: Vec<SessionVerdict> = timeline
+            .sessions
+            .iter()
+            .map(|s| {
+                judge(
+                    timeline,
+                    s,
+                    rules,
+                    timeline.sessions.len() + timeline.sessions_dropped,
+                )
+            })
+            .collect();
+        let deciding = timeline.deciding()?;
+        let decided_by = timeline.sessions.iter().position(|s| s.id == deciding.id)?;
+        Some(Verdict {
+            schema: SCHEMA_VERSION,
+            decision: sessions[decided_by].clone(),
+            decided_by,
+            sessions,
+            input: InputStats {
+                lines: timeline.lines_read,
+                truncated_lines: timeline.lines_truncated,
+                sessions_dropped: timeline.sessions_dropped,
+            },
+        })
+    }
+
+    /// The process exit code for this verdict: 0 success, 1 failure or incomplete.
+    pub fn exit_code(&self) -> i32 {
+        match self.decision.outcome {
+            Outcome::Success => 0,
+            Outcome::Failure | Outcome::Incomplete => 1,
+        }
+    }
+}
+
+fn judge(
+    timeline: &Timeline,
+    session: &Session,
+    rules: &RuleSet,
+    connections: usize,
+) -> SessionVerdict {
+    let subject = Subject::new(timeline, session);
+    let causes: Vec<Cause> = rules
+        .rank(&subject)
+        .into_iter()
+        .map(|m| Cause {
+            id: m.rule.id.clone(),
+            title: m.rule.title.clone(),
+            confidence: m.rule.confidence,
+            explanation: m.rule.explanation.clone(),
+            checks: m.rule.checks.clone(),
+            fixes: m.rule.fixes.clone(),
+            server_log: m.rule.server_log.clone(),
+            references: m.rule.references.clone(),
+            matched_lines: m.matched_lines,
+        })
+        .collect();
+    let outcome = session.outcome();
+    let failed_phase = session.failed_phase();
+    let evidence = subject.evidence.cloned();
+    let waiting_for = (outcome == Outcome::Incomplete).then(|| waiting_for(session));
+    let program = session.program.unwrap_or(Program::Ssh);
+    let summary = summarize(
+        session,
+        outcome,
+        failed_phase,
+        evidence.as_ref(),
+        waiting_for.as_deref(),
+        causes.first(),
+    );
+    SessionVerdict {
+        outcome,
+        failed_phase,
+        summary,
+        last_ok: session.last_milestone.as_ref().map(|(m, l)| MilestoneRef {
+            milestone: *m,
+            description: m.describe(),
+            line: l.line,
+            text: l.text.clone(),
+        }),
+        evidence,
+        waiting_for,
+        timeline: phase_entries(session, outcome, failed_phase),
+        facts: session.facts(),
+        warnings: session.warnings.clone(),
+        notes: notes(session, connections),
+        connection: ConnectionInfo {
+            role: session.role,
+            program,
+            client_version: session.client_version.clone(),
+            first_line: session.first_line,
+            last_line: session.last_line,
+            verbosity: session.verbosity,
+        },
+        causes,
+    }
+}
+
+fn phase_entries(session: &Session, outcome: Outcome, failed: Option<Phase>) -> Vec<PhaseEntry> {
+    let furthest = Phase::ALL
+        .into_iter()
+        .filter(|p| session.phase(*p).first_line.is_some())
+        .max();
+    session
+        .applicable_phases()
+        .into_iter()
+        .map(|phase| {
+            let record = session.phase(phase);
+            let touched = record.first_line.is_some();
+            let status = match (outcome, failed) {
+                (_, Some(f)) if f == phase => PhaseStatus::Failed,
+                (_, Some(f)) if phase < f => PhaseStatus::Ok,
+                (Outcome::Failure, Some(_)) if touched => PhaseStatus::Ok,
+                (Outcome::Success, _) if touched || furthest.is_some_and(|f| phase < f) => {
+                    PhaseStatus::Ok
+                }
+                _ => PhaseStatus::NotReached,
+            };
+            PhaseEntry {
+                phase,
+                status,
+                first_line: record.first_line,
+                last_line: record.last_line,
+                key_line: record.key_line.clone(),
+                facts: record.facts.clone(),
+            }
+        })
+        .collect()
+}
+
+/// What a connection that stops was waiting for, in the user's words.
+fn waiting_for(session: &Session) -> String {
+    if let Some(expecting) = &session.expecting {
+        if let Some(message) = expecting.text.split("expecting ").nth(1) {
+            return format!("the server's {message}");
+        }
+        return "an answer to the host key question (yes/no)".to_string();
+    }
+    match session.frontier {
+        Phase::Config | Phase::Resolve => "the host name to resolve",
+        Phase::Connect => "the server to accept the TCP connection",
+        Phase::Banner => "the server's SSH version banner",
+        Phase::Kex => "the server's key exchange reply",
+        Phase::Hostkey => "the host key to be verified",
+        Phase::Auth => "the server's answer to authentication",
+        Phase::Channel => "the server to confirm the session channel",
+        Phase::Session => "the remote shell or command to finish",
+        Phase::Sftp => "the SFTP server to answer (FXP_VERSION)",
+        Phase::Transfer => "the transfer to finish",
+        Phase::Disconnect => "the connection to close",
+    }
+    .to_string()
+}
+
+fn summarize(
+    session: &Session,
+    outcome: Outcome,
+    failed: Option<Phase>,
+    evidence: Option<&LineRef>,
+    waiting: Option<&str>,
+    top: Option<&Cause>,
+) -> String {
+    let program = session.program.unwrap_or(Program::Ssh).id();
+    let target = match (session.fact("host"), session.fact("port")) {
+        (Some(h), Some(p)) => format!(" to {h} port {p}"),
+        (Some(h), None) => format!(" to {h}"),
+        _ => String::new(),
+    };
+    let phase = failed.unwrap_or(Phase::Disconnect);
+    let at = evidence
+        .map(|l| format!(" at line {}", l.line))
+        .unwrap_or_default();
+    match outcome {
+        Outcome::Success => {
+            let user = session
+                .fact("user")
+                .map(|u| format!(" as {u}"))
+                .unwrap_or_default();
+            let exit = match session.fact("exit_status") {
+                Some("0") | None => String::new(),
+                Some(code) => format!("; the remote command exited with status {code}"),
+            };
+            format!("{program}{target} succeeded: connected and authenticated{user}{exit}.")
+        }
+        Outcome::Failure => match top {
+            Some(cause) => format!(
+                "{program}{target} failed while {} ({}){at}: {}.",
+                phase.describe(),
+                phase.id(),
+                cause.title.trim_end_matches('.')
+            ),
+            None => format!(
+                "{program}{target} failed while {} ({}){at}; no rule explains this failure yet.",
+                phase.describe(),
+                phase.id()
+            ),
+        },
+        Outcome::Incomplete => {
+            let waiting = waiting.unwrap_or("more output");
+            let cause = top
+                .map(|c| format!(" Likely: {}.", c.title.trim_end_matches('.')))
+                .unwrap_or_default();
+            format!(
+                "The log of {program}{target} stops while {} ({}){at}, waiting for {waiting}.{cause}",
+                phase.describe(),
+                phase.id()
+            )
+        }
+    }
+}
+
+fn notes(session: &Session, connections: usize) -> Vec<String> {
+    let mut notes = Vec::new();
+    match session.verbosity {
+        0 => notes.push(
+            "The log has no debug lines: run the same command again with -vvv (e.g. `ssh -vvv host 2>&1 | vvvexplain`) to see how far it got."
+                .to_string(),
+        ),
+        1 | 2 => notes.push(format!(
+            "The log is at -{}: -vvv would add the packets sent and received, both sides' algorithm lists and the channel requests.",
+            "v".repeat(usize::from(session.verbosity))
+        )),
+        _ => {}
+    }
+    if let Some(line) = &session.interrupted {
+        notes.push(format!(
+            "The client was interrupted at line {} ({}).",
+            line.line, line.text
+        ));
+    }
+    if session.fact("post_quantum").is_some() {
+        notes.push(
+            "The client warned that the key exchange is not post-quantum: advice to upgrade the server, not a failure."
+                .to_string(),
+        );
+    }
+    let dropped = session.lines.dropped();
+    if dropped > 0 {
+        notes.push(format!(
+            "{dropped} routine lines in the middle of this connection were not kept; its facts and phases cover every line."
+        ));
+    }
+    if connections > 1 {
+        notes.push(format!(
+            "The input holds {connections} connections; each has its own verdict under `sessions`."
+        ));
+    }
+    notes
+}

@@ -161,6 +161,7 @@ fn judge(
     connections: usize,
 ) -> SessionVerdict {
     let subject = Subject::new(timeline, session);
+    let facts = session.facts();
     let causes: Vec<Cause> = rules
         .rank(&subject)
         .into_iter()
@@ -169,8 +170,8 @@ fn judge(
             title: m.rule.title.clone(),
             confidence: m.rule.confidence,
             explanation: m.rule.explanation.clone(),
-            checks: m.rule.checks.clone(),
-            fixes: m.rule.fixes.clone(),
+            checks: fill_steps(&m.rule.checks, &facts),
+            fixes: fill_steps(&m.rule.fixes, &facts),
             server_log: m.rule.server_log.clone(),
             references: m.rule.references.clone(),
             matched_lines: m.matched_lines,
@@ -202,7 +203,7 @@ fn judge(
         evidence,
         waiting_for,
         timeline: phase_entries(session, outcome, failed_phase),
-        facts: session.facts(),
+        facts,
         warnings: session.warnings.clone(),
         notes: notes(session, connections),
         connection: ConnectionInfo {
@@ -214,6 +215,54 @@ fn judge(
             verbosity: session.verbosity,
         },
         causes,
+    }
+}
+
+/// Steps with their `{fact}` placeholders filled from this connection's facts.
+fn fill_steps(steps: &[Step], facts: &BTreeMap<String, String>) -> Vec<Step> {
+    steps
+        .iter()
+        .map(|step| Step {
+            side: step.side,
+            text: fill(&step.text, facts),
+            command: step.command.as_deref().map(|c| fill(c, facts)),
+        })
+        .collect()
+}
+
+/// Replaces `{user}`, `{host}`, `{port}`, `{host_port}` … with the facts; an unknown value stays
+/// a visible placeholder in capitals (`USER`), for the user to fill in.
+fn fill(text: &str, facts: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let (before, after) = rest.split_at(open);
+        out.push_str(before);
+        let name_len = after[1..].find(|c: char| !(c.is_ascii_lowercase() || c == '_')).unwrap_or(after.len() - 1);
+        let name = &after[1..1 + name_len];
+        if name.is_empty() || !after[1 + name_len..].starts_with('}') {
+            out.push('{');
+            rest = &after[1..];
+            continue;
+        }
+        out.push_str(&fact_value(name, facts).unwrap_or_else(|| name.to_uppercase()));
+        rest = &after[name_len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn fact_value(name: &str, facts: &BTreeMap<String, String>) -> Option<String> {
+    match name {
+        // known_hosts names a host on a non-default port as [host]:port.
+        "host_port" => {
+            let host = facts.get("host")?;
+            Some(match facts.get("port").map(String::as_str) {
+                Some("22") | None => host.clone(),
+                Some(port) => format!("[{host}]:{port}"),
+            })
+        }
+        _ => facts.get(name).cloned(),
     }
 }
 
@@ -367,4 +416,18 @@ fn notes(session: &Session, connections: usize) -> Vec<String> {
         ));
     }
     notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_filled_from_facts() {
+        let facts: BTreeMap<String, String> =
+            [("host", "example.org"), ("port", "2222"), ("user", "alice")].map(|(k, v)| (k.into(), v.into())).into();
+        assert_eq!(fill("ssh-keygen -R '{host_port}'", &facts), "ssh-keygen -R '[example.org]:2222'");
+        assert_eq!(fill("ssh-copy-id {user}@{host} {nope} {x y} {", &facts), "ssh-copy-id alice@example.org NOPE {x y} {");
+        assert_eq!(fill("awk '{print $1}'", &facts), "awk '{print $1}'");
+    }
 }

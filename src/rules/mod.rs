@@ -179,6 +179,7 @@ pub struct Rule {
     pub server_log: Vec<String>,
     pub references: Vec<String>,
     pub tests: Vec<RuleTest>,
+    pub outranks: Vec<String>,
     conditions: Conditions,
 }
 
@@ -334,6 +335,13 @@ impl RuleSet {
                 Err(mut e) => errors.append(&mut e),
             }
         }
+        let ids: Vec<&str> = rules.iter().map(|r: &Rule| r.id.as_str()).collect();
+        for rule in &rules {
+            for other in rule.outranks.iter().filter(|o| !ids.contains(&o.as_str())) {
+                let source = sources.iter().find(|s| s.id == rule.id).expect("every rule has its source");
+                errors.push(RuleError::near(source, other, format!("`outranks` names `{other}`, which is not a rule")));
+            }
+        }
         if !errors.is_empty() {
             return Err(RuleErrors(errors));
         }
@@ -393,7 +401,27 @@ impl RuleSet {
                 .cmp(&a.score)
                 .then_with(|| a.rule.id.cmp(&b.rule.id))
         });
+        apply_outranks(&mut matches);
         matches
+    }
+}
+
+/// Moves each match above the matches it declares it outranks. The passes are bounded, so rules
+/// that outrank each other in a cycle cannot make it loop.
+fn apply_outranks(matches: &mut Vec<Match<'_>>) {
+    for _ in 0..matches.len() {
+        let mut moved = false;
+        for i in 0..matches.len() {
+            let first_outranked = (0..i).find(|&j| matches[i].rule.outranks.contains(&matches[j].rule.id));
+            if let Some(j) = first_outranked {
+                let m = matches.remove(i);
+                matches.insert(j, m);
+                moved = true;
+            }
+        }
+        if !moved {
+            break;
+        }
     }
 }
 
@@ -582,6 +610,7 @@ fn compile_rule(
         server_log: raw.server_log,
         references: raw.references,
         tests,
+        outranks: raw.outranks,
         conditions,
     })
 }
@@ -641,6 +670,13 @@ const KNOWN_FACTS: &[&str] = &[
     "user",
 ];
 
+/// Families of facts named by a prefix: each side's algorithm lists and the negotiated choices.
+const KNOWN_FACT_PREFIXES: &[&str] = &["client_", "server_", "cipher_", "mac_", "compression_"];
+
+fn is_known_fact(key: &str) -> bool {
+    KNOWN_FACTS.contains(&key) || KNOWN_FACT_PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
 fn compile_conditions(
     source: &RuleSource,
     raw: RawMatch,
@@ -671,7 +707,7 @@ fn compile_conditions(
         .cloned()
         .collect::<BTreeSet<_>>();
     for key in all_facts {
-        if !KNOWN_FACTS.contains(&key.as_str()) {
+        if !is_known_fact(&key) {
             errors.push(RuleError::near(
                 source,
                 &format!("{key}:"),

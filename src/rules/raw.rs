@@ -59,6 +59,9 @@ pub struct RawRule {
     pub checks: Vec<RawStep>,
     #[serde(default)]
     pub fixes: Vec<RawStep>,
+    /// Rules this one is ranked above whenever both match (it is the more specific diagnosis).
+    #[serde(default)]
+    pub outranks: Vec<String>,
     /// What the server's log says when this is the cause.
     #[serde(default)]
     pub server_log: Vec<String>,

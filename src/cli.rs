@@ -200,10 +200,7 @@ fn explain(files: &[PathBuf], options: &Options) -> Result<i32, Error> {
         }
     }
     if !json.is_empty() {
-        let written = serde_json::to_writer_pretty(&mut out, &json)
-            .map_err(io::Error::other)
-            .and_then(|_| writeln!(out))
-            .and_then(|_| out.flush());
+        let written = report::write_json(&mut out, &json).and_then(|_| out.flush());
         if let Err(e) = written {
             return ignore_broken_pipe(Error::Write(e)).map(|_| code);
         }

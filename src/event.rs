@@ -193,6 +193,9 @@ pub enum Event {
     TryingPrivateKey {
         path: String,
     },
+    NoSuchIdentity {
+        path: String,
+    },
     ServerAcceptsKey(KeyInfo),
     Authenticated {
         method: Option<String>,
@@ -436,6 +439,9 @@ fn parse_event(pair: Pair<'_, Rule>) -> Event {
         Rule::offering_key => Event::OfferingKey(parse_key_description(&pair)),
         Rule::trying_private_key => Event::TryingPrivateKey {
             path: field(&pair, Rule::path),
+        },
+        Rule::no_such_identity => Event::NoSuchIdentity {
+            path: field(&pair, Rule::path_until_colon_space),
         },
         Rule::server_accepts_key => Event::ServerAcceptsKey(parse_key_description(&pair)),
         Rule::authenticated_to => Event::Authenticated {

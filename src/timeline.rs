@@ -484,6 +484,19 @@ impl Session {
 
     /// Notes that `phase` has a line; its first line is its key line until a milestone or a
     /// failure gives a better one.
+    /// Takes a value out of a comma-separated list fact (the fact goes when the list is empty).
+    fn remove_from_list(&mut self, phase: Phase, key: &str, value: &str) {
+        let facts = &mut self.phases[phase.index()].facts;
+        if let Some(entry) = facts.get_mut(key) {
+            let kept: Vec<&str> = entry.split(", ").filter(|v| *v != value).collect();
+            if kept.is_empty() {
+                facts.remove(key);
+            } else {
+                *entry = kept.join(", ");
+            }
+        }
+    }
+
     fn touch(&mut self, phase: Phase, at: &LineRef) {
         let record = &mut self.phases[phase.index()];
         record.first_line.get_or_insert(at.line);
@@ -738,7 +751,12 @@ impl Session {
             }
             E::NoMatchingAlgorithm { kind, offer, .. } => {
                 self.set_fact(P::Kex, "no_matching", kind.clone());
-                self.set_fact(P::Kex, "server_offer", offer.clone());
+                // Protocol markers (strict KEX, ext-info) are not algorithms a user can enable.
+                let algorithms: Vec<&str> = offer
+                    .split(',')
+                    .filter(|a| !a.starts_with("kex-strict-") && !a.starts_with("ext-info-"))
+                    .collect();
+                self.set_fact(P::Kex, "server_offer", algorithms.join(","));
                 self.fail(Some(P::Kex), at);
             }
             // hostkey
@@ -808,6 +826,11 @@ impl Session {
                 self.touch(P::Auth, at);
                 self.add_to_list(P::Auth, "keys_offered", path);
             }
+            E::NoSuchIdentity { path } => {
+                // "Trying private key" named it, but there is no such file: nothing was sent.
+                self.remove_from_list(P::Auth, "keys_offered", path);
+                self.add_to_list(P::Auth, "keys_missing", path);
+            }
             E::ServerAcceptsKey(key) => {
                 self.touch(P::Auth, at);
                 self.set_fact(P::Auth, "key_accepted", describe_key(key));
@@ -835,11 +858,13 @@ impl Session {
             }
             E::LoadKeyFailed { path, reason } => {
                 self.touch(P::Auth, at);
+                self.set_fact(P::Auth, "key_file", path.clone());
                 self.set_fact(P::Auth, "key_load_error", format!("{path}: {reason}"));
                 self.warn(at);
             }
             E::KeyPermissionsTooOpen { mode, path } => {
                 self.touch(P::Auth, at);
+                self.set_fact(P::Auth, "key_file", path.clone());
                 self.set_fact(P::Auth, "key_too_open", format!("{path} (mode {mode})"));
                 self.warn(at);
             }

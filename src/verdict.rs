@@ -169,7 +169,7 @@ fn judge(
             id: m.rule.id.clone(),
             title: m.rule.title.clone(),
             confidence: m.rule.confidence,
-            explanation: m.rule.explanation.clone(),
+            explanation: fill(&m.rule.explanation, &facts),
             checks: fill_steps(&m.rule.checks, &facts),
             fixes: fill_steps(&m.rule.fixes, &facts),
             server_log: m.rule.server_log.clone(),
@@ -205,7 +205,7 @@ fn judge(
         timeline: phase_entries(session, outcome, failed_phase),
         facts,
         warnings: session.warnings.clone(),
-        notes: notes(session, connections),
+        notes: notes(timeline, session, connections),
         connection: ConnectionInfo {
             role: session.role,
             program,
@@ -238,7 +238,9 @@ fn fill(text: &str, facts: &BTreeMap<String, String>) -> String {
     while let Some(open) = rest.find('{') {
         let (before, after) = rest.split_at(open);
         out.push_str(before);
-        let name_len = after[1..].find(|c: char| !(c.is_ascii_lowercase() || c == '_')).unwrap_or(after.len() - 1);
+        let name_len = after[1..]
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .unwrap_or(after.len() - 1);
         let name = &after[1..1 + name_len];
         if name.is_empty() || !after[1 + name_len..].starts_with('}') {
             out.push('{');
@@ -379,8 +381,24 @@ fn summarize(
     }
 }
 
-fn notes(session: &Session, connections: usize) -> Vec<String> {
+fn notes(timeline: &Timeline, session: &Session, connections: usize) -> Vec<String> {
     let mut notes = Vec::new();
+    for jump in timeline.jumps_of(session) {
+        if let Some((phase, line)) = &jump.failure {
+            let host = jump
+                .fact("host")
+                .map(|h| format!(" to {h}"))
+                .unwrap_or_default();
+            notes.push(format!(
+                "The jump host connection{host} (lines {}–{}) failed first, in {}: line {}: {}",
+                jump.first_line,
+                jump.last_line,
+                phase.id(),
+                line.line,
+                line.text
+            ));
+        }
+    }
     match session.verbosity {
         0 => notes.push(
             "The log has no debug lines: run the same command again with -vvv (e.g. `ssh -vvv host 2>&1 | vvvexplain`) to see how far it got."
@@ -425,9 +443,17 @@ mod tests {
     #[test]
     fn placeholders_are_filled_from_facts() {
         let facts: BTreeMap<String, String> =
-            [("host", "example.org"), ("port", "2222"), ("user", "alice")].map(|(k, v)| (k.into(), v.into())).into();
-        assert_eq!(fill("ssh-keygen -R '{host_port}'", &facts), "ssh-keygen -R '[example.org]:2222'");
-        assert_eq!(fill("ssh-copy-id {user}@{host} {nope} {x y} {", &facts), "ssh-copy-id alice@example.org NOPE {x y} {");
+            [("host", "example.org"), ("port", "2222"), ("user", "alice")]
+                .map(|(k, v)| (k.into(), v.into()))
+                .into();
+        assert_eq!(
+            fill("ssh-keygen -R '{host_port}'", &facts),
+            "ssh-keygen -R '[example.org]:2222'"
+        );
+        assert_eq!(
+            fill("ssh-copy-id {user}@{host} {nope} {x y} {", &facts),
+            "ssh-copy-id alice@example.org NOPE {x y} {"
+        );
         assert_eq!(fill("awk '{print $1}'", &facts), "awk '{print $1}'");
     }
 }

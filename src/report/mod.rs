@@ -30,11 +30,17 @@ pub fn write(
     match format {
         Format::Human => human::write(out, verdict, styles, source),
         Format::Markdown => markdown::write(out, verdict, source),
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, verdict).map_err(io::Error::other)?;
-            writeln!(out)
-        }
+        Format::Json => write_json(out, verdict),
     }
+}
+
+/// Pretty JSON and a newline; an I/O error keeps its kind (a closed pipe stays `BrokenPipe`).
+pub fn write_json<T: serde::Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(|e| match e.io_error_kind() {
+        Some(kind) => io::Error::new(kind, e),
+        None => io::Error::other(e),
+    })?;
+    writeln!(out)
 }
 
 /// The one-word result shown in headings.

@@ -338,8 +338,15 @@ impl RuleSet {
         let ids: Vec<&str> = rules.iter().map(|r: &Rule| r.id.as_str()).collect();
         for rule in &rules {
             for other in rule.outranks.iter().filter(|o| !ids.contains(&o.as_str())) {
-                let source = sources.iter().find(|s| s.id == rule.id).expect("every rule has its source");
-                errors.push(RuleError::near(source, other, format!("`outranks` names `{other}`, which is not a rule")));
+                let source = sources
+                    .iter()
+                    .find(|s| s.id == rule.id)
+                    .expect("every rule has its source");
+                errors.push(RuleError::near(
+                    source,
+                    other,
+                    format!("`outranks` names `{other}`, which is not a rule"),
+                ));
             }
         }
         if !errors.is_empty() {
@@ -412,7 +419,8 @@ fn apply_outranks(matches: &mut Vec<Match<'_>>) {
     for _ in 0..matches.len() {
         let mut moved = false;
         for i in 0..matches.len() {
-            let first_outranked = (0..i).find(|&j| matches[i].rule.outranks.contains(&matches[j].rule.id));
+            let first_outranked =
+                (0..i).find(|&j| matches[i].rule.outranks.contains(&matches[j].rule.id));
             if let Some(j) = first_outranked {
                 let m = matches.remove(i);
                 matches.insert(j, m);
@@ -639,6 +647,8 @@ const KNOWN_FACTS: &[&str] = &[
     "identity_files",
     "kex_algorithm",
     "key_accepted",
+    "key_file",
+    "keys_missing",
     "key_load_error",
     "key_too_open",
     "keys_available",

@@ -1,0 +1,147 @@
+//! Throughput of the whole library pipeline (`vvvexplain::explain`: read → normalise → grammar →
+//! timeline → verdict) on real OpenSSH client transcripts.
+//!
+//! ```sh
+//! cargo bench --bench pipeline                  # all benches
+//! cargo bench --bench pipeline -- explain/large # one of them
+//! ```
+//!
+//! Inputs:
+//! * `typical-failure`: `rules/auth-key-rejected/fixtures/ssh-vvv.log` (an `ssh -vvv` whose key
+//!   is refused, the everyday case);
+//! * `success-sftp`: `rules/ok/fixtures/sftp-vvv.log` (a successful `sftp -vvv` session);
+//! * `large`: a large transfer log. The file named by `VVV_BENCH_BIG`, else
+//!   `/tmp/vvv-big/big-20mb.log` (real `sftp -vvv` transfer transcripts from
+//!   `tests/lab/lab.py --big-transfer`, concatenated), read into memory; when neither exists,
+//!   the committed `rules/ok/fixtures/sftp-vvv.log` repeated to about 10 MB. The bench never
+//!   needs a file outside the repository.
+//!
+//! The built-in rules are compiled once, outside the timed loop, except in
+//! `explain_with_rule_loading`, which measures a one-shot run of the CLI's library work.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use vvvexplain::rules::RuleSet;
+
+/// Where the large input is looked for when `VVV_BENCH_BIG` is not set.
+const DEFAULT_BIG: &str = "/tmp/vvv-big/big-20mb.log";
+/// Size of the in-memory large input built from a committed fixture.
+const SYNTHETIC_BIG_BYTES: usize = 10 * 1024 * 1024;
+
+fn fixture(rel: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// Repeats `unit` (each copy ending in a newline) until `target` bytes are reached.
+fn repeat_to(unit: &[u8], target: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(target + unit.len() + 1);
+    while out.len() < target {
+        out.extend_from_slice(unit);
+        if !unit.ends_with(b"\n") {
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+/// The large input and a label saying where it came from.
+fn large_input() -> (String, Vec<u8>) {
+    let path = std::env::var_os("VVV_BENCH_BIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_BIG));
+    match std::fs::read(&path) {
+        Ok(bytes) if !bytes.is_empty() => (format!("large-file:{}", path.display()), bytes),
+        _ => (
+            "large-synthetic-sftp-x-10MiB".to_owned(),
+            repeat_to(
+                &fixture("rules/ok/fixtures/sftp-vvv.log"),
+                SYNTHETIC_BIG_BYTES,
+            ),
+        ),
+    }
+}
+
+fn builtin_rules() -> RuleSet {
+    RuleSet::builtin().unwrap_or_else(|e| panic!("the built-in rules do not load:\n{e}"))
+}
+
+fn lines_in(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'\n').count()
+}
+
+fn run(input: &[u8], rules: &RuleSet) {
+    let verdict = vvvexplain::explain(input, rules).expect("reading from memory cannot fail");
+    black_box(verdict);
+}
+
+fn small_inputs() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        (
+            "typical-failure",
+            fixture("rules/auth-key-rejected/fixtures/ssh-vvv.log"),
+        ),
+        ("success-sftp", fixture("rules/ok/fixtures/sftp-vvv.log")),
+    ]
+}
+
+fn bench_transcripts(c: &mut Criterion) {
+    let rules = builtin_rules();
+    let mut group = c.benchmark_group("explain");
+    group.measurement_time(Duration::from_secs(3));
+    for (name, input) in small_inputs() {
+        eprintln!("{name}: {} bytes, {} lines", input.len(), lines_in(&input));
+        group.throughput(Throughput::Bytes(input.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(name), &input, |b, input| {
+            b.iter(|| run(black_box(input), &rules))
+        });
+    }
+    group.finish();
+}
+
+fn bench_large(c: &mut Criterion) {
+    let rules = builtin_rules();
+    let (name, input) = large_input();
+    eprintln!(
+        "large: {name}: {} bytes, {} lines",
+        input.len(),
+        lines_in(&input)
+    );
+    let mut group = c.benchmark_group("explain");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_millis(500));
+    group.measurement_time(Duration::from_secs(5));
+    group.throughput(Throughput::Bytes(input.len() as u64));
+    group.bench_with_input(BenchmarkId::new("large", name), &input, |b, input| {
+        b.iter(|| run(black_box(input), &rules))
+    });
+    group.finish();
+}
+
+fn bench_with_rule_loading(c: &mut Criterion) {
+    let mut group = c.benchmark_group("explain_with_rule_loading");
+    group.measurement_time(Duration::from_secs(3));
+    let (name, input) = small_inputs().swap_remove(0);
+    group.throughput(Throughput::Bytes(input.len() as u64));
+    group.bench_with_input(BenchmarkId::from_parameter(name), &input, |b, input| {
+        b.iter(|| {
+            let rules = builtin_rules();
+            run(black_box(input), &rules)
+        })
+    });
+    group.finish();
+    c.bench_function("rules_builtin_load", |b| {
+        b.iter(|| black_box(builtin_rules()))
+    });
+}
+
+criterion_group!(
+    benches,
+    bench_transcripts,
+    bench_large,
+    bench_with_rule_loading
+);
+criterion_main!(benches);

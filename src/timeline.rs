@@ -71,7 +71,7 @@ impl Phase {
             Phase::Resolve => "resolving the host name",
             Phase::Connect => "opening the TCP connection",
             Phase::Banner => "exchanging SSH version banners",
-            Phase::Kex => "negotiating algorithms and keys (key exchange)",
+            Phase::Kex => "negotiating algorithms and session keys",
             Phase::Hostkey => "verifying the server's host key",
             Phase::Auth => "authenticating the user",
             Phase::Channel => "opening a channel on the authenticated connection",
@@ -581,7 +581,14 @@ impl Session {
         let notable =
             (known && !matches!(event, Event::SftpPacket { .. })) || level == Level::Plain;
         self.lines.push(at.clone(), notable);
-        self.apply_event(event, &at);
+        match event {
+            // Before 8.0 the server's pre-banner text is logged at debug1 under the same tag as
+            // the final error (`debug1: ssh_exchange_identification: HTTP/1.1 400 …`).
+            Event::BannerExchangeFailed { detail } if level != Level::Plain => {
+                self.apply_event(&Event::BannerLine { text: detail.clone() }, &at)
+            }
+            _ => self.apply_event(event, &at),
+        }
     }
 
     fn apply_event(&mut self, event: &Event, at: &LineRef) {
@@ -642,6 +649,13 @@ impl Session {
                 self.touch(P::Connect, at);
                 self.has_proxy = true;
                 self.set_fact(P::Connect, "proxy_command", command.clone());
+                // A ProxyJump names the target it forwards to: `-W '[host]:port'`.
+                if let Some((host, port)) = stdio_forward_target(command) {
+                    if self.fact("host").is_none() {
+                        self.set_fact(P::Resolve, "host", host);
+                        self.set_fact(P::Connect, "port", port);
+                    }
+                }
                 self.advance(P::Connect);
             }
             E::IdentityFile { path, key_type } => {
@@ -1066,6 +1080,19 @@ impl Session {
     }
 }
 
+/// The target of `ssh -W '[host]:port'` or `-W host:port` in a proxy command, once ssh filled in
+/// `%h` and `%p`.
+fn stdio_forward_target(command: &str) -> Option<(String, String)> {
+    let arg = command.split_whitespace().skip_while(|w| *w != "-W").nth(1)?;
+    let arg = arg.trim_matches(|c| c == '\'' || c == '"');
+    let (host, port) = match arg.strip_prefix('[') {
+        Some(rest) => rest.split_once("]:")?,
+        None => arg.rsplit_once(':')?,
+    };
+    let known = !host.is_empty() && !host.contains('%') && port.chars().all(|c| c.is_ascii_digit());
+    known.then(|| (host.to_string(), port.to_string()))
+}
+
 fn describe_key(key: &KeyInfo) -> String {
     match (&key.key_type, &key.fingerprint) {
         (Some(t), Some(fp)) => format!("{} ({t} {fp})", key.path),
@@ -1294,4 +1321,21 @@ fn event_is_pre_auth(event: &Event) -> bool {
             | Event::PermissionDenied { .. }
             | Event::NoMoreAuthMethods
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_jump_target() {
+        let target = |c: &str| stdio_forward_target(c);
+        assert_eq!(
+            target("exec ssh -l u -p 2200 -vvv -W '[127.0.0.1]:22561' jump"),
+            Some(("127.0.0.1".into(), "22561".into()))
+        );
+        assert_eq!(target("ssh -W db.internal:22 bastion"), Some(("db.internal".into(), "22".into())));
+        assert_eq!(target("ssh -W '[%h]:%p' bastion"), None);
+        assert_eq!(target("nc %h %p"), None);
+    }
 }

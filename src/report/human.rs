@@ -232,8 +232,10 @@ fn write_cause(out: &mut dyn Write, rank: usize, cause: &Cause, s: &Styles) -> i
             for step in steps.iter() {
                 wrap(out, &format!("     {label:<6}"), &step.text, s)?;
                 if let Some(command) = &step.command {
-                    for line in command.lines() {
-                        writeln!(out, "           {}", format!("$ {line}").style(s.command))?;
+                    // One prompt per block: a multi-line command is pasted as a whole.
+                    for (i, line) in command.lines().enumerate() {
+                        let prompt = if i == 0 { "$" } else { " " };
+                        writeln!(out, "           {}", format!("{prompt} {line}").style(s.command))?;
                     }
                 }
             }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod error;
 pub mod event;
 pub mod normalize;
+pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod ruletest;

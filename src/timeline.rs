@@ -584,9 +584,12 @@ impl Session {
         match event {
             // Before 8.0 the server's pre-banner text is logged at debug1 under the same tag as
             // the final error (`debug1: ssh_exchange_identification: HTTP/1.1 400 …`).
-            Event::BannerExchangeFailed { detail } if level != Level::Plain => {
-                self.apply_event(&Event::BannerLine { text: detail.clone() }, &at)
-            }
+            Event::BannerExchangeFailed { detail } if level != Level::Plain => self.apply_event(
+                &Event::BannerLine {
+                    text: detail.clone(),
+                },
+                &at,
+            ),
             _ => self.apply_event(event, &at),
         }
     }
@@ -1083,7 +1086,10 @@ impl Session {
 /// The target of `ssh -W '[host]:port'` or `-W host:port` in a proxy command, once ssh filled in
 /// `%h` and `%p`.
 fn stdio_forward_target(command: &str) -> Option<(String, String)> {
-    let arg = command.split_whitespace().skip_while(|w| *w != "-W").nth(1)?;
+    let arg = command
+        .split_whitespace()
+        .skip_while(|w| *w != "-W")
+        .nth(1)?;
     let arg = arg.trim_matches(|c| c == '\'' || c == '"');
     let (host, port) = match arg.strip_prefix('[') {
         Some(rest) => rest.split_once("]:")?,
@@ -1334,7 +1340,10 @@ mod tests {
             target("exec ssh -l u -p 2200 -vvv -W '[127.0.0.1]:22561' jump"),
             Some(("127.0.0.1".into(), "22561".into()))
         );
-        assert_eq!(target("ssh -W db.internal:22 bastion"), Some(("db.internal".into(), "22".into())));
+        assert_eq!(
+            target("ssh -W db.internal:22 bastion"),
+            Some(("db.internal".into(), "22".into()))
+        );
         assert_eq!(target("ssh -W '[%h]:%p' bastion"), None);
         assert_eq!(target("nc %h %p"), None);
     }

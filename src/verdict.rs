@@ -308,6 +308,11 @@ fn waiting_for(session: &Session) -> String {
         }
         return "an answer to the host key question (yes/no)".to_string();
     }
+    let last = session.last_event.as_ref().map_or("", |l| l.text.as_str());
+    if last.contains("Next authentication method: gssapi") {
+        return "the GSSAPI/Kerberos library, which may be trying to reach a Kerberos server"
+            .to_string();
+    }
     match session.frontier {
         Phase::Config | Phase::Resolve => "the host name to resolve",
         Phase::Connect => "the server to accept the TCP connection",

@@ -235,7 +235,11 @@ fn write_cause(out: &mut dyn Write, rank: usize, cause: &Cause, s: &Styles) -> i
                     // One prompt per block: a multi-line command is pasted as a whole.
                     for (i, line) in command.lines().enumerate() {
                         let prompt = if i == 0 { "$" } else { " " };
-                        writeln!(out, "           {}", format!("{prompt} {line}").style(s.command))?;
+                        writeln!(
+                            out,
+                            "           {}",
+                            format!("{prompt} {line}").style(s.command)
+                        )?;
                     }
                 }
             }

@@ -17,6 +17,27 @@ pub struct Analyzer {
     /// The previous line, held back one line in case the next one is its hard-wrapped tail.
     pending: Option<(Line, Classified)>,
     line_number: u64,
+    clock: DayClock,
+}
+
+/// Turns times of day into a clock that keeps counting past midnight.
+#[derive(Debug, Default)]
+struct DayClock {
+    last: u64,
+    days: u64,
+}
+
+impl DayClock {
+    const DAY: u64 = 24 * 60 * 60 * 1000;
+
+    fn unwrap(&mut self, millis_of_day: u64) -> u64 {
+        // A jump back by more than half a day is the next day, not a log going backwards.
+        if millis_of_day + Self::DAY / 2 < self.last {
+            self.days += 1;
+        }
+        self.last = millis_of_day;
+        self.days * Self::DAY + millis_of_day
+    }
 }
 
 /// Widths at which terminals, mail and forum editors wrap a pasted log.
@@ -29,12 +50,26 @@ impl Analyzer {
 
     /// One raw line of input, without its `\n`; `truncated` if the reader cut it.
     pub fn push(&mut self, raw: &[u8], truncated: bool) {
+        self.push_at(raw, truncated, None);
+    }
+
+    /// One raw line that arrived `elapsed` after the start of a live run: lines without a time
+    /// of their own get that one.
+    pub fn push_at(&mut self, raw: &[u8], truncated: bool, elapsed: Option<std::time::Duration>) {
         self.line_number += 1;
         self.builder.note_line_read(truncated);
         let Normalized::Line(mut line) = self.normalizer.normalize(self.line_number, raw) else {
             return;
         };
         line.truncated |= truncated;
+        match (line.millis, elapsed) {
+            (Some(millis), _) => line.millis = Some(self.clock.unwrap(millis)),
+            (None, Some(elapsed)) => {
+                line.millis = Some(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
+                line.time = Some(format!("+{:.3}s", elapsed.as_secs_f64()));
+            }
+            (None, None) => {}
+        }
         let classified = classify(&line.text);
         if let Some((prev, prev_class)) = self.pending.take() {
             match join_wrapped(&prev, &prev_class, &line, &classified) {
@@ -46,6 +81,20 @@ impl Analyzer {
             }
         }
         self.pending = Some((line, classified));
+    }
+
+    /// The timeline so far, without ending the input (a live run asks while lines still come).
+    pub fn snapshot(&self) -> Timeline {
+        let mut builder = self.builder.clone();
+        if let Some((line, classified)) = &self.pending {
+            builder.push(line, classified);
+        }
+        builder.finish()
+    }
+
+    /// The connection the latest line went to.
+    pub fn current(&self) -> Option<&crate::timeline::Session> {
+        self.builder.current()
     }
 
     pub fn finish(mut self) -> Timeline {

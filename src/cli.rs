@@ -6,17 +6,21 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use std::time::Duration;
+
 use crate::analyze::timeline_of;
 use crate::error::{exit, Error};
+use crate::live::LiveRun;
 use crate::report::{self, Format, Styles};
 use crate::rules::{self, RuleSet, RuleSource};
 use crate::ruletest;
+use crate::timeline::Program;
 use crate::verdict::Verdict;
 
 /// Explains OpenSSH client debug output (ssh/sftp/scp -v, -vv, -vvv): where the connection broke,
 /// why, and what to run to fix it. Offline; it never connects anywhere.
 #[derive(Debug, Parser)]
-#[command(name = "vvvexplain", version, args_conflicts_with_subcommands = true)]
+#[command(name = "vvvexplain", version)]
 #[command(
     after_help = "Examples:\n  ssh -vvv host 2>&1 | vvvexplain\n  vvvexplain saved-debug.log\n  vvvexplain --format markdown debug.log   (to paste into a ticket)\n\nExit codes: 0 the connection succeeded, 1 a failure was diagnosed or the log stops early,\n2 usage or input error, 3 no OpenSSH debug output found."
 )]
@@ -49,6 +53,18 @@ struct Options {
     /// Do not load the built-in rules (use only --rules DIR).
     #[arg(long, global = true)]
     no_default_rules: bool,
+
+    /// Live mode: keep the client's debug log, each line with its arrival time, in FILE.
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
+
+    /// Live mode: name the likely cause when setting up makes no progress for SECS seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    hang_after: f64,
+
+    /// Live mode: on success, print one timing line when setting up took more than SECS seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    slow_setup: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -63,6 +79,34 @@ enum Command {
     /// Work with rule sets.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Run ssh with -vvv and explain the connection as it happens (wrapper options go before `ssh`).
+    #[command(
+        disable_help_flag = true,
+        disable_version_flag = true,
+        allow_hyphen_values = true
+    )]
+    Ssh(ClientArgs),
+    /// Run sftp with -vvv and explain the connection as it happens.
+    #[command(
+        disable_help_flag = true,
+        disable_version_flag = true,
+        allow_hyphen_values = true
+    )]
+    Sftp(ClientArgs),
+    /// Run scp with -vvv and explain the connection as it happens.
+    #[command(
+        disable_help_flag = true,
+        disable_version_flag = true,
+        allow_hyphen_values = true
+    )]
+    Scp(ClientArgs),
+}
+
+/// Everything after `ssh`/`sftp`/`scp` goes to the client unchanged.
+#[derive(Debug, clap::Args)]
+struct ClientArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0.., value_name = "ARGS")]
+    args: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,6 +121,10 @@ enum RulesCommand {
 
 /// Runs the command line and returns the process exit code.
 pub fn run() -> i32 {
+    // Started by sftp/scp as their ssh (`-S`) in live mode: become that ssh.
+    if let Some(code) = crate::live::exec_ssh_shim() {
+        return code;
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -105,8 +153,29 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
         Some(Command::Rules(RulesCommand::List)) => list_rules(&load_rules(&cli.options)?),
         Some(Command::Rules(RulesCommand::Check { dir })) => check_rules(&rules_dir(dir)?),
         Some(Command::Rules(RulesCommand::Test { dir })) => test_rules(&rules_dir(dir)?),
+        Some(Command::Ssh(client)) => run_live(Program::Ssh, client, &cli.options),
+        Some(Command::Sftp(client)) => run_live(Program::Sftp, client, &cli.options),
+        Some(Command::Scp(client)) => run_live(Program::Scp, client, &cli.options),
         None => explain(&cli.files, &cli.options),
     }
+}
+
+fn run_live(program: Program, client: ClientArgs, options: &Options) -> Result<i32, Error> {
+    let seconds = |value: f64, flag: &str| {
+        Duration::try_from_secs_f64(value)
+            .map_err(|_| Error::Usage(format!("{flag} takes a number of seconds, 0 or more")))
+    };
+    let live = LiveRun {
+        program,
+        args: client.args,
+        save: options.save.clone(),
+        hang_after: seconds(options.hang_after, "--hang-after")?,
+        slow_setup: seconds(options.slow_setup, "--slow-setup")?,
+        format: options.format,
+        // The report goes to stderr in live mode: colour follows stderr, not stdout.
+        styles: styles(options.color, io::stderr().is_terminal()),
+    };
+    crate::live::run(&live, &load_rules(options)?)
 }
 
 /// The built-in rules and those of every `--rules DIR`, through one loader.
@@ -138,12 +207,13 @@ fn rules_dir(dir: Option<PathBuf>) -> Result<PathBuf, Error> {
     })
 }
 
-fn styles(choice: ColorChoice) -> Styles {
+/// Plain or coloured output, for a stream that is or is not a terminal.
+fn styles(choice: ColorChoice, terminal: bool) -> Styles {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let colored = match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => !no_color && io::stdout().is_terminal(),
+        ColorChoice::Auto => !no_color && terminal,
     };
     if colored {
         Styles::colored()
@@ -154,7 +224,7 @@ fn styles(choice: ColorChoice) -> Styles {
 
 fn explain(files: &[PathBuf], options: &Options) -> Result<i32, Error> {
     let rules = load_rules(options)?;
-    let styles = styles(options.color);
+    let styles = styles(options.color, io::stdout().is_terminal());
     let stdin_only = [PathBuf::from("-")];
     let inputs = if files.is_empty() {
         &stdin_only[..]

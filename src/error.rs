@@ -32,6 +32,11 @@ pub enum Error {
     NoOpenSshOutput(String),
     #[error("cannot write the report: {0}")]
     Write(std::io::Error),
+    #[error("cannot run {program}: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Usage(String),
 }
@@ -47,6 +52,7 @@ impl Error {
                 "run the client with -vvv and give vvvexplain everything it prints: ssh -vvv user@host 2>&1 | vvvexplain (sftp -vvv / scp -vvv likewise)"
             }
             Error::Write(_) => "the output could not be written",
+            Error::Spawn { .. } => "is the OpenSSH client installed and on PATH? (ssh -V)",
             Error::Usage(_) => "see vvvexplain --help",
         }
     }

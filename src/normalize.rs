@@ -21,8 +21,12 @@ pub struct Line {
     pub number: u64,
     /// The text OpenSSH printed, without any wrapper.
     pub text: String,
-    /// The time a prefix carried (`12:03:04.123`, `2026-11-22T10:00:01Z`, `Nov 22 10:00:01`).
+    /// The time a prefix carried (`12:03:04.123`, `2026-11-22T10:00:01Z`, `Nov 22 10:00:01`), or
+    /// for a live run the time since start (`+1.250s`).
     pub time: Option<String>,
+    /// The same time on a clock in milliseconds, for durations: milliseconds of the day for a
+    /// prefix, since the start for a live run.
+    pub millis: Option<u64>,
     /// The line was longer than [`MAX_LINE_BYTES`] and was cut.
     pub truncated: bool,
 }
@@ -72,7 +76,9 @@ impl Normalizer {
             return Normalized::Wrapper;
         }
         let (time, text) = strip_prefixes(text);
+        let millis = time.as_deref().and_then(clock_millis);
         Normalized::Line(Line {
+            millis,
             number,
             text: text.to_string(),
             time,
@@ -131,11 +137,38 @@ fn strip_ansi(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `10:15:02.431` (inside any of the time formats above) as milliseconds of the day.
+fn clock_millis(time: &str) -> Option<u64> {
+    if let Some(seconds) = time.strip_prefix('+').and_then(|t| t.strip_suffix('s')) {
+        let seconds: f64 = seconds.parse().ok()?;
+        return Some((seconds * 1000.0).round() as u64);
+    }
+    static CLOCK: OnceLock<Regex> = OnceLock::new();
+    let clock = CLOCK.get_or_init(|| {
+        Regex::new(r"(\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?").expect("clock pattern compiles")
+    });
+    let caps = clock.captures(time)?;
+    let number = |i: usize| caps.get(i).and_then(|m| m.as_str().parse::<u64>().ok());
+    let (h, m, s) = (number(1)?, number(2)?, number(3)?);
+    let fraction = caps.get(4).map_or(0, |f| {
+        let digits: String = f
+            .as_str()
+            .chars()
+            .chain(std::iter::repeat('0'))
+            .take(3)
+            .collect();
+        digits.parse().unwrap_or(0)
+    });
+    Some(((h * 60 + m) * 60 + s) * 1000 + fraction)
+}
+
 /// The prefixes loggers and wrappers put before OpenSSH's text, each with the time it carries.
 fn prefix_patterns() -> &'static [Regex] {
     static PATTERNS: OnceLock<Vec<Regex>> = OnceLock::new();
     PATTERNS.get_or_init(|| {
         [
+            // vvvexplain's own live log (`--save`): `[+1.250s] debug1: …`
+            r"^\[(?P<time>\+\d+(?:\.\d+)?s)\] ",
             // VS Code Remote-SSH output panel: `[10:15:02.431] debug1: …`
             r"^\[(?P<time>\d{2}:\d{2}:\d{2}(?:\.\d+)?)\] ",
             // Windows OpenSSH file log: `4120 2026-11-22 10:15:02.431 debug1: …`
@@ -230,6 +263,14 @@ mod tests {
             (Some("2026-11-22 10:15:02.431".into()), "debug1: x".into())
         );
         assert_eq!(norm("OpenSSH_9.2p1 Debian-2, OpenSSL 3.0").0, None);
+        assert_eq!(clock_millis("10:15:02.431"), Some(36_902_431));
+        assert_eq!(clock_millis("2026-11-22T00:00:01.5+00:00"), Some(1_500));
+        assert_eq!(clock_millis("Nov 22 00:01:00"), Some(60_000));
+        assert_eq!(
+            norm("[+1.250s] debug1: x"),
+            (Some("+1.250s".into()), "debug1: x".into())
+        );
+        assert_eq!(clock_millis("+1.250s"), Some(1_250));
     }
 
     #[test]

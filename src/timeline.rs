@@ -236,6 +236,9 @@ pub struct LineRef {
     pub text: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
+    /// The time on a millisecond clock (see [`Line::millis`]), for durations.
+    #[serde(skip)]
+    pub millis: Option<u64>,
 }
 
 /// Longest text kept per stored line (the verdict quotes lines, it does not reproduce a dump).
@@ -256,6 +259,7 @@ impl LineRef {
             line: line.number,
             text,
             time: line.time.clone(),
+            millis: line.millis,
         }
     }
 }
@@ -268,6 +272,20 @@ pub struct PhaseRecord {
     /// The line that sums the phase up: its milestone or its failure.
     pub key_line: Option<LineRef>,
     pub facts: BTreeMap<String, String>,
+    /// Times of the phase's first and last timed lines, when the log has times.
+    pub first_millis: Option<u64>,
+    pub last_millis: Option<u64>,
+}
+
+/// The longest wait between two lines while the connection was being set up.
+#[derive(Debug, Clone)]
+pub struct SlowStep {
+    pub millis: u64,
+    /// The phase the connection was in while it waited.
+    pub phase: Phase,
+    /// The line before the wait, and the line that ended it.
+    pub after: LineRef,
+    pub before: LineRef,
 }
 
 /// Whether this connection was made by the user or by ssh itself to reach a jump host.
@@ -357,6 +375,12 @@ pub struct Session {
     pub openssh_lines: u64,
     /// The last line that the grammar knew (for logs that stop).
     pub last_event: Option<LineRef>,
+    /// The longest wait before the session was up (logs with times only).
+    pub slowest_setup_step: Option<SlowStep>,
+    /// Clock times of the first timed line and of the moment the session was up.
+    pub first_millis: Option<u64>,
+    pub setup_done_millis: Option<u64>,
+    pub last_timed: Option<LineRef>,
     in_server_proposal: bool,
     has_proxy: bool,
 }
@@ -388,6 +412,10 @@ impl Session {
             line_count: 0,
             openssh_lines: 0,
             last_event: None,
+            slowest_setup_step: None,
+            first_millis: None,
+            setup_done_millis: None,
+            last_timed: None,
             in_server_proposal: false,
             has_proxy: false,
         }
@@ -502,6 +530,10 @@ impl Session {
         record.first_line.get_or_insert(at.line);
         record.last_line = Some(at.line);
         record.key_line.get_or_insert_with(|| at.clone());
+        if let Some(millis) = at.millis {
+            record.first_millis.get_or_insert(millis);
+            record.last_millis = Some(millis);
+        }
     }
 
     fn advance(&mut self, phase: Phase) {
@@ -522,6 +554,14 @@ impl Session {
         }
         self.last_milestone = Some((milestone, at.clone()));
         self.advance(milestone.next_phase());
+        if matches!(
+            milestone,
+            Milestone::ChannelOpenConfirmed
+                | Milestone::SessionStarted
+                | Milestone::SubsystemAccepted
+        ) {
+            self.setup_done_millis = self.setup_done_millis.or(at.millis);
+        }
     }
 
     fn warn(&mut self, at: &LineRef) {
@@ -578,6 +618,7 @@ impl Session {
         if known {
             self.last_event = Some(at.clone());
         }
+        self.note_time(&at);
         let notable =
             (known && !matches!(event, Event::SftpPacket { .. })) || level == Level::Plain;
         self.lines.push(at.clone(), notable);
@@ -1062,6 +1103,28 @@ impl Session {
         }
     }
 
+    /// Keeps the longest wait between two lines until the session is up.
+    fn note_time(&mut self, at: &LineRef) {
+        let Some(now) = at.millis else { return };
+        if let (Some(prev), None) = (&self.last_timed, self.setup_done_millis) {
+            let gap = now.saturating_sub(prev.millis.unwrap_or(now));
+            if self
+                .slowest_setup_step
+                .as_ref()
+                .is_none_or(|s| gap > s.millis)
+            {
+                self.slowest_setup_step = Some(SlowStep {
+                    millis: gap,
+                    phase: self.frontier,
+                    after: prev.clone(),
+                    before: at.clone(),
+                });
+            }
+        }
+        self.first_millis.get_or_insert(now);
+        self.last_timed = Some(at.clone());
+    }
+
     fn apply_ssh_message(&mut self, name: &str, sent: bool, at: &LineRef) {
         let milestone = match (name, sent) {
             ("SSH2_MSG_KEXINIT", true) => Some(Milestone::KexinitSent),
@@ -1153,7 +1216,7 @@ impl Timeline {
 }
 
 /// Builds a [`Timeline`] one classified line at a time.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct TimelineBuilder {
     timeline: Timeline,
     next_id: usize,
@@ -1187,6 +1250,11 @@ impl TimelineBuilder {
 
     pub fn finish(self) -> Timeline {
         self.timeline
+    }
+
+    /// The session the latest line went to.
+    pub fn current(&self) -> Option<&Session> {
+        self.current.and_then(|i| self.timeline.sessions.get(i))
     }
 
     /// Decides which connection a line belongs to, starting a new one where the log does.

@@ -56,6 +56,26 @@ pub struct SessionVerdict {
     /// What the reader should know about the log itself (verbosity, dropped lines, …).
     pub notes: Vec<String>,
     pub connection: ConnectionInfo,
+    /// How long the set-up took and where it waited longest (only for logs with times).
+    pub timing: Option<Timing>,
+}
+
+/// Durations, from the times a log carries (or the arrival times of a live run).
+#[derive(Debug, Clone, Serialize)]
+pub struct Timing {
+    /// From the first line to the session being up (or to the end of the log if it never was).
+    pub setup_seconds: f64,
+    /// The longest wait between two lines while setting up.
+    pub slowest_step: Option<SlowStepReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SlowStepReport {
+    pub seconds: f64,
+    pub phase: Phase,
+    /// The line after which the client waited, and the line that ended the wait.
+    pub after: LineRef,
+    pub before: LineRef,
 }
 
 /// A milestone as reported: its id, what it means and its line.
@@ -95,6 +115,8 @@ pub struct PhaseEntry {
     pub last_line: Option<u64>,
     pub key_line: Option<LineRef>,
     pub facts: BTreeMap<String, String>,
+    /// Time from the phase's first to its last line, when the log has times.
+    pub seconds: Option<f64>,
 }
 
 /// A likely cause, with what to check and what to do on each side.
@@ -214,6 +236,7 @@ fn judge(
             last_line: session.last_line,
             verbosity: session.verbosity,
         },
+        timing: timing(session),
         causes,
     }
 }
@@ -295,9 +318,36 @@ fn phase_entries(session: &Session, outcome: Outcome, failed: Option<Phase>) -> 
                 last_line: record.last_line,
                 key_line: record.key_line.clone(),
                 facts: record.facts.clone(),
+                seconds: match (record.first_millis, record.last_millis) {
+                    (Some(a), Some(b)) => Some(seconds(b.saturating_sub(a))),
+                    _ => None,
+                },
             }
         })
         .collect()
+}
+
+fn seconds(millis: u64) -> f64 {
+    millis as f64 / 1000.0
+}
+
+fn timing(session: &Session) -> Option<Timing> {
+    let start = session.first_millis?;
+    let end = session
+        .setup_done_millis
+        .or_else(|| session.last_timed.as_ref()?.millis)?;
+    Some(Timing {
+        setup_seconds: seconds(end.saturating_sub(start)),
+        slowest_step: session
+            .slowest_setup_step
+            .as_ref()
+            .map(|step| SlowStepReport {
+                seconds: seconds(step.millis),
+                phase: step.phase,
+                after: step.after.clone(),
+                before: step.before.clone(),
+            }),
+    })
 }
 
 /// What a connection that stops was waiting for, in the user's words.
@@ -357,7 +407,15 @@ fn summarize(
                 Some("0") | None => String::new(),
                 Some(code) => format!("; the remote command exited with status {code}"),
             };
-            format!("{program}{target} succeeded: connected and authenticated{user}{exit}.")
+            let concern = match top {
+                Some(cause) if cause.id != "ok" => {
+                    format!(" {}.", cause.title.trim_end_matches('.'))
+                }
+                _ => String::new(),
+            };
+            format!(
+                "{program}{target} succeeded: connected and authenticated{user}{exit}.{concern}"
+            )
         }
         Outcome::Failure => match top {
             Some(cause) => format!(

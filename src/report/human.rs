@@ -70,6 +70,23 @@ pub fn write(
     if let Some(waiting) = &v.waiting_for {
         writeln!(out, "{} {waiting}", "Waiting for:".style(s.emphasis))?;
     }
+    if let Some(timing) = &v.timing {
+        let mut line = format!("set-up took {:.1}s", timing.setup_seconds);
+        if let Some(step) = timing
+            .slowest_step
+            .as_ref()
+            .filter(|step| step.seconds >= 0.5)
+        {
+            line.push_str(&format!(
+                "; the longest wait, {:.1}s in {}, came after line {}: {}",
+                step.seconds,
+                step.phase.id(),
+                step.after.line,
+                clip(&step.after.text, WIDTH - 40)
+            ));
+        }
+        writeln!(out, "{} {line}", "Timing:".style(s.emphasis))?;
+    }
     write_causes(out, v, s)?;
     if !v.warnings.is_empty() && v.outcome != Outcome::Success
         || v.outcome == Outcome::Success && !v.warnings.is_empty()
@@ -137,8 +154,12 @@ fn write_timeline(out: &mut dyn Write, v: &SessionVerdict, s: &Styles) -> io::Re
             }
             (None, _) => String::new(),
         };
+        let lines = match entry.seconds {
+            Some(secs) if secs >= 0.05 => format!("{lines} ({secs:.1}s)"),
+            _ => lines,
+        };
         let row = format!(
-            "  {} {:<10} {:<10} ",
+            "  {} {:<10} {:<16} ",
             status_mark(entry.status),
             entry.phase.id(),
             lines

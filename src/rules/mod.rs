@@ -199,6 +199,16 @@ struct Conditions {
     absent: Vec<usize>,
     facts: Vec<(String, Regex)>,
     no_facts: Vec<String>,
+    slow_step: Option<SlowStepCondition>,
+}
+
+/// A wait of at least `millis`, after and before lines matching the regexes.
+#[derive(Debug, Clone)]
+struct SlowStepCondition {
+    millis: u64,
+    phase: Option<Phase>,
+    after: Option<Regex>,
+    before: Option<Regex>,
 }
 
 impl Conditions {
@@ -222,6 +232,7 @@ impl Conditions {
             + self.absent.len()
             + 2 * self.facts.len()
             + self.no_facts.len()
+            + 3 * usize::from(self.slow_step.is_some())
     }
 }
 
@@ -505,6 +516,23 @@ impl Conditions {
         if self.no_facts.iter().any(|key| session.fact(key).is_some()) {
             return None;
         }
+        if let Some(condition) = &self.slow_step {
+            let step = session.slowest_setup_step.as_ref()?;
+            let matches = |regex: &Option<Regex>, line: &LineRef| {
+                regex.as_ref().is_none_or(|r| r.is_match(&line.text))
+            };
+            if condition.phase.is_some_and(|p| p != step.phase) {
+                return None;
+            }
+            if step.millis < condition.millis
+                || !matches(&condition.after, &step.after)
+                || !matches(&condition.before, &step.before)
+            {
+                return None;
+            }
+            matched.push(step.after.clone());
+            matched.push(step.before.clone());
+        }
         matched.sort_by_key(|l| l.line);
         matched.dedup_by_key(|l| l.line);
         Some(matched)
@@ -759,6 +787,26 @@ fn compile_conditions(
         absent,
         facts,
         no_facts: raw.no_facts,
+        slow_step: raw.slow_step.and_then(|step| {
+            let regex = |p: &Option<String>, errors: &mut Vec<RuleError>| match p {
+                Some(p) => compile_regex(source, p, errors).map(Some),
+                None => Some(None),
+            };
+            if !(step.seconds >= 0.0 && step.seconds.is_finite()) {
+                errors.push(RuleError::near(
+                    source,
+                    "seconds:",
+                    "`seconds` must be a number of seconds, 0 or more".into(),
+                ));
+                return None;
+            }
+            Some(SlowStepCondition {
+                millis: (step.seconds * 1000.0) as u64,
+                phase: step.phase,
+                after: regex(&step.after, errors)?,
+                before: regex(&step.before, errors)?,
+            })
+        }),
     }
 }
 

@@ -107,6 +107,22 @@ pub struct RawMatch {
     /// Facts that must not be present.
     #[serde(default)]
     pub no_facts: Vec<String>,
+    /// The longest wait while the connection was being set up (logs with times only).
+    pub slow_step: Option<RawSlowStep>,
+}
+
+/// `slow_step: { seconds: 3, after: 'Next authentication method: gssapi' }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlowStep {
+    /// The wait lasted at least this long.
+    pub seconds: f64,
+    /// The phase the connection was in while it waited.
+    pub phase: Option<Phase>,
+    /// A regex the line before the wait matches.
+    pub after: Option<String>,
+    /// A regex the line that ended the wait matches.
+    pub before: Option<String>,
 }
 
 /// A check or a fix: what to do, on which side, and the exact command.

@@ -291,6 +291,7 @@ def full_backlog_listener(port):
 # chacha20-poly1305@openssh.com, all in stdlib Python.
 
 import base64
+import datetime
 import hashlib
 
 OLD_BANNER = b"SSH-2.0-OpenSSH_6.6.1p1 Ubuntu-2ubuntu2.13"
@@ -834,7 +835,31 @@ S("jump-host-target-failed", "ssh-vvv", "connect",
   ssh("-vvv", "-J", U + ":{p}", "-p", "{p2}", U, "true"),
   sshd=["AllowTcpForwarding yes"], expect=r"stdio forwarding failed|open failed")
 
+# ---- timing: recorded with arrival times, as `ts` or VS Code Remote-SSH put them
+port("slow-auth-server")
+S("slow-auth-server", "ssh-vvv-timed", "success", ssh("-vvv", "-p", "{p}", U, "true"),
+  sshd=["AuthorizedKeysFile none",
+        'AuthorizedKeysCommand /bin/sh -c "sleep 3; cat /home/%u/.ssh/authorized_keys"',
+        "AuthorizedKeysCommandUser root"],
+  timestamps=True, expect=r"Exit status 0")
+
 # ---------------------------------------------------------------- lab
+
+
+def read_with_arrival_times(proc, timeout):
+    """The client's output with `[HH:MM:SS.mmm] ` before each line, the time it arrived (what
+    `ts` or VS Code Remote-SSH add): the lines themselves are as the client printed them."""
+    deadline = time.time() + timeout
+    out = []
+    for line in iter(proc.stdout.readline, b""):
+        now = datetime.datetime.now()
+        stamp = now.strftime("[%H:%M:%S.") + f"{now.microsecond // 1000:03d}] "
+        out.append(stamp.encode() + line)
+        if time.time() > deadline:
+            proc.kill()
+            break
+    proc.wait(timeout=max(1, deadline - time.time()))
+    return b"".join(out)
 
 
 class Lab:
@@ -1071,7 +1096,10 @@ class Lab:
                 act = threading.Thread(target=self.during, args=(sc["during"], sshds[0], proc),
                                        daemon=True)
                 act.start()
-            out, _ = proc.communicate(timeout=CLIENT_TIMEOUT + 15)
+            if sc.get("timestamps"):
+                out = read_with_arrival_times(proc, CLIENT_TIMEOUT + 15)
+            else:
+                out, _ = proc.communicate(timeout=CLIENT_TIMEOUT + 15)
             STARTED.remove(proc)
             dt = time.time() - t0
             if act:

@@ -1,0 +1,307 @@
+//! Live mode, for real: `vvvexplain ssh …` runs the installed ssh against loopback listeners and
+//! (as root, with sshd installed) a throwaway sshd, and explains while it happens.
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn have(program: &str) -> bool {
+    Command::new(program)
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// Printed past the harness's capture, so a skip is visible in `cargo test` output.
+fn say(message: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{message}");
+}
+
+fn vvvexplain(args: &[&str]) -> (Output, Duration) {
+    let started = Instant::now();
+    let output = Command::new("timeout")
+        .arg("60")
+        .arg(env!("CARGO_BIN_EXE_vvvexplain"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run vvvexplain");
+    (output, started.elapsed())
+}
+
+/// A loopback listener that accepts connections and never says a word.
+fn silent_listener() -> (u16, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let mut held: Vec<TcpStream> = Vec::new();
+        listener.set_nonblocking(true).unwrap();
+        let until = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < until {
+            match listener.accept() {
+                Ok((stream, _)) => held.push(stream),
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    });
+    (port, handle)
+}
+
+#[test]
+fn a_server_that_never_sends_its_banner_is_diagnosed_while_it_hangs() {
+    if !have("ssh") {
+        return say("wrapper test skipped: no ssh client installed");
+    }
+    let (port, _listener) = silent_listener();
+    let port = port.to_string();
+    let (out, took) = vvvexplain(&[
+        "--hang-after",
+        "1",
+        "ssh",
+        "-o",
+        "ConnectTimeout=6",
+        "-o",
+        "BatchMode=yes",
+        "-F",
+        "/dev/null",
+        "-p",
+        &port,
+        "127.0.0.1",
+        "true",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(255),
+        "ssh's own exit code is kept\n{err}"
+    );
+    let hang = err
+        .find("vvvexplain: no progress for")
+        .unwrap_or_else(|| panic!("no live hang message:\n{err}"));
+    let verdict = err
+        .find("FAILED in banner")
+        .unwrap_or_else(|| panic!("no final verdict:\n{err}"));
+    assert!(
+        hang < verdict,
+        "the hang is named before ssh gives up\n{err}"
+    );
+    assert!(err[hang..verdict].contains("SSH version banner"), "{err}");
+    assert!(took < Duration::from_secs(20));
+}
+
+#[test]
+fn a_refused_port_gets_the_verdict_and_ssh_exit_code() {
+    if !have("ssh") {
+        return say("wrapper test skipped: no ssh client installed");
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let (out, _) = vvvexplain(&[
+        "ssh",
+        "-F",
+        "/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-p",
+        &port,
+        "127.0.0.1",
+        "true",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(255));
+    assert!(
+        out.stdout.is_empty(),
+        "the session's stdout stays the session's"
+    );
+    assert!(
+        err.contains("FAILED in connect") && err.contains("[port-closed, high confidence]"),
+        "{err}"
+    );
+    assert!(!std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("vvvexplain-{}-", std::process::id()))
+        }));
+}
+
+#[test]
+fn on_a_terminal_a_status_line_shows_the_phase_and_is_cleared() {
+    if !have("ssh") || Command::new("script").arg("--version").output().is_err() {
+        return say("wrapper pty test skipped: needs ssh and script(1) from util-linux");
+    }
+    let (port, _listener) = silent_listener();
+    let command = format!(
+        "{} --hang-after 30 ssh -F /dev/null -o ConnectTimeout=3 -o BatchMode=yes -p {port} 127.0.0.1 true",
+        env!("CARGO_BIN_EXE_vvvexplain")
+    );
+    let out = Command::new("timeout")
+        .args(["30", "script", "-qec", &command, "/dev/null"])
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        screen.contains("\r\u{1b}[Kvvvexplain: exchanging SSH version banners (banner)"),
+        "{screen}"
+    );
+    let last_status = screen.rfind("vvvexplain: exchanging").unwrap();
+    assert!(
+        screen[last_status..].contains("\r\u{1b}[K\r\n")
+            || screen[last_status..].contains("\r\u{1b}[K\n"),
+        "the status line is cleared before the verdict"
+    );
+    assert!(screen.contains("FAILED in banner"), "{screen}");
+}
+
+/// A throwaway sshd on 127.0.0.1 that takes 2 s to look up keys (a slow AuthorizedKeysCommand).
+struct SlowSshd {
+    child: std::process::Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Drop for SlowSshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn slow_sshd() -> Result<SlowSshd, String> {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .ok()
+        .is_some_and(|o| o.stdout.starts_with(b"0\n"));
+    if !root || !Path::new("/usr/sbin/sshd").exists() {
+        return Err("needs root and /usr/sbin/sshd".into());
+    }
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("wrapper-sshd-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let keygen = |name: &str| {
+        let status = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(dir.join(name))
+            .status();
+        assert!(status.unwrap().success());
+    };
+    keygen("host");
+    keygen("client");
+    std::fs::copy(dir.join("client.pub"), dir.join("authorized_keys")).unwrap();
+    std::fs::create_dir_all("/run/sshd").unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = format!(
+        "HostKey {d}/host\nPidFile none\nUsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\n\
+         AuthorizedKeysFile none\nAuthorizedKeysCommand /bin/sh -c \"sleep 2; cat {d}/authorized_keys\"\n\
+         AuthorizedKeysCommandUser root\nListenAddress 127.0.0.1\nPort {port}\n",
+        d = dir.display()
+    );
+    std::fs::write(dir.join("sshd_config"), config).unwrap();
+    let child = Command::new("/usr/sbin/sshd")
+        .args(["-D", "-e", "-f"])
+        .arg(dir.join("sshd_config"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let sshd = SlowSshd { child, port, dir };
+    let until = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > until {
+            return Err("sshd did not start".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(sshd)
+}
+
+#[test]
+fn a_slow_login_is_named_with_its_phase_and_the_session_is_untouched() {
+    let sshd = match slow_sshd() {
+        Ok(sshd) => sshd,
+        Err(why) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "the slow-login wrapper test must run in CI: {why}"
+            );
+            return say(&format!("wrapper slow-login test skipped: {why}"));
+        }
+    };
+    let key = sshd.dir.join("client");
+    let known = sshd.dir.join("known_hosts");
+    let save = sshd.dir.join("saved.log");
+    let port = sshd.port.to_string();
+    let (out, _) = vvvexplain(&[
+        "--slow-setup",
+        "1",
+        "--save",
+        save.to_str().unwrap(),
+        "ssh",
+        "-F",
+        "/dev/null",
+        "-i",
+        key.to_str().unwrap(),
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=accept-new",
+        "-o",
+        &format!("UserKnownHostsFile={}", known.display()),
+        "-p",
+        &port,
+        "root@127.0.0.1",
+        "echo out; echo err >&2; exit 3",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "the remote command's exit status comes back\n{err}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "out\n",
+        "the remote stdout passes through unchanged"
+    );
+    assert!(
+        err.contains("err\n"),
+        "the remote stderr passes through\n{err}"
+    );
+    let summary = err
+        .lines()
+        .find(|l| l.starts_with("vvvexplain: setting up took"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(summary.contains(" in auth after line"), "{summary}");
+    assert!(summary.contains("(slow-auth-server)"), "{summary}");
+    let saved = std::fs::read_to_string(&save).unwrap();
+    assert!(
+        saved
+            .lines()
+            .next()
+            .is_some_and(|l| l.starts_with("[+") && l.contains("OpenSSH_")),
+        "{saved}"
+    );
+    // The saved log, with its arrival times, gives the same diagnosis offline.
+    let (offline, _) = vvvexplain(&["--format", "json", save.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&offline.stdout).unwrap();
+    assert_eq!(v["causes"][0]["id"], "slow-auth-server");
+    assert!(v["timing"]["slowest_step"]["seconds"].as_f64().unwrap() >= 1.9);
+}

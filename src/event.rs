@@ -325,9 +325,75 @@ impl Event {
     }
 }
 
+include!(concat!(env!("OUT_DIR"), "/event_literals.rs"));
+
+/// The grammar's literals, found in one pass over a line, and what each event alternative needs.
+struct EventFilter {
+    finder: aho_corasick::AhoCorasick,
+    requirements: &'static [&'static [&'static [u16]]],
+}
+
+impl EventFilter {
+    fn get() -> Option<&'static EventFilter> {
+        static FILTER: std::sync::OnceLock<Option<EventFilter>> = std::sync::OnceLock::new();
+        FILTER
+            .get_or_init(|| {
+                let (literals, requirements) = EVENT_LITERALS?;
+                // `may_match` keeps one bit per literal in 256 bits: more would be missed.
+                if literals.len() > 256 {
+                    return None;
+                }
+                let finder = aho_corasick::AhoCorasick::new(literals).ok()?;
+                Some(EventFilter {
+                    finder,
+                    requirements,
+                })
+            })
+            .as_ref()
+    }
+
+    /// Whether some event could match `text`: all the clauses of one alternative hold.
+    fn may_match(&self, text: &str) -> bool {
+        let mut found = [0u64; 4];
+        let mut any = false;
+        for m in self.finder.find_overlapping_iter(text) {
+            let i = m.pattern().as_usize();
+            if let Some(word) = found.get_mut(i / 64) {
+                *word |= 1 << (i % 64);
+                any = true;
+            }
+        }
+        let has = |i: u16| {
+            found
+                .get(usize::from(i) / 64)
+                .is_some_and(|w| w & (1 << (i % 64)) != 0)
+        };
+        any && self
+            .requirements
+            .iter()
+            .any(|clauses| clauses.iter().all(|clause| clause.iter().any(|&i| has(i))))
+    }
+}
+
 /// Classifies one normalised line. Never fails: a line the grammar cannot place is `Other`.
+///
+/// Most lines of a long log are routine (`debug2: channel 0: …`, `debug3: Sent message …`) and
+/// contain none of the literals the grammar's events need: those only have their tags read.
 pub fn classify(text: &str) -> Classified {
-    match OpenSshGrammar::parse(Rule::line, text) {
+    match EventFilter::get() {
+        Some(filter) if !filter.may_match(text) => parse(Rule::unknown_line, text),
+        _ => classify_full(text),
+    }
+}
+
+/// The full parse of a line, every event tried: what [`classify`] gives, only slower. Public so
+/// tests can prove the fast path changes no line's meaning.
+pub fn classify_full(text: &str) -> Classified {
+    parse(Rule::line, text)
+}
+
+fn parse(rule: Rule, text: &str) -> Classified {
+    match OpenSshGrammar::parse(rule, text) {
         Ok(pairs) => from_pairs(pairs),
         // `line` ends in `other`, which takes anything, so this is unreachable in practice; still,
         // a line is never lost over it.

@@ -510,8 +510,6 @@ impl Session {
         entry.push_str(value);
     }
 
-    /// Notes that `phase` has a line; its first line is its key line until a milestone or a
-    /// failure gives a better one.
     /// Takes a value out of a comma-separated list fact (the fact goes when the list is empty).
     fn remove_from_list(&mut self, phase: Phase, key: &str, value: &str) {
         let facts = &mut self.phases[phase.index()].facts;
@@ -525,7 +523,10 @@ impl Session {
         }
     }
 
+    /// Notes that `phase` has a line (the connection got at least that far); its first line is
+    /// its key line until a milestone or a failure gives a better one.
     fn touch(&mut self, phase: Phase, at: &LineRef) {
+        self.advance(phase);
         let record = &mut self.phases[phase.index()];
         record.first_line.get_or_insert(at.line);
         record.last_line = Some(at.line);

@@ -228,14 +228,11 @@ fn rules_list_check_and_test() {
 
 #[test]
 fn a_bad_rule_file_is_refused_with_file_line_and_column() {
-    let dir = tempdir("bad-rules");
-    let rule = dir.join("my-rule");
-    std::fs::create_dir_all(&rule).unwrap();
-    std::fs::write(
-        rule.join("rule.yaml"),
+    let dir = rule_folder(
+        "bad-rules",
+        "my-rule",
         "title: t\nphase: auth\nconfidence: high\nmatch:\n  lines: ['(unclosed']\nexplanation: e\n",
-    )
-    .unwrap();
+    );
     let check = vvvexplain(&["rules", "check", dir.to_str().unwrap()], None);
     assert_eq!(check.status.code(), Some(2));
     let err = stderr(&check);
@@ -260,14 +257,11 @@ fn a_bad_rule_file_is_refused_with_file_line_and_column() {
 
 #[test]
 fn user_rules_extend_the_built_in_ones() {
-    let dir = tempdir("user-rules");
-    let rule = dir.join("company-bastion");
-    std::fs::create_dir_all(&rule).unwrap();
-    std::fs::write(
-        rule.join("rule.yaml"),
+    let dir = rule_folder(
+        "user-rules",
+        "company-bastion",
         "title: Our bastion refused you\nphase: auth\nconfidence: high\noutranks: [auth-key-rejected]\nmatch:\n  failed_phase: auth\n  facts:\n    port: '^22380$'\nexplanation: Ask the platform team to add your key.\n",
-    )
-    .unwrap();
+    );
     let o = vvvexplain(
         &[
             "--format",
@@ -281,6 +275,14 @@ fn user_rules_extend_the_built_in_ones() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
     assert_eq!(v["causes"][0]["id"], "company-bastion");
     assert_eq!(v["causes"][1]["id"], "auth-key-rejected");
+}
+
+/// A rules folder holding one rule `id` with the given rule.yaml text.
+fn rule_folder(name: &str, id: &str, yaml: &str) -> std::path::PathBuf {
+    let dir = tempdir(name);
+    std::fs::create_dir_all(dir.join(id)).unwrap();
+    std::fs::write(dir.join(id).join("rule.yaml"), yaml).unwrap();
+    dir
 }
 
 /// A fresh folder under the target dir (tests never write into the source tree).

@@ -11,7 +11,10 @@ use std::path::Path;
 use pest_meta::ast::Expr;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Read at run time, not compile time: a build script shared by two checkouts (one target
+    // directory) must embed the rules of the checkout being built.
+    let root = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&root);
     let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).to_path_buf();
     std::fs::write(
         out.join("builtin_rules.rs"),
@@ -75,7 +78,7 @@ fn event_literals(grammar: &str) -> String {
          /// literal at all (then every line gets the full parse).\n",
     );
     if requirements.iter().any(Vec::is_empty) {
-        code.push_str("static EVENT_LITERALS: Option<(&[&str], &[&[&[u16]]])> = None;\n");
+        code.push_str("static EVENT_LITERALS: Option<EventLiterals> = None;\n");
         return code;
     }
     let literals: Vec<String> = requirements
@@ -92,7 +95,7 @@ fn event_literals(grammar: &str) -> String {
             .position(|x| x == l)
             .expect("collected above")
     };
-    code.push_str("static EVENT_LITERALS: Option<(&[&str], &[&[&[u16]]])> = Some((\n    &[\n");
+    code.push_str("static EVENT_LITERALS: Option<EventLiterals> = Some((\n    &[\n");
     for literal in &literals {
         let _ = writeln!(code, "        {literal:?},");
     }

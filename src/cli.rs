@@ -50,6 +50,11 @@ struct Options {
     #[arg(long = "rules", value_name = "DIR", global = true)]
     rule_dirs: Vec<PathBuf>,
 
+    /// Replace host names, addresses, user names, home paths, fingerprints and key comments with
+    /// stable placeholders (host-1, ip-1, user-1, …) in the report, to share it publicly.
+    #[arg(long, global = true)]
+    redact: bool,
+
     /// Do not load the built-in rules (use only --rules DIR).
     #[arg(long, global = true)]
     no_default_rules: bool,
@@ -172,6 +177,7 @@ fn run_live(program: Program, client: ClientArgs, options: &Options) -> Result<i
         hang_after: seconds(options.hang_after, "--hang-after")?,
         slow_setup: seconds(options.slow_setup, "--slow-setup")?,
         format: options.format,
+        redact: options.redact,
         // The report goes to stderr in live mode: colour follows stderr, not stdout.
         styles: styles(options.color, io::stderr().is_terminal()),
     };
@@ -245,7 +251,7 @@ fn explain(files: &[PathBuf], options: &Options) -> Result<i32, Error> {
         let verdict = read_input(path).and_then(|timeline| {
             Verdict::build(&timeline, &rules).ok_or_else(|| Error::NoOpenSshOutput(name.clone()))
         });
-        let verdict = match verdict {
+        let mut verdict = match verdict {
             Ok(v) => v,
             Err(e) => {
                 code = code.max(report_error(&e));
@@ -253,6 +259,9 @@ fn explain(files: &[PathBuf], options: &Options) -> Result<i32, Error> {
             }
         };
         code = code.max(verdict.exit_code());
+        if options.redact {
+            crate::redact::redact(&mut verdict);
+        }
         if options.format == Format::Json && several {
             json.push(verdict);
             continue;

@@ -325,6 +325,13 @@ impl Event {
     }
 }
 
+/// The literals of the grammar's events, and for each event alternative its clauses: lists of
+/// indexes into the literals, one of which a line must contain (see build.rs).
+type EventLiterals = (
+    &'static [&'static str],
+    &'static [&'static [&'static [u16]]],
+);
+
 include!(concat!(env!("OUT_DIR"), "/event_literals.rs"));
 
 /// The grammar's literals, found in one pass over a line, and what each event alternative needs.

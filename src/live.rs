@@ -44,6 +44,7 @@ pub struct LiveRun {
     /// On success, print a one-line timing summary when setting up took longer than this.
     pub slow_setup: Duration,
     pub format: Format,
+    pub redact: bool,
     pub styles: Styles,
 }
 
@@ -130,7 +131,12 @@ pub fn run(live: &LiveRun, rules: &RuleSet) -> Result<i32, Error> {
     watch.clear();
     let code = exit_code(status);
     match Verdict::build(&analyzer.finish(), rules) {
-        Some(verdict) => report_end(live, &verdict, code, interrupted.load(Ordering::SeqCst))?,
+        Some(mut verdict) => {
+            if live.redact {
+                crate::redact::redact(&mut verdict);
+            }
+            report_end(live, &verdict, code, interrupted.load(Ordering::SeqCst))?
+        }
         None if code != 0 => {
             eprintln!(
                 "vvvexplain: {} printed no debug output (exit code {code})",

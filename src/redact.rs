@@ -172,8 +172,10 @@ impl Redactor {
         for m in p.sha.captures_iter(text) {
             self.add(&m[1], Kind::Fingerprint);
         }
-        for m in p.md5.find_iter(text) {
-            if bounded(text, m.start(), m.end(), |c| c.is_ascii_alphanumeric() || c == ':') {
+        for c in p.md5.captures_iter(text) {
+            let m = c.get(1).expect("group 1");
+            let after = text[m.end()..].chars().next();
+            if !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == ':') {
                 self.add(m.as_str(), Kind::Fingerprint);
             }
         }
@@ -183,8 +185,9 @@ impl Redactor {
         for m in p.ipv4.find_iter(text) {
             let next_is_digit_after_dot = text[m.end()..].starts_with('.')
                 && text[m.end() + 1..].starts_with(|c: char| c.is_ascii_digit());
-            if bounded(text, m.start(), m.end(), |c| c.is_ascii_alphanumeric() || c == '.')
-                && !next_is_digit_after_dot
+            if bounded(text, m.start(), m.end(), |c| {
+                c.is_ascii_alphanumeric() || c == '.'
+            }) && !next_is_digit_after_dot
                 && m.as_str().parse::<Ipv4Addr>().is_ok()
             {
                 self.add(m.as_str(), Kind::Ip);
@@ -194,7 +197,9 @@ impl Redactor {
             let s = m.as_str();
             if s.matches(':').count() >= 2
                 && s.contains(|c: char| c.is_ascii_hexdigit())
-                && bounded(text, m.start(), m.end(), |c| c.is_ascii_alphanumeric() || c == ':')
+                && bounded(text, m.start(), m.end(), |c| {
+                    c.is_ascii_alphanumeric() || c == ':'
+                })
                 && s.parse::<Ipv6Addr>().is_ok()
             {
                 self.add(s, Kind::Ip);
@@ -202,7 +207,9 @@ impl Redactor {
         }
         for m in p.user_at_host.captures_iter(text) {
             let start = m.get(0).map_or(0, |m| m.start());
-            if !bounded(text, start, start, |c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+            if !bounded(text, start, start, |c| {
+                c.is_ascii_alphanumeric() || "._-".contains(c)
+            }) {
                 continue;
             }
             let (user, host) = (&m[1], &m[2]);
@@ -223,9 +230,11 @@ impl Redactor {
             }
         }
         for m in p.root_home.find_iter(text) {
-            if bounded(text, m.start(), m.end(), |c| {
-                c.is_ascii_alphanumeric() || "_.-/".contains(c)
-            }) {
+            let before = text[..m.start()].chars().next_back();
+            let after = text[m.end()..].chars().next();
+            if !before.is_some_and(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
+                && !after.is_some_and(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+            {
                 self.add_user("root");
                 self.add("/root", Kind::RootHome);
             }
@@ -411,7 +420,9 @@ fn bounded(text: &str, start: usize, end: usize, inner: impl Fn(char) -> bool) -
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 255
-        && name.chars().all(|c| c.is_alphanumeric() || "._-$".contains(c))
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || "._-$".contains(c))
         && name.starts_with(|c: char| c.is_alphanumeric() || c == '_')
         && !name.chars().all(|c| c.is_ascii_digit() || c == '.')
 }
@@ -419,10 +430,48 @@ fn valid_name(name: &str) -> bool {
 /// Words the rules and OpenSSH use as generic placeholders or in prose: never values.
 fn is_generic(name: &str) -> bool {
     const WORDS: &[&str] = &[
-        "user", "users", "username", "host", "hostname", "server", "client", "you", "your", "me",
-        "name", "remote", "local", "laptop", "target", "jumphost", "jumpuser", "example", "port",
-        "the", "a", "an", "and", "or", "to", "by", "from", "for", "on", "in", "of", "at", "as",
-        "authenticating", "invalid", "unknown", "none", "via", "proxy", "peer", "key", "file",
+        "user",
+        "users",
+        "username",
+        "host",
+        "hostname",
+        "server",
+        "client",
+        "you",
+        "your",
+        "me",
+        "name",
+        "remote",
+        "local",
+        "laptop",
+        "target",
+        "jumphost",
+        "jumpuser",
+        "example",
+        "port",
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "to",
+        "by",
+        "from",
+        "for",
+        "on",
+        "in",
+        "of",
+        "at",
+        "as",
+        "authenticating",
+        "invalid",
+        "unknown",
+        "none",
+        "via",
+        "proxy",
+        "peer",
+        "key",
+        "file",
     ];
     // All capitals and underscores: a placeholder a rule leaves for the reader (USER, CLIENT_IP).
     (name.chars().all(|c| c.is_ascii_uppercase() || c == '_') && name.len() > 1)
@@ -433,9 +482,15 @@ fn is_generic(name: &str) -> bool {
 /// Domains that name algorithms (`chacha20-poly1305@openssh.com`), not hosts.
 fn is_vendor_domain(host: &str) -> bool {
     let host = host.to_ascii_lowercase();
-    ["openssh.com", "libssh.org", "ssh.com", "tartarus.org", "lysator.liu.se"]
-        .iter()
-        .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+    [
+        "openssh.com",
+        "libssh.org",
+        "ssh.com",
+        "tartarus.org",
+        "lysator.liu.se",
+    ]
+    .iter()
+    .any(|d| host == *d || host.ends_with(&format!(".{d}")))
 }
 
 fn looks_like_path(name: &str) -> bool {
@@ -469,10 +524,10 @@ fn patterns() -> &'static Patterns {
     static PATTERNS: OnceLock<Patterns> = OnceLock::new();
     PATTERNS.get_or_init(|| {
         let re = |s: &str| Regex::new(s).expect("redaction pattern");
-        const HOST: &str = r"\[?[A-Za-z0-9_][A-Za-z0-9_.:-]*\]?";
+        const HOST: &str = r"\[?[A-Za-z0-9_:][A-Za-z0-9_.:%-]*\]?";
         Patterns {
             sha: re(r"\b(?:SHA256|SHA384|SHA512|SHA1):([A-Za-z0-9+/]{16,}=*)"),
-            md5: re(r"[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){15}"),
+            md5: re(r"(?:MD5:|^|[^0-9A-Za-z:])([0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){15})"),
             key_name: re(concat!(
                 r"(?:[Kk]ey|[Oo]ffering public key|[Oo]ffering \w+ public key|accepts key|",
                 r"[Aa]uthentication succeeded \(publickey\)[^:]*|[Ss]igning with key|",
@@ -493,7 +548,7 @@ fn patterns() -> &'static Patterns {
             hosts: re(&[
                 format!(r"Connecting to ({HOST}) (?:\[({HOST})\] )?port \d+"),
                 format!(r"Authenticated to ({HOST}) \((?:\[({HOST})\]|via)"),
-                format!(r#"resolving "([^"\s]+)""#),
+                r#"resolving "([^"\s]+)""#.to_string(),
                 format!(r"Could not resolve hostname ({HOST}?):"),
                 format!(r"connect to host ({HOST}) port"),
                 format!(r"(?:[Cc]losed by|[Rr]eset by|[Dd]isconnect(?:ed)? from|[Cc]onnection to|[Tt]imed out to|[Ff]orwarding to|connected to|[Ll]istening on|[Ll]ost connection to) ({HOST}) port \d+"),
@@ -554,7 +609,10 @@ mod tests {
         assert_eq!(out[0], "debug1: Connecting to host-1 [ip-1] port 2222.");
         assert_eq!(out[1], "debug1: Authenticating to host-1:2222 as 'user-1'");
         assert_eq!(out[2], "user-1@host-1: Permission denied (publickey).");
-        assert_eq!(out[3], "Authenticated to host-1 ([ip-1]:2222) using \"publickey\".");
+        assert_eq!(
+            out[3],
+            "Authenticated to host-1 ([ip-1]:2222) using \"publickey\"."
+        );
     }
 
     #[test]
@@ -566,14 +624,28 @@ mod tests {
             "Connection closed by 2001:db8::5 port 22",
         ]);
         assert_eq!(out[0], "debug1: Connecting to host-1 [ip-1] port 22.");
-        assert_eq!(out[1], "Authenticated to ip-2 ([ip-2]:22200) using \"publickey\".");
-        assert!(!out[2].contains("2001:db8") && !out[2].contains("fe80::1"), "{}", out[2]);
-        assert!(out[3].ends_with(" port 22") && !out[3].contains("db8"), "{}", out[3]);
+        assert_eq!(
+            out[1],
+            "Authenticated to ip-2 ([ip-2]:22200) using \"publickey\"."
+        );
+        assert!(
+            !out[2].contains("2001:db8") && !out[2].contains("fe80::1"),
+            "{}",
+            out[2]
+        );
+        assert!(
+            out[3].ends_with(" port 22") && !out[3].contains("db8"),
+            "{}",
+            out[3]
+        );
     }
 
     #[test]
     fn near_miss_addresses_are_not_confused() {
-        let out = redacted(&["from 10.0.0.5 and 10.0.0.55", "version 1.2.3.4.5 and 10.0.0.5."]);
+        let out = redacted(&[
+            "from 10.0.0.5 and 10.0.0.55",
+            "version 1.2.3.4.5 and 10.0.0.5.",
+        ]);
         assert_eq!(out[0], "from ip-1 and ip-2");
         assert_eq!(out[1], "version 1.2.3.4.5 and ip-1.");
     }
@@ -587,10 +659,22 @@ mod tests {
             "debug1: identity file /root/.ssh/id_ed25519 type 3",
             "the chroot directory and PermitRootLogin",
         ]);
-        assert_eq!(out[0], "debug1: Trying private key: /home/user-1/.ssh/id_rsa");
-        assert_eq!(out[1], "Bad owner or permissions on C:\\\\Users\\\\user-2/.ssh/config");
-        assert_eq!(out[2], "on file C:/Users/user-2/.ssh/config and /Users/user-3/.ssh/config");
-        assert_eq!(out[3], "debug1: identity file /home/user-4/.ssh/id_ed25519 type 3");
+        assert_eq!(
+            out[0],
+            "debug1: Trying private key: /home/user-1/.ssh/id_rsa"
+        );
+        assert_eq!(
+            out[1],
+            "Bad owner or permissions on C:\\\\Users\\\\user-2/.ssh/config"
+        );
+        assert_eq!(
+            out[2],
+            "on file C:/Users/user-2/.ssh/config and /Users/user-3/.ssh/config"
+        );
+        assert_eq!(
+            out[3],
+            "debug1: identity file /home/user-4/.ssh/id_ed25519 type 3"
+        );
         assert_eq!(out[4], "the chroot directory and PermitRootLogin");
     }
 
@@ -603,7 +687,10 @@ mod tests {
             "debug1: Server host key: ecdsa MD5:3f:1a:9c:02:5e:77:d4:1b:8a:60:2f:9e:c4:11:7d:0b",
             "Host key is SHA256:zcatRYbHdW5P1U1xVoOVEx2KtAq7FGgVyURjBPZseaA.",
         ]);
-        assert_eq!(out[0], "debug1: Server host key: ssh-ed25519 SHA256:fingerprint-1");
+        assert_eq!(
+            out[0],
+            "debug1: Server host key: ssh-ed25519 SHA256:fingerprint-1"
+        );
         assert_eq!(
             out[1],
             "debug1: Will attempt key: user-1@host-1 ED25519 SHA256:fingerprint-2 agent"

@@ -292,3 +292,27 @@ fn tempdir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[test]
+fn redact_hides_the_infrastructure_in_every_format() {
+    for format in ["human", "json", "markdown"] {
+        let o = vvvexplain(
+            &[
+                "--redact",
+                "--format",
+                format,
+                "rules/auth-key-rejected/fixtures/ssh-vvv.log",
+            ],
+            None,
+        );
+        let out = stdout(&o);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(
+            out.contains("ip-1") && out.contains("user-1"),
+            "{format}: {out}"
+        );
+        for secret in ["127.0.0.1", "vvvlab", "/home/vvvlab", "SHA256:YHXsv9"] {
+            assert!(!out.contains(secret), "{format} leaks {secret}");
+        }
+    }
+}

@@ -88,9 +88,7 @@ pub fn write(
         writeln!(out, "{} {line}", "Timing:".style(s.emphasis))?;
     }
     write_causes(out, v, s)?;
-    if !v.warnings.is_empty() && v.outcome != Outcome::Success
-        || v.outcome == Outcome::Success && !v.warnings.is_empty()
-    {
+    if !v.warnings.is_empty() {
         writeln!(out)?;
         writeln!(out, "{}", "Also worth a look".style(s.heading))?;
         for w in v.warnings.iter().take(8) {

@@ -82,6 +82,28 @@ pub fn write(out: &mut dyn Write, verdict: &Verdict, source: Option<&str>) -> io
         writeln!(out)?;
         writeln!(out, "> {}", escape(note))?;
     }
+    if verdict.sessions.len() > 1 {
+        writeln!(out)?;
+        writeln!(out, "#### Connections in this input")?;
+        writeln!(out)?;
+        for (i, session) in verdict.sessions.iter().enumerate() {
+            let marker = if i == verdict.decided_by {
+                " (the verdict above)"
+            } else {
+                ""
+            };
+            writeln!(
+                out,
+                "{}. lines {}{marker}: {}",
+                i + 1,
+                line_range(
+                    Some(session.connection.first_line),
+                    Some(session.connection.last_line)
+                ),
+                escape(&session.summary)
+            )?;
+        }
+    }
     Ok(())
 }
 
@@ -126,13 +148,16 @@ fn write_causes(out: &mut dyn Write, v: &SessionVerdict) -> io::Result<()> {
     Ok(())
 }
 
-/// Inline code that survives backticks and pipes inside the text.
+/// Inline code that survives backticks and pipes inside the text: the fence is one backtick
+/// longer than the longest run of backticks in it.
 fn code(text: &str) -> String {
     let text = text.replace('|', "\\|").replace('\n', " ");
-    if text.contains('`') {
-        format!("`` {text} ``")
+    let longest_run = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest_run + 1);
+    if longest_run == 0 {
+        format!("{fence}{text}{fence}")
     } else {
-        format!("`{text}`")
+        format!("{fence} {text} {fence}")
     }
 }
 
@@ -146,4 +171,16 @@ fn escape(text: &str) -> String {
         out.push(if c == '\n' { ' ' } else { c });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code;
+
+    #[test]
+    fn inline_code_survives_backticks_and_pipes() {
+        assert_eq!(code("a|b"), "`a\\|b`");
+        assert_eq!(code("x `y` z"), "`` x `y` z ``");
+        assert_eq!(code("ends with ``"), "``` ends with `` ```");
+    }
 }

@@ -1,0 +1,225 @@
+//! Redaction on every real fixture: after `redact::redact`, no host, address, user, fingerprint
+//! or home directory of the log survives in the JSON, human or Markdown report.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use vvvexplain::report::{self, Format, Styles};
+use vvvexplain::rules::RuleSet;
+use vvvexplain::verdict::{SessionVerdict, Verdict};
+
+fn fixtures() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    let rules = std::fs::read_dir(root.join("rules")).expect("rules/");
+    for rule in rules.flatten() {
+        if let Ok(entries) = std::fs::read_dir(rule.path().join("fixtures")) {
+            files.extend(entries.flatten().map(|e| e.path()));
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(root.join("tests/fixtures/synthetic")) {
+        files.extend(entries.flatten().map(|e| e.path()));
+    }
+    files.retain(|p| {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        name.ends_with(".log") && !name.ends_with(".sshd.log")
+    });
+    files.sort();
+    files
+}
+
+/// The values that must not survive: from the unredacted facts and a scan of the log itself.
+fn sensitive_values(verdict: &Verdict, log: &str) -> BTreeSet<String> {
+    let mut values = BTreeSet::new();
+    let mut add = |v: &str| {
+        let v = v.trim_matches(|c| "[]'\".,".contains(c));
+        if !v.is_empty() {
+            values.insert(v.to_string());
+        }
+    };
+    for session in std::iter::once(&verdict.decision).chain(&verdict.sessions) {
+        facts_values(session, &mut add);
+    }
+    let ipv4 = Regex::new(r"\b\d{1,3}(?:\.\d{1,3}){3}\b").unwrap();
+    let fingerprint = Regex::new(r"SHA256:([A-Za-z0-9+/]{20,})").unwrap();
+    let md5 = Regex::new(r"\b[0-9a-f]{2}(?::[0-9a-f]{2}){15}\b").unwrap();
+    let home = Regex::new(r#"(?:/home/|/Users/|Users\\\\|Users/)([A-Za-z0-9_.-]+)"#).unwrap();
+    let user_at = Regex::new(r"\b([A-Za-z0-9_.-]+)@([A-Za-z0-9.-]+[A-Za-z0-9])").unwrap();
+    for m in ipv4.find_iter(log) {
+        add(m.as_str());
+    }
+    for re in [&fingerprint, &home] {
+        for c in re.captures_iter(log) {
+            add(&c[1]);
+        }
+    }
+    for m in md5.find_iter(log) {
+        add(m.as_str());
+    }
+    for c in user_at.captures_iter(log) {
+        if !c[2].ends_with("openssh.com") && !c[2].ends_with("libssh.org") {
+            add(&c[1]);
+            add(&c[2]);
+        }
+    }
+    if Regex::new(r"(^|[\s'=:])/root\b").unwrap().is_match(log) {
+        add("/root");
+    }
+    values
+}
+
+fn facts_values(session: &SessionVerdict, add: &mut impl FnMut(&str)) {
+    let facts = &session.facts;
+    for key in ["host", "address", "user"] {
+        if let Some(v) = facts.get(key) {
+            add(v);
+        }
+    }
+    if let Some(key) = facts.get("server_host_key") {
+        if let Some(fp) = key.split_whitespace().nth(1) {
+            add(fp.strip_prefix("SHA256:").unwrap_or(fp));
+        }
+    }
+}
+
+/// `value` occurs in `text` as a whole word (not inside a longer name, so `root` in `chroot` and
+/// `10.0.0.5` in `10.0.0.55` do not count).
+fn leaks(text: &str, value: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut from = 0;
+    while let Some(pos) = text[from..].find(value) {
+        let start = from + pos;
+        let end = start + value.len();
+        let before = text[..start].chars().next_back();
+        let after = text[end..].chars().next();
+        let starts_word = value.starts_with(word);
+        let ends_word = value.ends_with(word);
+        let inside =
+            starts_word && before.is_some_and(word) || ends_word && after.is_some_and(word);
+        if !inside {
+            return true;
+        }
+        from = start + 1;
+        while !text.is_char_boundary(from) {
+            from += 1;
+        }
+    }
+    false
+}
+
+fn outputs(verdict: &Verdict) -> Vec<(&'static str, String)> {
+    let mut outs = vec![(
+        "json (serde_json)",
+        serde_json::to_string(verdict).expect("json"),
+    )];
+    for (name, format) in [
+        ("human", Format::Human),
+        ("markdown", Format::Markdown),
+        ("json", Format::Json),
+    ] {
+        let mut out = Vec::new();
+        report::write(&mut out, verdict, format, &Styles::plain(), None).expect("report");
+        outs.push((name, String::from_utf8(out).expect("utf-8 report")));
+    }
+    outs
+}
+
+#[test]
+fn no_sensitive_value_survives_redaction_in_any_report() {
+    let rules = RuleSet::builtin().expect("built-in rules");
+    let files = fixtures();
+    assert!(
+        files.len() > 20,
+        "expected the fixtures, found {}",
+        files.len()
+    );
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    let mut with_values = 0;
+    for file in &files {
+        let bytes = std::fs::read(file).expect("fixture");
+        let Some(verdict) = vvvexplain::explain(&bytes[..], &rules).expect("explain") else {
+            continue;
+        };
+        let log = String::from_utf8_lossy(&bytes);
+        let values = sensitive_values(&verdict, &log);
+        // The check means something only if the unredacted report shows the values.
+        let plain = serde_json::to_string(&verdict).expect("json");
+        if values.iter().any(|v| leaks(&plain, v)) {
+            with_values += 1;
+        }
+        let mut redacted = verdict.clone();
+        vvvexplain::redact::redact(&mut redacted);
+        // Rule ids (`root-login-denied`) name rules, not values of the log.
+        let ids: BTreeSet<&str> = std::iter::once(&redacted.decision)
+            .chain(&redacted.sessions)
+            .flat_map(|s| s.causes.iter().map(|c| c.id.as_str()))
+            .collect();
+        for (format, text) in outputs(&redacted) {
+            let text = ids.iter().fold(text, |t, id| t.replace(id, ""));
+            for value in &values {
+                if leaks(&text, value) {
+                    failures.push(format!("{}: {format}: `{value}`", file.display()));
+                }
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked > 20, "only {checked} fixtures had a verdict");
+    assert!(
+        with_values * 10 >= checked * 9,
+        "only {with_values} of {checked} unredacted verdicts showed a sensitive value"
+    );
+    assert!(
+        failures.is_empty(),
+        "values left after redaction:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn redaction_is_stable_and_keeps_ports_and_versions() {
+    let rules = RuleSet::builtin().expect("built-in rules");
+    for file in fixtures() {
+        let bytes = std::fs::read(&file).expect("fixture");
+        let Some(verdict) = vvvexplain::explain(&bytes[..], &rules).expect("explain") else {
+            continue;
+        };
+        let mut once = verdict.clone();
+        vvvexplain::redact::redact(&mut once);
+        let mut twice = verdict.clone();
+        vvvexplain::redact::redact(&mut twice);
+        let json = serde_json::to_string(&once).unwrap();
+        assert_eq!(
+            json,
+            serde_json::to_string(&twice).unwrap(),
+            "{}",
+            file.display()
+        );
+        // Same port, same placeholder for the host in the summary and the facts.
+        let facts = &once.decision.facts;
+        if let Some(port) = verdict.decision.facts.get("port") {
+            assert_eq!(facts.get("port"), Some(port), "{}", file.display());
+        }
+        if let (Some(host), Some(_)) = (facts.get("host"), verdict.decision.facts.get("host")) {
+            assert!(
+                host.starts_with("host-") || host.starts_with("ip-"),
+                "{}: host fact {host}",
+                file.display()
+            );
+            assert!(
+                once.decision.summary.contains(host.as_str()),
+                "{}: {}",
+                file.display(),
+                once.decision.summary
+            );
+        }
+        if let Some(version) = &verdict.decision.connection.client_version {
+            assert_eq!(
+                once.decision.connection.client_version.as_ref(),
+                Some(version)
+            );
+        }
+    }
+}

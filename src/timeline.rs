@@ -1038,6 +1038,9 @@ impl Session {
                 self.set_fact(P::Sftp, "read_error", reason.clone());
                 self.fail(Some(P::Sftp), at);
             }
+            // A remote command's own output ("Connection closed") is not sftp's message.
+            E::SftpConnectionClosed
+                if self.reached(Milestone::SessionStarted) && self.fact("subsystem").is_none() => {}
             E::SftpConnectionClosed => {
                 if self.program.is_none() {
                     self.note_program(Program::Sftp);
@@ -1288,6 +1291,17 @@ impl TimelineBuilder {
                     .any(|w| w.text.contains(&format!("address {address} ")))
                     && !session.reached(Milestone::TcpConnected);
                 if retry {
+                    // The attempt before this one ended with its connect error.
+                    let previous = &mut self.timeline.sessions[current];
+                    if let Some(error) = previous
+                        .warnings
+                        .iter()
+                        .rev()
+                        .find(|w| w.text.contains("connect to address"))
+                    {
+                        let error = error.clone();
+                        previous.fail(Some(Phase::Connect), &error);
+                    }
                     return self.start(line.number, Role::Direct, None);
                 }
                 current

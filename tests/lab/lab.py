@@ -623,6 +623,9 @@ for fx, cmd in [("ssh-vvv", ssh("-vvv", "-p", "{p}", U, "true")),
                 ("sftp-vvv", ["sftp", "-vvv", "-P", "{p}", U])]:
     port("port-closed")
     S("port-closed", fx, "connect", cmd, expect=r"Connection refused")
+# ConnectionAttempts: ssh tries again in the same run; each attempt is a connection of its own
+S("port-closed", "ssh-v-attempts", "connect",
+  ssh("-v", "-o", "ConnectionAttempts=3", "-p", "{p}", U, "true"), expect=r"Trying again")
 
 port("connect-timeout")
 S("connect-timeout", "ssh-vvv", "connect",

@@ -1,0 +1,69 @@
+//! One input, several connections: retries, jump hosts and pasted runs are told apart, and the
+//! verdict is about the connection that decides.
+
+use std::path::Path;
+
+use vvvexplain::rules::RuleSet;
+use vvvexplain::timeline::{Outcome, Phase, Role};
+use vvvexplain::verdict::Verdict;
+
+fn verdict_of(input: &[u8]) -> Verdict {
+    vvvexplain::explain(input, &RuleSet::builtin().unwrap())
+        .unwrap()
+        .expect("OpenSSH output")
+}
+
+fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
+}
+
+#[test]
+fn connection_attempts_are_separate_connections() {
+    let v = verdict_of(&fixture("rules/port-closed/fixtures/ssh-v-attempts.log"));
+    assert_eq!(v.sessions.len(), 3);
+    assert!(v
+        .sessions
+        .iter()
+        .all(|s| s.outcome == Outcome::Failure && s.failed_phase == Some(Phase::Connect)));
+    assert!(v.sessions.iter().all(|s| s.causes[0].id == "port-closed"));
+    assert_eq!(v.decided_by, 2);
+}
+
+#[test]
+fn a_proxy_jump_has_the_jump_host_as_its_own_connection() {
+    let v = verdict_of(&fixture("rules/ok/fixtures/ssh-vvv-proxyjump.log"));
+    assert_eq!(v.sessions.len(), 2);
+    let jump = v
+        .sessions
+        .iter()
+        .find(|s| s.connection.role == Role::JumpHost)
+        .expect("a jump-host connection");
+    assert!(jump.facts.get("port").is_some());
+    assert_eq!(v.sessions[v.decided_by].connection.role, Role::Direct);
+    assert_eq!(v.decision.outcome, Outcome::Success);
+    assert_eq!(
+        v.decision.facts.get("exit_status").map(String::as_str),
+        Some("0")
+    );
+}
+
+#[test]
+fn two_pasted_runs_are_judged_by_the_last() {
+    let mut input = fixture("rules/auth-key-rejected/fixtures/ssh-vvv.log");
+    input.extend(fixture("rules/ok/fixtures/ssh-vvv.log"));
+    let v = verdict_of(&input);
+    assert_eq!(v.sessions.len(), 2);
+    assert_eq!(v.sessions[0].failed_phase, Some(Phase::Auth));
+    assert_eq!(v.decided_by, 1);
+    assert_eq!(v.decision.outcome, Outcome::Success);
+    assert!(v.decision.notes.iter().any(|n| n.contains("2 connections")));
+}
+
+#[test]
+fn a_remote_command_printing_connection_closed_is_not_a_failure() {
+    let log = String::from_utf8(fixture("rules/ok/fixtures/ssh-v.log")).unwrap();
+    let log = log.replacen("hi\r\n", "Connection closed\r\nPermission denied\r\n", 1);
+    assert!(log.contains("Connection closed"), "the fixture prints `hi`");
+    let v = verdict_of(log.as_bytes());
+    assert_eq!(v.decision.outcome, Outcome::Success);
+}

@@ -38,7 +38,7 @@ fn a_proxy_jump_has_the_jump_host_as_its_own_connection() {
         .iter()
         .find(|s| s.connection.role == Role::JumpHost)
         .expect("a jump-host connection");
-    assert!(jump.facts.get("port").is_some());
+    assert!(jump.facts.contains_key("port"));
     assert_eq!(v.sessions[v.decided_by].connection.role, Role::Direct);
     assert_eq!(v.decision.outcome, Outcome::Success);
     assert_eq!(

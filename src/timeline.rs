@@ -622,7 +622,6 @@ impl Session {
         self.note_time(&at);
         let notable =
             (known && !matches!(event, Event::SftpPacket { .. })) || level == Level::Plain;
-        self.lines.push(at.clone(), notable);
         match event {
             // Before 8.0 the server's pre-banner text is logged at debug1 under the same tag as
             // the final error (`debug1: ssh_exchange_identification: HTTP/1.1 400 …`).
@@ -634,6 +633,8 @@ impl Session {
             ),
             _ => self.apply_event(event, &at),
         }
+        // Last, so the line moves into the store instead of being copied.
+        self.lines.push(at, notable);
     }
 
     fn apply_event(&mut self, event: &Event, at: &LineRef) {

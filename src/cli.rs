@@ -324,7 +324,7 @@ fn list_rules(rules: &RuleSet) -> Result<i32, Error> {
     let mut out = io::stdout().lock();
     let width = rules.rules().iter().map(|r| r.id.len()).max().unwrap_or(2);
     let lines = rules.rules().iter().map(|rule| {
-        let confidence = format!("{:?}", rule.confidence).to_lowercase();
+        let confidence = rule.confidence.id();
         format!(
             "{:<width$}  {:<10} {:<6}  {}",
             rule.id,

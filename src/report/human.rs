@@ -208,11 +208,7 @@ fn write_causes(out: &mut dyn Write, v: &SessionVerdict, s: &Styles) -> io::Resu
 
 fn write_cause(out: &mut dyn Write, rank: usize, cause: &Cause, s: &Styles) -> io::Result<()> {
     writeln!(out)?;
-    let confidence = match cause.confidence {
-        crate::rules::Confidence::High => "high",
-        crate::rules::Confidence::Medium => "medium",
-        crate::rules::Confidence::Low => "low",
-    };
+    let confidence = cause.confidence.id();
     writeln!(
         out,
         "{} {}  {}",

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::{line_range, outcome_word, status_mark};
-use crate::rules::{Confidence, Side};
+use crate::rules::Side;
 use crate::verdict::{SessionVerdict, Verdict};
 
 pub fn write(out: &mut dyn Write, verdict: &Verdict, source: Option<&str>) -> io::Result<()> {
@@ -114,11 +114,7 @@ fn write_causes(out: &mut dyn Write, v: &SessionVerdict) -> io::Result<()> {
     writeln!(out)?;
     writeln!(out, "#### Likely causes")?;
     for (i, cause) in v.causes.iter().enumerate() {
-        let confidence = match cause.confidence {
-            Confidence::High => "high",
-            Confidence::Medium => "medium",
-            Confidence::Low => "low",
-        };
+        let confidence = cause.confidence.id();
         writeln!(out)?;
         writeln!(
             out,

@@ -305,3 +305,51 @@ fn a_slow_login_is_named_with_its_phase_and_the_session_is_untouched() {
     assert_eq!(v["causes"][0]["id"], "slow-auth-server");
     assert!(v["timing"]["slowest_step"]["seconds"].as_f64().unwrap() >= 1.9);
 }
+
+#[test]
+fn ctrl_c_ends_the_client_and_prints_what_was_seen() {
+    use std::os::unix::process::CommandExt;
+    if !have("ssh") {
+        return say("wrapper Ctrl-C test skipped: no ssh client installed");
+    }
+    let (port, _listener) = silent_listener();
+    // A terminal's Ctrl-C goes to the whole foreground process group: vvvexplain and ssh.
+    let child = Command::new(env!("CARGO_BIN_EXE_vvvexplain"))
+        .args([
+            "--hang-after",
+            "30",
+            "ssh",
+            "-F",
+            "/dev/null",
+            "-o",
+            "BatchMode=yes",
+            "-p",
+            &port.to_string(),
+            "127.0.0.1",
+            "true",
+        ])
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let group = format!("-{}", child.id());
+    assert!(Command::new("kill")
+        .args(["-INT", "--", &group])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("INCOMPLETE: stops in banner"),
+        "the verdict of what was seen:\n{err}"
+    );
+    assert!(
+        err.contains("waiting for the server's SSH version banner"),
+        "{err}"
+    );
+}

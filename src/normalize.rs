@@ -176,7 +176,7 @@ fn prefix_patterns() -> &'static [Regex] {
             // ISO 8601 (`ts -s`, journalctl -o short-iso, most loggers), then an optional syslog tag
             r"^(?P<time>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?) (?:\S+ (?:ssh|sftp|scp|sshd)(?:\[\d+\])?: )?",
             // syslog / journalctl short: `Nov 22 10:15:02 host ssh[4120]: …`, or `ts` alone: `Nov 22 10:15:02 …`
-            r"^(?P<time>[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}(?:\.\d+)?) (?:\S+ (?:ssh|sftp|scp|sshd)(?:\[\d+\])?: )?",
+            r"^(?P<time>(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d{2}:\d{2}:\d{2}(?:\.\d+)?) (?:\S+ (?:ssh|sftp|scp|sshd)(?:\[\d+\])?: )?",
             // a bare clock: `10:15:02 debug1: …`, `10:15:02.431 debug1: …`
             r"^(?P<time>\d{2}:\d{2}:\d{2}(?:\.\d+)?) ",
         ]
@@ -187,10 +187,20 @@ fn prefix_patterns() -> &'static [Regex] {
 }
 
 fn strip_prefixes(text: &str) -> (Option<String>, &str) {
-    // Cheap test first: every prefix starts with a digit, `[` or a month's capital letter.
-    match text.as_bytes().first() {
-        Some(b'0'..=b'9' | b'[' | b'A'..=b'Z') => {}
-        _ => return (None, text),
+    // Cheap test first: every prefix starts with a digit, `[` or a month's name and a space. The
+    // patterns are compiled only once a line could carry one (OpenSSH's own lines never do).
+    const MONTHS: [&[u8]; 12] = [
+        b"Jan ", b"Feb ", b"Mar ", b"Apr ", b"May ", b"Jun ", b"Jul ", b"Aug ", b"Sep ", b"Oct ",
+        b"Nov ", b"Dec ",
+    ];
+    let bytes = text.as_bytes();
+    let may_have_prefix = match bytes.first() {
+        Some(b'0'..=b'9' | b'[') => true,
+        Some(b'A'..=b'Z') => MONTHS.iter().any(|m| bytes.starts_with(m)),
+        _ => false,
+    };
+    if !may_have_prefix {
+        return (None, text);
     }
     for pattern in prefix_patterns() {
         if let Some(caps) = pattern.captures(text) {

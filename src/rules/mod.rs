@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use regex::{Regex, RegexSet};
+use std::sync::OnceLock;
+
+use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Serialize;
 
 pub use raw::{Confidence, Side};
@@ -193,13 +195,38 @@ struct Conditions {
     not_reached: Vec<Milestone>,
     program: Vec<Program>,
     version: Vec<VersionBound>,
-    evidence: Option<Regex>,
+    evidence: Option<LazyRegex>,
     lines: Vec<usize>,
     any_lines: Vec<usize>,
     absent: Vec<usize>,
-    facts: Vec<(String, Regex)>,
+    facts: Vec<(String, LazyRegex)>,
     no_facts: Vec<String>,
     slow_step: Option<SlowStepCondition>,
+}
+
+/// A regex compiled on first use: most rules are ruled out by their cheap conditions (phase,
+/// milestones) before any of their regexes is needed, so start-up compiles only what matches need.
+#[derive(Debug, Clone)]
+struct LazyRegex {
+    pattern: String,
+    compiled: OnceLock<Option<Regex>>,
+}
+
+impl LazyRegex {
+    fn new(pattern: String) -> Self {
+        LazyRegex {
+            pattern,
+            compiled: OnceLock::new(),
+        }
+    }
+
+    /// A pattern that parsed but cannot be compiled (over the size limit) matches nothing.
+    fn is_match(&self, text: &str) -> bool {
+        self.compiled
+            .get_or_init(|| RegexBuilder::new(&self.pattern).unicode(false).build().ok())
+            .as_ref()
+            .is_some_and(|r| r.is_match(text.as_bytes()))
+    }
 }
 
 /// A wait of at least `millis`, after and before lines matching the regexes.
@@ -207,8 +234,8 @@ struct Conditions {
 struct SlowStepCondition {
     millis: u64,
     phase: Option<Phase>,
-    after: Option<Regex>,
-    before: Option<Regex>,
+    after: Option<LazyRegex>,
+    before: Option<LazyRegex>,
 }
 
 impl Conditions {
@@ -363,14 +390,20 @@ impl RuleSet {
         if !errors.is_empty() {
             return Err(RuleErrors(errors));
         }
-        let line_patterns = RegexSet::new(&patterns).map_err(|e| {
-            RuleErrors(vec![RuleError {
-                path: PathBuf::from("<rules>"),
-                line: 1,
-                column: 1,
-                message: e.to_string(),
-            }])
-        })?;
+        // ASCII mode: OpenSSH escapes every non-ASCII byte it logs (as \ooo), and Unicode
+        // classes (`.`, `\d`, `\w`) would make this one big automaton many times larger and slower
+        // to build.
+        let line_patterns = RegexSetBuilder::new(&patterns)
+            .unicode(false)
+            .build()
+            .map_err(|e| {
+                RuleErrors(vec![RuleError {
+                    path: PathBuf::from("<rules>"),
+                    line: 1,
+                    column: 1,
+                    message: e.to_string(),
+                }])
+            })?;
         Ok(RuleSet {
             rules,
             line_patterns,
@@ -394,7 +427,7 @@ impl RuleSet {
             if left == 0 {
                 break;
             }
-            for i in self.line_patterns.matches(&line.text).iter() {
+            for i in self.line_patterns.matches(line.text.as_bytes()).iter() {
                 if first_hit[i].is_none() {
                     first_hit[i] = Some(line);
                     left -= 1;
@@ -518,7 +551,7 @@ impl Conditions {
         }
         if let Some(condition) = &self.slow_step {
             let step = session.slowest_setup_step.as_ref()?;
-            let matches = |regex: &Option<Regex>, line: &LineRef| {
+            let matches = |regex: &Option<LazyRegex>, line: &LineRef| {
                 regex.as_ref().is_none_or(|r| r.is_match(&line.text))
             };
             if condition.phase.is_some_and(|p| p != step.phase) {
@@ -724,7 +757,9 @@ fn compile_conditions(
     let mut line_patterns = |list: Vec<String>, errors: &mut Vec<RuleError>| -> Vec<usize> {
         list.into_iter()
             .filter_map(|p| {
-                compile_regex(source, &p, errors)?;
+                // Line patterns are compiled once, together, into the rule set's RegexSet; here
+                // they are only parsed, to report a bad one at its place in its file.
+                check_regex(source, &p, errors)?;
                 patterns.push(p);
                 Some(patterns.len() - 1)
             })
@@ -810,10 +845,15 @@ fn compile_conditions(
     }
 }
 
-/// Compiles one regex of a rule; a bad one is reported at its place in the file.
-fn compile_regex(source: &RuleSource, pattern: &str, errors: &mut Vec<RuleError>) -> Option<Regex> {
-    match Regex::new(pattern) {
-        Ok(r) => Some(r),
+/// Parses one regex of a rule without compiling it; a bad one is reported at its place.
+fn check_regex(source: &RuleSource, pattern: &str, errors: &mut Vec<RuleError>) -> Option<()> {
+    // Rule regexes run in ASCII mode on bytes (see RuleSet::compile): parse them the same way.
+    let mut parser = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build();
+    match parser.parse(pattern) {
+        Ok(_) => Some(()),
         Err(e) => {
             let reason = e
                 .to_string()
@@ -830,6 +870,17 @@ fn compile_regex(source: &RuleSource, pattern: &str, errors: &mut Vec<RuleError>
             None
         }
     }
+}
+
+/// Checks one regex of a rule, to be compiled when first needed; a bad one is reported at its
+/// place in the file.
+fn compile_regex(
+    source: &RuleSource,
+    pattern: &str,
+    errors: &mut Vec<RuleError>,
+) -> Option<LazyRegex> {
+    check_regex(source, pattern, errors)?;
+    Some(LazyRegex::new(pattern.to_string()))
 }
 
 /// `">=7.4, <8.0"` → comparisons on (major, minor).

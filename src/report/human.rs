@@ -101,7 +101,7 @@ pub fn write(
     if !v.notes.is_empty() {
         writeln!(out)?;
         for note in &v.notes {
-            wrap(out, "Note: ", note, s)?;
+            wrap(out, "Note: ", note)?;
         }
     }
     if verdict.sessions.len() > 1 {
@@ -216,7 +216,7 @@ fn write_cause(out: &mut dyn Write, rank: usize, cause: &Cause, s: &Styles) -> i
         cause.title.style(s.emphasis),
         format!("[{}, {confidence} confidence]", cause.id).style(s.dim)
     )?;
-    wrap(out, "   ", &cause.explanation, s)?;
+    wrap(out, "   ", &cause.explanation)?;
     for line in cause.matched_lines.iter().take(3) {
         writeln!(
             out,
@@ -245,7 +245,7 @@ fn write_cause(out: &mut dyn Write, rank: usize, cause: &Cause, s: &Styles) -> i
         writeln!(out, "   {}", heading.style(s.emphasis))?;
         for (label, steps) in [("check", &checks), ("fix", &fixes)] {
             for step in steps.iter() {
-                wrap(out, &format!("     {label:<6}"), &step.text, s)?;
+                wrap(out, &format!("     {label:<6}"), &step.text)?;
                 if let Some(command) = &step.command {
                     // One prompt per block: a multi-line command is pasted as a whole.
                     for (i, line) in command.lines().enumerate() {
@@ -280,7 +280,7 @@ fn write_cause(out: &mut dyn Write, rank: usize, cause: &Cause, s: &Styles) -> i
 }
 
 /// Writes `text` wrapped at [`WIDTH`], the first line after `prefix`, the rest indented as deep.
-fn wrap(out: &mut dyn Write, prefix: &str, text: &str, _s: &Styles) -> io::Result<()> {
+fn wrap(out: &mut dyn Write, prefix: &str, text: &str) -> io::Result<()> {
     let indent = " ".repeat(prefix.chars().count());
     let mut line = prefix.to_string();
     let mut empty = true;

@@ -338,6 +338,8 @@ include!(concat!(env!("OUT_DIR"), "/event_literals.rs"));
 struct EventFilter {
     finder: aho_corasick::AhoCorasick,
     requirements: &'static [&'static [&'static [u16]]],
+    /// For each literal, the alternatives that need it: only those are checked for a line.
+    needed_by: Vec<Vec<usize>>,
 }
 
 impl EventFilter {
@@ -351,9 +353,19 @@ impl EventFilter {
                     return None;
                 }
                 let finder = aho_corasick::AhoCorasick::new(literals).ok()?;
+                let mut needed_by = vec![Vec::new(); literals.len()];
+                for (alternative, clauses) in requirements.iter().enumerate() {
+                    for &literal in clauses.iter().flat_map(|clause| clause.iter()) {
+                        let users: &mut Vec<usize> = &mut needed_by[usize::from(literal)];
+                        if users.last() != Some(&alternative) {
+                            users.push(alternative);
+                        }
+                    }
+                }
                 Some(EventFilter {
                     finder,
                     requirements,
+                    needed_by,
                 })
             })
             .as_ref()
@@ -375,10 +387,22 @@ impl EventFilter {
                 .get(usize::from(i) / 64)
                 .is_some_and(|w| w & (1 << (i % 64)) != 0)
         };
-        any && self
-            .requirements
-            .iter()
-            .any(|clauses| clauses.iter().all(|clause| clause.iter().any(|&i| has(i))))
+        if !any {
+            return false;
+        }
+        let holds = |alternative: usize| {
+            self.requirements[alternative]
+                .iter()
+                .all(|clause| clause.iter().any(|&i| has(i)))
+        };
+        // Only the alternatives that need a literal the line has can hold.
+        (0..self.needed_by.len())
+            .filter(|&i| u16::try_from(i).is_ok_and(has))
+            .any(|i| {
+                self.needed_by[i]
+                    .iter()
+                    .any(|&alternative| holds(alternative))
+            })
     }
 }
 

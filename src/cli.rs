@@ -22,7 +22,7 @@ use crate::verdict::Verdict;
 #[derive(Debug, Parser)]
 #[command(name = "vvvexplain", version)]
 #[command(
-    after_help = "Examples:\n  ssh -vvv host 2>&1 | vvvexplain\n  vvvexplain saved-debug.log\n  vvvexplain --format markdown debug.log   (to paste into a ticket)\n\nExit codes: 0 the connection succeeded, 1 a failure was diagnosed or the log stops early,\n2 usage or input error, 3 no OpenSSH debug output found."
+    after_help = "Examples:\n  vvvexplain ssh user@host                  (run ssh, explained as it happens)\n  ssh -vvv host 2>&1 | vvvexplain\n  vvvexplain saved-debug.log\n  vvvexplain --redact --format markdown debug.log   (to paste into a public issue)\n\nExit codes: 0 the connection succeeded, 1 a failure was diagnosed or the log stops early,\n2 usage or input error, 3 no OpenSSH debug output found. `vvvexplain ssh|sftp|scp` returns\nthe client's own exit code."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -22,7 +22,7 @@ use crate::analyze::{read_lines, Analyzer};
 use crate::error::Error;
 use crate::report::{self, Format, Styles};
 use crate::rules::RuleSet;
-use crate::timeline::{Outcome, Program, Session};
+use crate::timeline::{Expecting, Outcome, Program, Session};
 use crate::verdict::Verdict;
 
 /// Set in the environment of sftp/scp: the file the ssh they start must write its log to.
@@ -373,10 +373,11 @@ fn setting_up(session: &Session) -> bool {
 /// ssh is (probably) asking the user something: a password or the host key question. No status
 /// line then, and no progress is expected.
 fn waiting_for_the_user(session: &Session) -> bool {
-    let last = session.last_event.as_ref().map_or("", |l| l.text.as_str());
-    last.contains("Next authentication method: password")
-        || last.contains("Next authentication method: keyboard-interactive")
-        || last.contains("The authenticity of host")
+    matches!(session.expecting, Some((Expecting::HostKeyAnswer, _)))
+        || matches!(
+            session.auth_method.as_deref(),
+            Some("password" | "keyboard-interactive")
+        )
 }
 
 /// After the client ended: the full verdict when it failed, a line when setting up was slow.

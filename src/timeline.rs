@@ -277,6 +277,15 @@ pub struct PhaseRecord {
     pub last_millis: Option<u64>,
 }
 
+/// What the client waits for when it says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expecting {
+    /// A message from the server: `expecting SSH2_MSG_KEX_ECDH_REPLY`.
+    ServerMessage(String),
+    /// The user's answer to "The authenticity of host … can't be established".
+    HostKeyAnswer,
+}
+
 /// The longest wait between two lines while the connection was being set up.
 #[derive(Debug, Clone)]
 pub struct SlowStep {
@@ -365,8 +374,11 @@ pub struct Session {
     pub warnings: Vec<LineRef>,
     pub ended: Option<LineRef>,
     pub interrupted: Option<LineRef>,
-    /// The message the client said it was waiting for (`expecting SSH2_MSG_KEX_ECDH_REPLY`).
-    pub expecting: Option<LineRef>,
+    /// What the client said it waits for, and the line that said so, until a later milestone
+    /// shows the wait is over.
+    pub expecting: Option<(Expecting, LineRef)>,
+    /// The authentication method being tried, until the user is authenticated.
+    pub auth_method: Option<String>,
     /// The phase the connection is in: where a failure without a phase of its own belongs.
     pub frontier: Phase,
     pub lines: LineStore,
@@ -407,6 +419,7 @@ impl Session {
             ended: None,
             interrupted: None,
             expecting: None,
+            auth_method: None,
             frontier: Phase::Config,
             lines: LineStore::default(),
             line_count: 0,
@@ -544,6 +557,11 @@ impl Session {
     }
 
     fn reach(&mut self, milestone: Milestone, at: &LineRef) {
+        // Progress after the client said it was waiting means the wait is over.
+        self.expecting = None;
+        if milestone == Milestone::Authenticated {
+            self.auth_method = None;
+        }
         let phase = milestone.phase();
         self.touch(phase, at);
         self.milestones
@@ -804,9 +822,9 @@ impl Session {
                 self.set_fact(P::Kex, &format!("mac_{dir}"), mac.clone());
                 self.set_fact(P::Kex, &format!("compression_{dir}"), compression.clone());
             }
-            E::KexExpecting { .. } => {
+            E::KexExpecting { message } => {
                 self.touch(P::Kex, at);
-                self.expecting = Some(at.clone());
+                self.expecting = Some((Expecting::ServerMessage(message.clone()), at.clone()));
                 self.advance(P::Kex);
             }
             E::NoMatchingAlgorithm { kind, offer, .. } => {
@@ -857,7 +875,7 @@ impl Session {
             E::HostAuthenticityUnknown => {
                 self.touch(P::Hostkey, at);
                 self.set_fact(P::Hostkey, "host_key_status", "unknown, asked the user");
-                self.expecting = Some(at.clone());
+                self.expecting = Some((Expecting::HostKeyAnswer, at.clone()));
             }
             // auth
             E::AuthenticatingAs { host, port, user } => {
@@ -875,6 +893,7 @@ impl Session {
             }
             E::NextAuthMethod { method } => {
                 self.touch(P::Auth, at);
+                self.auth_method = Some(method.clone());
                 self.add_to_list(P::Auth, "methods_tried", method);
                 self.advance(P::Auth);
             }
@@ -1144,9 +1163,6 @@ impl Session {
         match milestone {
             Some(m) => self.reach(m, at),
             None => self.touch(Phase::Kex, at),
-        }
-        if name == "SSH2_MSG_NEWKEYS" && !sent {
-            self.expecting = None;
         }
     }
 }

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::rules::{Confidence, RuleSet, Step, Subject};
-use crate::timeline::{LineRef, Milestone, Outcome, Phase, Program, Role, Session, Timeline};
+use crate::timeline::{
+    Expecting, LineRef, Milestone, Outcome, Phase, Program, Role, Session, Timeline,
+};
 
 /// The JSON schema version; bumped only when a key changes meaning or goes away.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -352,14 +354,18 @@ fn timing(session: &Session) -> Option<Timing> {
 
 /// What a connection that stops was waiting for, in the user's words.
 fn waiting_for(session: &Session) -> String {
-    if let Some(expecting) = &session.expecting {
-        if let Some(message) = expecting.text.split("expecting ").nth(1) {
-            return format!("the server's {message}");
+    match &session.expecting {
+        Some((Expecting::ServerMessage(message), _)) => return format!("the server's {message}"),
+        Some((Expecting::HostKeyAnswer, _)) => {
+            return "an answer to the host key question (yes/no)".to_string()
         }
-        return "an answer to the host key question (yes/no)".to_string();
+        None => {}
     }
-    let last = session.last_event.as_ref().map_or("", |l| l.text.as_str());
-    if last.contains("Next authentication method: gssapi") {
+    if session
+        .auth_method
+        .as_deref()
+        .is_some_and(|m| m.starts_with("gssapi"))
+    {
         return "the GSSAPI/Kerberos library, which may be trying to reach a Kerberos server"
             .to_string();
     }

@@ -67,3 +67,24 @@ fn a_remote_command_printing_connection_closed_is_not_a_failure() {
     let v = verdict_of(log.as_bytes());
     assert_eq!(v.decision.outcome, Outcome::Success);
 }
+
+#[test]
+fn a_wait_ends_at_the_next_milestone() {
+    // The user answered the host key question; the log then stops while authenticating.
+    let log = "OpenSSH_9.2p1 Debian-2, OpenSSL 3.0.19 27 Jan 2026\n\
+debug1: Connecting to example.org [203.0.113.7] port 22.\n\
+debug1: Connection established.\n\
+debug1: Remote protocol version 2.0, remote software version OpenSSH_9.2p1\n\
+debug1: Server host key: ssh-ed25519 SHA256:abc\n\
+The authenticity of host 'example.org (203.0.113.7)' can't be established.\n\
+Warning: Permanently added 'example.org' (ED25519) to the list of known hosts.\n\
+debug1: SSH2_MSG_NEWKEYS received\n\
+debug1: Authentications that can continue: publickey,gssapi-with-mic\n\
+debug1: Next authentication method: gssapi-with-mic\n";
+    let v = verdict_of(log.as_bytes());
+    assert_eq!(v.decision.outcome, Outcome::Incomplete);
+    assert_eq!(v.decision.failed_phase, Some(Phase::Auth));
+    let waiting = v.decision.waiting_for.as_deref().unwrap();
+    assert!(waiting.contains("Kerberos"), "{waiting}");
+    assert_eq!(v.decision.evidence.as_ref().map(|l| l.line), Some(10));
+}

@@ -309,7 +309,11 @@ impl<'a> Subject<'a> {
             if session.ended.is_some() {
                 None
             } else {
-                session.expecting.as_ref().or(session.last_event.as_ref())
+                session
+                    .expecting
+                    .as_ref()
+                    .map(|(_, line)| line)
+                    .or(session.last_event.as_ref())
             }
         });
         Subject {

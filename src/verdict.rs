@@ -385,6 +385,15 @@ fn waiting_for(session: &Session) -> String {
     .to_string()
 }
 
+/// Where a connection went, as the reports name it: `example.org port 2222`.
+pub fn target(host: Option<&str>, port: Option<&str>) -> Option<String> {
+    let host = host?;
+    Some(match port {
+        Some(port) => format!("{host} port {port}"),
+        None => host.to_string(),
+    })
+}
+
 fn summarize(
     session: &Session,
     outcome: Outcome,
@@ -394,11 +403,9 @@ fn summarize(
     top: Option<&Cause>,
 ) -> String {
     let program = session.program.unwrap_or(Program::Ssh).id();
-    let target = match (session.fact("host"), session.fact("port")) {
-        (Some(h), Some(p)) => format!(" to {h} port {p}"),
-        (Some(h), None) => format!(" to {h}"),
-        _ => String::new(),
-    };
+    let target = target(session.fact("host"), session.fact("port"))
+        .map(|t| format!(" to {t}"))
+        .unwrap_or_default();
     let phase = failed.unwrap_or(Phase::Disconnect);
     let at = evidence
         .map(|l| format!(" at line {}", l.line))

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use owo_colors::OwoColorize;
 
-use super::{clip, line_range, outcome_word, status_mark, Styles};
+use super::{clip, connection_label, line_range, outcome_word, status_mark, Styles};
 use crate::rules::Side;
 use crate::timeline::Outcome;
 use crate::verdict::{Cause, PhaseStatus, SessionVerdict, Verdict};
@@ -109,18 +109,11 @@ pub fn write(
         writeln!(out, "{}", "Connections in this input".style(s.heading))?;
         for (i, session) in verdict.sessions.iter().enumerate() {
             let marker = if i == verdict.decided_by { "→" } else { " " };
-            let role = match session.connection.role {
-                crate::timeline::Role::Direct => "",
-                crate::timeline::Role::JumpHost => " (jump host)",
-            };
             writeln!(
                 out,
-                "{marker} #{} lines {}{role}: {}",
+                "{marker} #{} {}: {}",
                 i + 1,
-                line_range(
-                    Some(session.connection.first_line),
-                    Some(session.connection.last_line)
-                ),
+                connection_label(session),
                 session.summary
             )?;
         }
@@ -129,11 +122,8 @@ pub fn write(
 }
 
 fn target(v: &SessionVerdict) -> Option<String> {
-    let host = v.facts.get("host")?;
-    Some(match v.facts.get("port") {
-        Some(port) => format!("{host} port {port}"),
-        None => host.clone(),
-    })
+    let fact = |key: &str| v.facts.get(key).map(String::as_str);
+    crate::verdict::target(fact("host"), fact("port"))
 }
 
 fn write_timeline(out: &mut dyn Write, v: &SessionVerdict, s: &Styles) -> io::Result<()> {

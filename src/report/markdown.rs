@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::{line_range, outcome_word, status_mark};
+use super::{connection_label, line_range, outcome_word, status_mark};
 use crate::rules::Side;
 use crate::verdict::{SessionVerdict, Verdict};
 
@@ -94,12 +94,9 @@ pub fn write(out: &mut dyn Write, verdict: &Verdict, source: Option<&str>) -> io
             };
             writeln!(
                 out,
-                "{}. lines {}{marker}: {}",
+                "{}. {}{marker}: {}",
                 i + 1,
-                line_range(
-                    Some(session.connection.first_line),
-                    Some(session.connection.last_line)
-                ),
+                connection_label(session),
                 escape(&session.summary)
             )?;
         }

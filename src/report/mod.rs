@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 pub use styles::Styles;
 
-use crate::timeline::Outcome;
+use crate::timeline::{Outcome, Role};
 use crate::verdict::{PhaseStatus, SessionVerdict, Verdict};
 
 /// The output formats of `--format`.
@@ -52,6 +52,19 @@ fn outcome_word(verdict: &SessionVerdict) -> String {
         (Outcome::Incomplete, Some(p)) => format!("INCOMPLETE: stops in {}", p.id()),
         (Outcome::Incomplete, None) => "INCOMPLETE".to_string(),
     }
+}
+
+/// One connection of several in an input: `lines 27–209 (jump host)`.
+fn connection_label(session: &SessionVerdict) -> String {
+    let c = &session.connection;
+    let role = match c.role {
+        Role::Direct => "",
+        Role::JumpHost => " (jump host)",
+    };
+    format!(
+        "lines {}{role}",
+        line_range(Some(c.first_line), Some(c.last_line))
+    )
 }
 
 /// `12–40`, `12`, or nothing.

@@ -77,7 +77,7 @@ impl Analyzer {
                     self.pending = Some(joined);
                     return;
                 }
-                None => self.builder.push(&prev, &prev_class),
+                None => self.builder.push(prev, &prev_class),
             }
         }
         self.pending = Some((line, classified));
@@ -87,7 +87,7 @@ impl Analyzer {
     pub fn snapshot(&self) -> Timeline {
         let mut builder = self.builder.clone();
         if let Some((line, classified)) = &self.pending {
-            builder.push(line, classified);
+            builder.push(line.clone(), classified);
         }
         builder.finish()
     }
@@ -99,7 +99,7 @@ impl Analyzer {
 
     pub fn finish(mut self) -> Timeline {
         if let Some((line, classified)) = self.pending.take() {
-            self.builder.push(&line, &classified);
+            self.builder.push(line, &classified);
         }
         self.builder.finish()
     }

@@ -244,9 +244,10 @@ pub struct LineRef {
 /// Longest text kept per stored line (the verdict quotes lines, it does not reproduce a dump).
 const STORED_TEXT_BYTES: usize = 1024;
 
-impl LineRef {
-    fn of(line: &Line) -> Self {
-        let mut text = line.text.clone();
+impl From<Line> for LineRef {
+    /// Takes the line's text (cut to [`STORED_TEXT_BYTES`]) without copying it.
+    fn from(line: Line) -> Self {
+        let mut text = line.text;
         if text.len() > STORED_TEXT_BYTES {
             let mut cut = STORED_TEXT_BYTES;
             while !text.is_char_boundary(cut) {
@@ -258,7 +259,7 @@ impl LineRef {
         LineRef {
             line: line.number,
             text,
-            time: line.time.clone(),
+            time: line.time,
             millis: line.millis,
         }
     }
@@ -619,9 +620,9 @@ impl Session {
     }
 
     /// Folds one classified line into this session.
-    fn apply(&mut self, line: &Line, level: Level, event: &Event) {
-        let at = LineRef::of(line);
-        self.last_line = line.number;
+    fn apply(&mut self, line: Line, level: Level, event: &Event) {
+        let at = LineRef::from(line);
+        self.last_line = at.line;
         self.line_count += 1;
         let verbosity = match level {
             Level::Plain => 0,
@@ -1259,8 +1260,8 @@ impl TimelineBuilder {
         }
     }
 
-    pub fn push(&mut self, line: &Line, classified: &Classified) {
-        let index = self.route(line, &classified.event);
+    pub fn push(&mut self, line: Line, classified: &Classified) {
+        let index = self.route(&line, &classified.event);
         self.current = Some(index);
         let session = &mut self.timeline.sessions[index];
         if classified.from_scp {

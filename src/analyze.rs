@@ -5,7 +5,7 @@
 
 use std::io::{self, BufRead};
 
-use crate::event::{classify, Classified, Level};
+use crate::event::{Classified, Classifier, Level};
 use crate::normalize::{Line, Normalized, Normalizer, MAX_LINE_BYTES};
 use crate::timeline::{Timeline, TimelineBuilder};
 
@@ -13,6 +13,7 @@ use crate::timeline::{Timeline, TimelineBuilder};
 #[derive(Debug, Default)]
 pub struct Analyzer {
     normalizer: Normalizer,
+    classifier: Classifier,
     builder: TimelineBuilder,
     /// The previous line, held back one line in case the next one is its hard-wrapped tail.
     pending: Option<(Line, Classified)>,
@@ -70,9 +71,9 @@ impl Analyzer {
             }
             (None, None) => {}
         }
-        let classified = classify(&line.text);
+        let classified = self.classifier.classify(&line.text);
         if let Some((prev, prev_class)) = self.pending.take() {
-            match join_wrapped(&prev, &prev_class, &line, &classified) {
+            match join_wrapped(&mut self.classifier, &prev, &prev_class, &line, &classified) {
                 Some(joined) => {
                     self.pending = Some(joined);
                     return;
@@ -108,6 +109,7 @@ impl Analyzer {
 /// A long line cut in two by a paste: the second half is not an OpenSSH line of its own, and the
 /// two together are one the grammar knows.
 fn join_wrapped(
+    classifier: &mut Classifier,
     prev: &Line,
     prev_class: &Classified,
     line: &Line,
@@ -128,7 +130,7 @@ fn join_wrapped(
     }
     ["", " "].iter().find_map(|sep| {
         let text = format!("{}{sep}{}", prev.text, line.text);
-        let joined = classify(&text);
+        let joined = classifier.classify(&text);
         let same =
             std::mem::discriminant(&joined.event) == std::mem::discriminant(&prev_class.event);
         let better = if prev_class.event.is_other() {

@@ -5,11 +5,23 @@
 
 use pest::iterators::{Pair, Pairs};
 use pest::Parser;
-use pest_derive::Parser;
 
-#[derive(Parser)]
-#[grammar = "../grammar/openssh.pest"]
+/// The parser pest generates from `grammar/openssh.pest` (the build script runs the generator, so
+/// it can add one entry rule per event; see `build/grammar.rs`).
 struct OpenSshGrammar;
+
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    dead_code,
+    missing_docs,
+    non_camel_case_types
+)]
+mod generated {
+    use super::OpenSshGrammar;
+    include!(concat!(env!("OUT_DIR"), "/grammar_parser.rs"));
+}
+use generated::Rule;
 
 /// How loud a line is: the `debugN:` tag OpenSSH put on it, or none (errors, warnings, output).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -325,21 +337,41 @@ impl Event {
     }
 }
 
-/// The literals of the grammar's events, and for each event alternative its clauses: lists of
-/// indexes into the literals, one of which a line must contain (see build.rs).
-type EventLiterals = (
-    &'static [&'static str],
-    &'static [&'static [&'static [u16]]],
-);
+/// One alternative of the grammar's `event`, as the build script derived it (see `build/grammar.rs`).
+struct EventAlternative {
+    /// `line` with `event` narrowed to this alternative.
+    entry: Rule,
+    /// What a line must contain for this event to match: every clause holds, a clause holds when
+    /// the line contains one of its literals.
+    clauses: &'static [&'static [&'static str]],
+    /// The clause searched for in every line; the others are checked only where it holds.
+    anchor: usize,
+}
 
-include!(concat!(env!("OUT_DIR"), "/event_literals.rs"));
+impl EventAlternative {
+    fn holds(&self, text: &str) -> bool {
+        self.clauses
+            .iter()
+            .all(|clause| clause.iter().any(|literal| text.contains(literal)))
+    }
+}
 
-/// The grammar's literals, found in one pass over a line, and what each event alternative needs.
+include!(concat!(env!("OUT_DIR"), "/grammar_tables.rs"));
+
+/// Which events could match a line, judged by the literals they need.
+enum Candidates {
+    None,
+    One(Rule),
+    Several,
+}
+
+/// Finds, in one pass over a line, the anchor literals of the grammar's events, then checks the
+/// rest of what the events anchored there need.
 struct EventFilter {
-    finder: aho_corasick::AhoCorasick,
-    requirements: &'static [&'static [&'static [u16]]],
-    /// For each literal, the alternatives that need it: only those are checked for a line.
-    needed_by: Vec<Vec<usize>>,
+    anchors: aho_corasick::AhoCorasick,
+    /// For each anchor literal, the alternatives anchored on it.
+    anchored: Vec<Vec<usize>>,
+    alternatives: &'static [EventAlternative],
 }
 
 impl EventFilter {
@@ -347,74 +379,110 @@ impl EventFilter {
         static FILTER: std::sync::OnceLock<Option<EventFilter>> = std::sync::OnceLock::new();
         FILTER
             .get_or_init(|| {
-                let (literals, requirements) = EVENT_LITERALS?;
-                // `may_match` keeps one bit per literal in 256 bits: more would be missed.
-                if literals.len() > 256 {
+                let alternatives = EVENT_ALTERNATIVES?;
+                // `candidates` keeps one bit per alternative in 256 bits.
+                if alternatives.len() > 256 {
                     return None;
                 }
-                let finder = aho_corasick::AhoCorasick::new(literals).ok()?;
-                let mut needed_by = vec![Vec::new(); literals.len()];
-                for (alternative, clauses) in requirements.iter().enumerate() {
-                    for &literal in clauses.iter().flat_map(|clause| clause.iter()) {
-                        let users: &mut Vec<usize> = &mut needed_by[usize::from(literal)];
-                        if users.last() != Some(&alternative) {
-                            users.push(alternative);
+                let mut literals: Vec<&str> = Vec::new();
+                let mut anchored: Vec<Vec<usize>> = Vec::new();
+                for (i, alternative) in alternatives.iter().enumerate() {
+                    for &literal in alternative.clauses[alternative.anchor] {
+                        match literals.iter().position(|&l| l == literal) {
+                            Some(at) => anchored[at].push(i),
+                            None => {
+                                literals.push(literal);
+                                anchored.push(vec![i]);
+                            }
                         }
                     }
                 }
+                let anchors = aho_corasick::AhoCorasick::builder()
+                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                    .build(&literals)
+                    .ok()?;
                 Some(EventFilter {
-                    finder,
-                    requirements,
-                    needed_by,
+                    anchors,
+                    anchored,
+                    alternatives,
                 })
             })
             .as_ref()
     }
 
-    /// Whether some event could match `text`: all the clauses of one alternative hold.
-    fn may_match(&self, text: &str) -> bool {
-        let mut found = [0u64; 4];
-        let mut any = false;
-        for m in self.finder.find_overlapping_iter(text) {
-            let i = m.pattern().as_usize();
-            if let Some(word) = found.get_mut(i / 64) {
-                *word |= 1 << (i % 64);
-                any = true;
+    fn candidates(&self, text: &str) -> Candidates {
+        let mut checked = [0u64; 4];
+        let mut found = None;
+        for m in self.anchors.find_overlapping_iter(text) {
+            for &i in &self.anchored[m.pattern().as_usize()] {
+                let bit = 1u64 << (i % 64);
+                if checked[i / 64] & bit != 0 {
+                    continue;
+                }
+                checked[i / 64] |= bit;
+                if self.alternatives[i].holds(text) {
+                    if found.is_some() {
+                        return Candidates::Several;
+                    }
+                    found = Some(self.alternatives[i].entry);
+                }
             }
         }
-        let has = |i: u16| {
-            found
-                .get(usize::from(i) / 64)
-                .is_some_and(|w| w & (1 << (i % 64)) != 0)
-        };
-        if !any {
-            return false;
-        }
-        let holds = |alternative: usize| {
-            self.requirements[alternative]
-                .iter()
-                .all(|clause| clause.iter().any(|&i| has(i)))
-        };
-        // Only the alternatives that need a literal the line has can hold.
-        (0..self.needed_by.len())
-            .filter(|&i| u16::try_from(i).is_ok_and(has))
-            .any(|i| {
-                self.needed_by[i]
-                    .iter()
-                    .any(|&alternative| holds(alternative))
-            })
+        found.map_or(Candidates::None, Candidates::One)
     }
 }
 
-/// Classifies one normalised line. Never fails: a line the grammar cannot place is `Other`.
+/// Classifies lines, remembering what the grammar said of the tags of lines no event can match.
 ///
-/// Most lines of a long log are routine (`debug2: channel 0: …`, `debug3: Sent message …`) and
-/// contain none of the literals the grammar's events need: those only have their tags read.
-pub fn classify(text: &str) -> Classified {
-    match EventFilter::get() {
-        Some(filter) if !filter.may_match(text) => parse(Rule::unknown_line, text),
-        _ => classify_full(text),
+/// Those are most lines of a long log (`debug2: channel 0: rcvd adjust 65536`); `unknown_line`
+/// reads only their first bytes, so lines that start alike get the same answer from it.
+#[derive(Debug, Default)]
+pub struct Classifier {
+    tags: Vec<(Box<[u8]>, Classified)>,
+    next_slot: usize,
+}
+
+/// How many line starts the classifier remembers: a log has a handful of tag combinations.
+const REMEMBERED_TAGS: usize = 32;
+
+impl Classifier {
+    pub fn new() -> Self {
+        Self::default()
     }
+
+    /// Classifies one normalised line. Never fails: a line the grammar cannot place is `Other`.
+    pub fn classify(&mut self, text: &str) -> Classified {
+        match EventFilter::get().map(|filter| filter.candidates(text)) {
+            Some(Candidates::None) => self.tags_of(text),
+            Some(Candidates::One(entry)) => parse(entry, text),
+            Some(Candidates::Several) | None => classify_full(text),
+        }
+    }
+
+    /// What `unknown_line` says of a line, from memory when a line started the same way.
+    fn tags_of(&mut self, text: &str) -> Classified {
+        let Some(reads) = UNKNOWN_LINE_READS_AT_MOST else {
+            return parse(Rule::unknown_line, text);
+        };
+        let key = &text.as_bytes()[..text.len().min(reads)];
+        if let Some((_, known)) = self.tags.iter().find(|(k, _)| **k == *key) {
+            return known.clone();
+        }
+        let classified = parse(Rule::unknown_line, text);
+        let entry = (Box::from(key), classified.clone());
+        if self.tags.len() < REMEMBERED_TAGS {
+            self.tags.push(entry);
+        } else {
+            self.tags[self.next_slot] = entry;
+            self.next_slot = (self.next_slot + 1) % REMEMBERED_TAGS;
+        }
+        classified
+    }
+}
+
+/// Classifies one normalised line (see [`Classifier`], which does the same faster for many lines).
+pub fn classify(text: &str) -> Classified {
+    Classifier::new().classify(text)
 }
 
 /// The full parse of a line, every event tried: what [`classify`] gives, only slower. Public so

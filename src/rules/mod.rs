@@ -27,6 +27,9 @@ pub struct RuleSource {
     /// Where the file is, as shown in errors (`rules/auth-key-rejected/rule.yaml`).
     pub path: PathBuf,
     pub text: String,
+    /// The same document as JSON, converted from `text` when the binary was built (built-in rules
+    /// only): it says nothing more, it is only read ten times faster than YAML.
+    pub as_json: Option<&'static str>,
     /// The folder its fixtures are relative to, when the rule is on disk.
     pub dir: Option<PathBuf>,
 }
@@ -37,10 +40,11 @@ include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 pub fn builtin_sources() -> Vec<RuleSource> {
     BUILTIN_RULES
         .iter()
-        .map(|(id, text)| RuleSource {
-            id: (*id).to_string(),
+        .map(|&(id, text, as_json)| RuleSource {
+            id: id.to_string(),
             path: PathBuf::from(format!("<built-in>/rules/{id}/rule.yaml")),
-            text: (*text).to_string(),
+            text: text.to_string(),
+            as_json,
             dir: None,
         })
         .collect()
@@ -69,6 +73,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<RuleSource>, RuleErrors> {
                 id,
                 path,
                 text,
+                as_json: None,
                 dir: Some(folder),
             })
         })
@@ -352,7 +357,14 @@ impl RuleSet {
             if let Err(e) = check_id(&source.id) {
                 errors.push(RuleError::at_file(&source.path, e));
             }
-            let raw: RawRule = match serde_yaml::from_str(&source.text) {
+            let raw = match source
+                .as_json
+                .and_then(|json| serde_json::from_str(json).ok())
+            {
+                Some(raw) => Ok(raw),
+                None => serde_yaml::from_str::<RawRule>(&source.text),
+            };
+            let raw = match raw {
                 Ok(raw) => raw,
                 Err(e) => {
                     let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
@@ -924,6 +936,7 @@ mod tests {
             id: id.into(),
             path: PathBuf::from(format!("rules/{id}/rule.yaml")),
             text: text.into(),
+            as_json: None,
             dir: None,
         }
     }
@@ -935,6 +948,23 @@ mod tests {
     fn builtin_rules_compile() {
         let set = RuleSet::builtin().unwrap_or_else(|e| panic!("built-in rules are invalid:\n{e}"));
         assert!(set.get("ok").is_some());
+    }
+
+    #[test]
+    fn builtin_json_copies_say_what_the_yaml_says() {
+        for source in builtin_sources() {
+            let json = source
+                .as_json
+                .unwrap_or_else(|| panic!("{} has no JSON copy", source.id));
+            let from_json: RawRule = serde_json::from_str(json).expect("JSON copy reads");
+            let from_yaml: RawRule = serde_yaml::from_str(&source.text).expect("YAML reads");
+            assert_eq!(
+                format!("{from_json:?}"),
+                format!("{from_yaml:?}"),
+                "{}",
+                source.id
+            );
+        }
     }
 
     #[test]

@@ -208,7 +208,7 @@ impl<'a> Grammar<'a> {
         let _ = write!(
             code,
             "/// The most bytes `unknown_line` looks at, from the start of a line (`None`: no bound).\n\
-             const UNKNOWN_LINE_READS_AT_MOST: Option<usize> = {reads:?};\n"
+             pub const UNKNOWN_LINE_READS_AT_MOST: Option<usize> = {reads:?};\n"
         );
         code
     }

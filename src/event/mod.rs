@@ -337,100 +337,9 @@ impl Event {
     }
 }
 
-/// One alternative of the grammar's `event`, as the build script derived it (see `build/grammar.rs`).
-struct EventAlternative {
-    /// `line` with `event` narrowed to this alternative.
-    entry: Rule,
-    /// What a line must contain for this event to match: every clause holds, a clause holds when
-    /// the line contains one of its literals.
-    clauses: &'static [&'static [&'static str]],
-    /// The clause searched for in every line; the others are checked only where it holds.
-    anchor: usize,
-}
+mod filter;
 
-impl EventAlternative {
-    fn holds(&self, text: &str) -> bool {
-        self.clauses
-            .iter()
-            .all(|clause| clause.iter().any(|literal| text.contains(literal)))
-    }
-}
-
-include!(concat!(env!("OUT_DIR"), "/grammar_tables.rs"));
-
-/// Which events could match a line, judged by the literals they need.
-enum Candidates {
-    None,
-    One(Rule),
-    Several,
-}
-
-/// Finds, in one pass over a line, the anchor literals of the grammar's events, then checks the
-/// rest of what the events anchored there need.
-struct EventFilter {
-    anchors: aho_corasick::AhoCorasick,
-    /// For each anchor literal, the alternatives anchored on it.
-    anchored: Vec<Vec<usize>>,
-    alternatives: &'static [EventAlternative],
-}
-
-impl EventFilter {
-    fn get() -> Option<&'static EventFilter> {
-        static FILTER: std::sync::OnceLock<Option<EventFilter>> = std::sync::OnceLock::new();
-        FILTER
-            .get_or_init(|| {
-                let alternatives = EVENT_ALTERNATIVES?;
-                // `candidates` keeps one bit per alternative in 256 bits.
-                if alternatives.len() > 256 {
-                    return None;
-                }
-                let mut literals: Vec<&str> = Vec::new();
-                let mut anchored: Vec<Vec<usize>> = Vec::new();
-                for (i, alternative) in alternatives.iter().enumerate() {
-                    for &literal in alternative.clauses[alternative.anchor] {
-                        match literals.iter().position(|&l| l == literal) {
-                            Some(at) => anchored[at].push(i),
-                            None => {
-                                literals.push(literal);
-                                anchored.push(vec![i]);
-                            }
-                        }
-                    }
-                }
-                let anchors = aho_corasick::AhoCorasick::builder()
-                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                    .build(&literals)
-                    .ok()?;
-                Some(EventFilter {
-                    anchors,
-                    anchored,
-                    alternatives,
-                })
-            })
-            .as_ref()
-    }
-
-    fn candidates(&self, text: &str) -> Candidates {
-        let mut checked = [0u64; 4];
-        let mut found = None;
-        for m in self.anchors.find_overlapping_iter(text) {
-            for &i in &self.anchored[m.pattern().as_usize()] {
-                let bit = 1u64 << (i % 64);
-                if checked[i / 64] & bit != 0 {
-                    continue;
-                }
-                checked[i / 64] |= bit;
-                if self.alternatives[i].holds(text) {
-                    if found.is_some() {
-                        return Candidates::Several;
-                    }
-                    found = Some(self.alternatives[i].entry);
-                }
-            }
-        }
-        found.map_or(Candidates::None, Candidates::One)
-    }
-}
+use filter::{Candidates, EventFilter, UNKNOWN_LINE_READS_AT_MOST};
 
 /// Classifies lines, remembering what the grammar said of the tags of lines no event can match.
 ///
@@ -438,12 +347,24 @@ impl EventFilter {
 /// reads only their first bytes, so lines that start alike get the same answer from it.
 #[derive(Debug, Default)]
 pub struct Classifier {
-    tags: Vec<(Box<[u8]>, Classified)>,
+    tags: Vec<(LineStart, Classified)>,
     next_slot: usize,
 }
 
 /// How many line starts the classifier remembers: a log has a handful of tag combinations.
 const REMEMBERED_TAGS: usize = 32;
+
+/// The first bytes of a line, as many as `unknown_line` reads (at most 16, so they compare as
+/// one number), and how many there are.
+type LineStart = (u128, usize);
+
+fn line_start(text: &str) -> Option<LineStart> {
+    let reads = UNKNOWN_LINE_READS_AT_MOST.filter(|&r| r <= 16)?;
+    let start = &text.as_bytes()[..text.len().min(reads)];
+    let mut bytes = [0u8; 16];
+    bytes[..start.len()].copy_from_slice(start);
+    Some((u128::from_le_bytes(bytes), start.len()))
+}
 
 impl Classifier {
     pub fn new() -> Self {
@@ -461,15 +382,14 @@ impl Classifier {
 
     /// What `unknown_line` says of a line, from memory when a line started the same way.
     fn tags_of(&mut self, text: &str) -> Classified {
-        let Some(reads) = UNKNOWN_LINE_READS_AT_MOST else {
+        let Some(key) = line_start(text) else {
             return parse(Rule::unknown_line, text);
         };
-        let key = &text.as_bytes()[..text.len().min(reads)];
-        if let Some((_, known)) = self.tags.iter().find(|(k, _)| **k == *key) {
+        if let Some((_, known)) = self.tags.iter().find(|(k, _)| *k == key) {
             return known.clone();
         }
         let classified = parse(Rule::unknown_line, text);
-        let entry = (Box::from(key), classified.clone());
+        let entry = (key, classified.clone());
         if self.tags.len() < REMEMBERED_TAGS {
             self.tags.push(entry);
         } else {

@@ -1,0 +1,233 @@
+//! The classifier's literal filter: which of the grammar's events could match a line, judged by
+//! the literals each one needs (derived from the grammar by the build script, see
+//! `build/grammar.rs`), so that the pest parser only sees lines that can matter.
+
+use super::generated::Rule;
+
+/// One alternative of the grammar's `event`.
+pub struct EventAlternative {
+    /// `line` with `event` narrowed to this alternative.
+    entry: Rule,
+    /// What a line must contain for this event to match: every clause holds, a clause holds when
+    /// the line contains one of its literals.
+    clauses: &'static [&'static [&'static str]],
+    /// The clause searched for in every line; the others are checked only where it holds.
+    anchor: usize,
+}
+
+impl EventAlternative {
+    fn holds(&self, text: &str) -> bool {
+        self.clauses
+            .iter()
+            .all(|clause| clause.iter().any(|literal| text.contains(literal)))
+    }
+}
+
+include!(concat!(env!("OUT_DIR"), "/grammar_tables.rs"));
+
+/// Which events could match a line.
+pub enum Candidates {
+    None,
+    /// Exactly one: parse the line with this entry rule.
+    One(Rule),
+    Several,
+}
+
+/// Finds the anchor literals of the grammar's events in a line, then checks the rest of what the
+/// events anchored there need.
+pub struct EventFilter {
+    anchors: AnchorFinder,
+    /// For each anchor literal, the alternatives anchored on it.
+    anchored: Vec<Vec<usize>>,
+    alternatives: &'static [EventAlternative],
+}
+
+impl EventFilter {
+    /// The filter for the grammar's events; `None` when some event needs no literal (every line
+    /// then gets the full parse).
+    pub fn get() -> Option<&'static EventFilter> {
+        static FILTER: std::sync::OnceLock<Option<EventFilter>> = std::sync::OnceLock::new();
+        FILTER.get_or_init(Self::new).as_ref()
+    }
+
+    fn new() -> Option<EventFilter> {
+        let alternatives = EVENT_ALTERNATIVES?;
+        // `candidates` keeps one bit per alternative in 256 bits.
+        if alternatives.len() > 256 {
+            return None;
+        }
+        let mut literals: Vec<&'static str> = Vec::new();
+        let mut anchored: Vec<Vec<usize>> = Vec::new();
+        for (i, alternative) in alternatives.iter().enumerate() {
+            for &literal in alternative.clauses[alternative.anchor] {
+                match literals.iter().position(|&l| l == literal) {
+                    Some(at) => anchored[at].push(i),
+                    None => {
+                        literals.push(literal);
+                        anchored.push(vec![i]);
+                    }
+                }
+            }
+        }
+        Some(EventFilter {
+            anchors: AnchorFinder::new(literals),
+            anchored,
+            alternatives,
+        })
+    }
+
+    pub fn candidates(&self, text: &str) -> Candidates {
+        let mut checked = [0u64; 4];
+        let mut found = None;
+        let mut several = false;
+        self.anchors.each_in(text.as_bytes(), |literal| {
+            for &i in &self.anchored[literal] {
+                let bit = 1u64 << (i % 64);
+                if several || checked[i / 64] & bit != 0 {
+                    continue;
+                }
+                checked[i / 64] |= bit;
+                if self.alternatives[i].holds(text) {
+                    several = found.is_some();
+                    found = Some(self.alternatives[i].entry);
+                }
+            }
+        });
+        match found {
+            _ if several => Candidates::Several,
+            Some(entry) => Candidates::One(entry),
+            None => Candidates::None,
+        }
+    }
+}
+
+/// Finds which of a set of literals occur in a line.
+///
+/// Every literal of eight bytes or more contains, at its first `step` offsets, `step` four-byte
+/// windows (`step` = the shortest such literal's length minus three), so reading a line's windows
+/// only at every `step`-th offset meets one of them wherever it occurs. A bitmap indexed by a
+/// hash of four bytes says whether a window may be one of those (rare: a few hundred windows in
+/// 65,536 bits); only then are the literals compared. The few shorter literals are searched for
+/// one by one. Cheaper per line than an automaton, and built in microseconds, which matters as
+/// much: it is built on every run.
+struct AnchorFinder {
+    starts: Box<[u64]>,
+    /// `(window, literal, offset of the window in the literal)`, sorted.
+    windows: Vec<(u32, usize, usize)>,
+    step: usize,
+    literals: Vec<&'static str>,
+    /// Literals shorter than [`LONG_LITERAL`], each with its searcher.
+    short: Vec<(usize, memchr::memmem::Finder<'static>)>,
+}
+
+const START_BITS: u32 = 16;
+/// Literals this long are found by sampling windows; shorter ones are searched for one by one.
+const LONG_LITERAL: usize = 8;
+
+fn window_hash(window: u32) -> usize {
+    (window.wrapping_mul(0x9E37_79B1) >> (32 - START_BITS)) as usize
+}
+
+fn window_at(bytes: &[u8], at: usize) -> Option<u32> {
+    match bytes.get(at..at + 4)? {
+        &[a, b, c, d] => Some(u32::from_le_bytes([a, b, c, d])),
+        _ => None,
+    }
+}
+
+impl AnchorFinder {
+    fn new(literals: Vec<&'static str>) -> Self {
+        let step = literals
+            .iter()
+            .map(|l| l.len())
+            .filter(|&len| len >= LONG_LITERAL)
+            .min()
+            .map_or(1, |len| len - 3);
+        let mut starts = vec![0u64; 1 << (START_BITS - 6)].into_boxed_slice();
+        let mut windows = Vec::new();
+        let mut short = Vec::new();
+        for (i, literal) in literals.iter().enumerate() {
+            let bytes = literal.as_bytes();
+            if bytes.len() < LONG_LITERAL {
+                short.push((i, memchr::memmem::Finder::new(bytes)));
+                continue;
+            }
+            for offset in 0..step {
+                let window = window_at(bytes, offset).expect("a long literal has `step` windows");
+                let h = window_hash(window);
+                starts[h / 64] |= 1 << (h % 64);
+                windows.push((window, i, offset));
+            }
+        }
+        windows.sort_unstable();
+        AnchorFinder {
+            starts,
+            windows,
+            step,
+            literals,
+            short,
+        }
+    }
+
+    /// Calls `found` with the index of every literal that occurs in `bytes` (at least once each).
+    fn each_in(&self, bytes: &[u8], mut found: impl FnMut(usize)) {
+        for (i, finder) in &self.short {
+            if finder.find(bytes).is_some() {
+                found(*i);
+            }
+        }
+        let mut at = 0;
+        while let Some(window) = window_at(bytes, at) {
+            let h = window_hash(window);
+            if self.starts[h / 64] & (1 << (h % 64)) != 0 {
+                let first = self.windows.partition_point(|&(w, ..)| w < window);
+                for &(_, i, offset) in self.windows[first..]
+                    .iter()
+                    .take_while(|&&(w, ..)| w == window)
+                {
+                    let literal = self.literals[i].as_bytes();
+                    if at >= offset && bytes[at - offset..].starts_with(literal) {
+                        found(i);
+                    }
+                }
+            }
+            at += self.step;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchors_are_found_at_every_offset() {
+        let literals = vec![
+            "scp: ",
+            "Sent message ",
+            "SSH2_FXP_",
+            "Connection to ",
+            "Connection reset",
+        ];
+        let finder = AnchorFinder::new(literals.clone());
+        for literal in &literals {
+            for offset in 0..24 {
+                for tail in 0..12 {
+                    let line = format!("{}{literal}{}", "x".repeat(offset), "y".repeat(tail));
+                    let mut found = Vec::new();
+                    finder.each_in(line.as_bytes(), |i| found.push(literals[i]));
+                    let expected: Vec<&str> = literals
+                        .iter()
+                        .copied()
+                        .filter(|l| line.contains(l))
+                        .collect();
+                    found.sort_unstable();
+                    found.dedup();
+                    let mut expected = expected;
+                    expected.sort_unstable();
+                    assert_eq!(found, expected, "{line:?}");
+                }
+            }
+        }
+    }
+}

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use std::sync::OnceLock;
 
-use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::bytes::{Regex, RegexBuilder};
 use serde::Serialize;
 
 pub use raw::{Confidence, Side};
@@ -30,6 +30,9 @@ pub struct RuleSource {
     /// The same document as JSON, converted from `text` when the binary was built (built-in rules
     /// only): it says nothing more, it is only read ten times faster than YAML.
     pub as_json: Option<&'static str>,
+    /// Built into the binary: its regexes are parsed when first used instead of on every start
+    /// (the test suite checks them all, as any rule's, in `builtin_rules_are_valid`).
+    pub built_in: bool,
     /// The folder its fixtures are relative to, when the rule is on disk.
     pub dir: Option<PathBuf>,
 }
@@ -45,6 +48,7 @@ pub fn builtin_sources() -> Vec<RuleSource> {
             path: PathBuf::from(format!("<built-in>/rules/{id}/rule.yaml")),
             text: text.to_string(),
             as_json,
+            built_in: true,
             dir: None,
         })
         .collect()
@@ -74,6 +78,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<RuleSource>, RuleErrors> {
                 path,
                 text,
                 as_json: None,
+                built_in: false,
                 dir: Some(folder),
             })
         })
@@ -190,7 +195,8 @@ pub struct Rule {
     conditions: Conditions,
 }
 
-/// The match conditions, with regexes as indexes into the rule set's one [`RegexSet`].
+/// The match conditions. Regexes are compiled when a connection first gets as far as needing
+/// them: most rules are ruled out by their phase and milestones first.
 #[derive(Debug, Clone, Default)]
 struct Conditions {
     outcome: Vec<Outcome>,
@@ -201,9 +207,9 @@ struct Conditions {
     program: Vec<Program>,
     version: Vec<VersionBound>,
     evidence: Option<LazyRegex>,
-    lines: Vec<usize>,
-    any_lines: Vec<usize>,
-    absent: Vec<usize>,
+    lines: Vec<LazyRegex>,
+    any_lines: Vec<LazyRegex>,
+    absent: Vec<LazyRegex>,
     facts: Vec<(String, LazyRegex)>,
     no_facts: Vec<String>,
     slow_step: Option<SlowStepCondition>,
@@ -226,6 +232,9 @@ impl LazyRegex {
     }
 
     /// A pattern that parsed but cannot be compiled (over the size limit) matches nothing.
+    ///
+    /// ASCII mode: OpenSSH escapes every non-ASCII byte it logs (as `\ooo`), and Unicode classes
+    /// (`.`, `\d`, `\w`) would make the automata many times larger and slower to build.
     fn is_match(&self, text: &str) -> bool {
         self.compiled
             .get_or_init(|| RegexBuilder::new(&self.pattern).unicode(false).build().ok())
@@ -284,7 +293,6 @@ enum Comparison {
 #[derive(Debug, Clone)]
 pub struct RuleSet {
     rules: Vec<Rule>,
-    line_patterns: RegexSet,
 }
 
 /// A rule that matched, with the lines that made it match.
@@ -338,7 +346,6 @@ impl RuleSet {
     /// Checks and compiles rule sources, collecting every error in every file.
     pub fn compile(sources: Vec<RuleSource>) -> Result<RuleSet, RuleErrors> {
         let mut errors = Vec::new();
-        let mut patterns: Vec<String> = Vec::new();
         let mut rules = Vec::new();
         let mut seen: Vec<(&str, &Path)> = Vec::new();
         for source in &sources {
@@ -384,7 +391,7 @@ impl RuleSet {
                     continue;
                 }
             };
-            match compile_rule(source, raw, &mut patterns) {
+            match compile_rule(source, raw) {
                 Ok(rule) => rules.push(rule),
                 Err(mut e) => errors.append(&mut e),
             }
@@ -406,24 +413,7 @@ impl RuleSet {
         if !errors.is_empty() {
             return Err(RuleErrors(errors));
         }
-        // ASCII mode: OpenSSH escapes every non-ASCII byte it logs (as \ooo), and Unicode
-        // classes (`.`, `\d`, `\w`) would make this one big automaton many times larger and slower
-        // to build.
-        let line_patterns = RegexSetBuilder::new(&patterns)
-            .unicode(false)
-            .build()
-            .map_err(|e| {
-                RuleErrors(vec![RuleError {
-                    path: PathBuf::from("<rules>"),
-                    line: 1,
-                    column: 1,
-                    message: e.to_string(),
-                }])
-            })?;
-        Ok(RuleSet {
-            rules,
-            line_patterns,
-        })
+        Ok(RuleSet { rules })
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -436,25 +426,11 @@ impl RuleSet {
 
     /// Every rule that matches, best first: higher confidence, then more specific, then by id.
     pub fn rank<'r>(&'r self, subject: &Subject<'_>) -> Vec<Match<'r>> {
-        // Each line is run once through all line patterns of all rules together.
-        let mut first_hit: Vec<Option<&LineRef>> = vec![None; self.line_patterns.len()];
-        let mut left = self.line_patterns.len();
-        for line in &subject.lines {
-            if left == 0 {
-                break;
-            }
-            for i in self.line_patterns.matches(line.text.as_bytes()).iter() {
-                if first_hit[i].is_none() {
-                    first_hit[i] = Some(line);
-                    left -= 1;
-                }
-            }
-        }
         let mut matches: Vec<Match<'r>> = self
             .rules
             .iter()
             .filter_map(|rule| {
-                let matched_lines = rule.conditions.check(subject, &first_hit)?;
+                let matched_lines = rule.conditions.check(subject)?;
                 let score = (rule.confidence, rule.conditions.specificity());
                 Some(Match {
                     rule,
@@ -495,7 +471,7 @@ fn apply_outranks(matches: &mut Vec<Match<'_>>) {
 
 impl Conditions {
     /// The lines that made the rule match, or `None` if it does not.
-    fn check(&self, subject: &Subject<'_>, first_hit: &[Option<&LineRef>]) -> Option<Vec<LineRef>> {
+    fn check(&self, subject: &Subject<'_>) -> Option<Vec<LineRef>> {
         let session = subject.session;
         let outcome = session.outcome();
         let any_of = |list: &[_], value| list.is_empty() || list.contains(&value);
@@ -547,14 +523,15 @@ impl Conditions {
             let line = subject.evidence.filter(|l| evidence.is_match(&l.text))?;
             matched.push(line.clone());
         }
-        for &i in &self.lines {
-            matched.push(first_hit[i]?.clone());
+        let first_hit = |regex: &LazyRegex| subject.lines.iter().find(|l| regex.is_match(&l.text));
+        for regex in &self.lines {
+            matched.push((*first_hit(regex)?).clone());
         }
         if !self.any_lines.is_empty() {
-            let hit = self.any_lines.iter().find_map(|&i| first_hit[i])?;
-            matched.push(hit.clone());
+            let hit = self.any_lines.iter().find_map(first_hit)?;
+            matched.push((*hit).clone());
         }
-        if self.absent.iter().any(|&i| first_hit[i].is_some()) {
+        if self.absent.iter().any(|regex| first_hit(regex).is_some()) {
             return None;
         }
         for (key, pattern) in &self.facts {
@@ -623,13 +600,9 @@ fn check_id(id: &str) -> Result<(), String> {
     }
 }
 
-fn compile_rule(
-    source: &RuleSource,
-    raw: RawRule,
-    patterns: &mut Vec<String>,
-) -> Result<Rule, Vec<RuleError>> {
+fn compile_rule(source: &RuleSource, raw: RawRule) -> Result<Rule, Vec<RuleError>> {
     let mut errors = Vec::new();
-    let conditions = compile_conditions(source, raw.matches, patterns, &mut errors);
+    let conditions = compile_conditions(source, raw.matches, &mut errors);
     let mut check_text = |field: &str, value: &str| {
         if value.trim().is_empty() {
             errors.push(RuleError::near(
@@ -767,23 +740,16 @@ fn is_known_fact(key: &str) -> bool {
 fn compile_conditions(
     source: &RuleSource,
     raw: RawMatch,
-    patterns: &mut Vec<String>,
     errors: &mut Vec<RuleError>,
 ) -> Conditions {
-    let mut line_patterns = |list: Vec<String>, errors: &mut Vec<RuleError>| -> Vec<usize> {
-        list.into_iter()
-            .filter_map(|p| {
-                // Line patterns are compiled once, together, into the rule set's RegexSet; here
-                // they are only parsed, to report a bad one at its place in its file.
-                check_regex(source, &p, errors)?;
-                patterns.push(p);
-                Some(patterns.len() - 1)
-            })
+    let regexes = |list: Vec<String>, errors: &mut Vec<RuleError>| -> Vec<LazyRegex> {
+        list.iter()
+            .filter_map(|p| compile_regex(source, p, errors))
             .collect()
     };
-    let lines = line_patterns(raw.lines, errors);
-    let any_lines = line_patterns(raw.any_lines, errors);
-    let absent = line_patterns(raw.absent, errors);
+    let lines = regexes(raw.lines, errors);
+    let any_lines = regexes(raw.any_lines, errors);
+    let absent = regexes(raw.absent, errors);
     let evidence = raw
         .evidence
         .as_deref()
@@ -863,7 +829,7 @@ fn compile_conditions(
 
 /// Parses one regex of a rule without compiling it; a bad one is reported at its place.
 fn check_regex(source: &RuleSource, pattern: &str, errors: &mut Vec<RuleError>) -> Option<()> {
-    // Rule regexes run in ASCII mode on bytes (see RuleSet::compile): parse them the same way.
+    // Rule regexes run in ASCII mode on bytes (see LazyRegex::is_match): parse them the same way.
     let mut parser = regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
@@ -895,7 +861,9 @@ fn compile_regex(
     pattern: &str,
     errors: &mut Vec<RuleError>,
 ) -> Option<LazyRegex> {
-    check_regex(source, pattern, errors)?;
+    if !source.built_in {
+        check_regex(source, pattern, errors)?;
+    }
     Some(LazyRegex::new(pattern.to_string()))
 }
 
@@ -937,6 +905,7 @@ mod tests {
             path: PathBuf::from(format!("rules/{id}/rule.yaml")),
             text: text.into(),
             as_json: None,
+            built_in: false,
             dir: None,
         }
     }
@@ -945,9 +914,20 @@ mod tests {
         "title: t\nphase: auth\nconfidence: high\nmatch:\n  failed_phase: auth\nexplanation: e\n";
 
     #[test]
-    fn builtin_rules_compile() {
+    fn builtin_rules_are_valid() {
         let set = RuleSet::builtin().unwrap_or_else(|e| panic!("built-in rules are invalid:\n{e}"));
         assert!(set.get("ok").is_some());
+        // Every regex parsed now, as a user's rule's are at load.
+        let as_user_rules = builtin_sources()
+            .into_iter()
+            .map(|source| RuleSource {
+                built_in: false,
+                ..source
+            })
+            .collect();
+        if let Err(e) = RuleSet::compile(as_user_rules) {
+            panic!("built-in rules are invalid:\n{e}");
+        }
     }
 
     #[test]

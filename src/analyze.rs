@@ -17,6 +17,8 @@ pub struct Analyzer {
     builder: TimelineBuilder,
     /// The previous line, held back one line in case the next one is its hard-wrapped tail.
     pending: Option<(Line, Classified)>,
+    /// The text buffer of a line the timeline let go of, for the next line to reuse.
+    spare: String,
     line_number: u64,
     clock: DayClock,
 }
@@ -59,7 +61,11 @@ impl Analyzer {
     pub fn push_at(&mut self, raw: &[u8], truncated: bool, elapsed: Option<std::time::Duration>) {
         self.line_number += 1;
         self.builder.note_line_read(truncated);
-        let Normalized::Line(mut line) = self.normalizer.normalize(self.line_number, raw) else {
+        let buffer = std::mem::take(&mut self.spare);
+        let Normalized::Line(mut line) =
+            self.normalizer
+                .normalize_into(self.line_number, raw, buffer)
+        else {
             return;
         };
         line.truncated |= truncated;
@@ -78,7 +84,11 @@ impl Analyzer {
                     self.pending = Some(joined);
                     return;
                 }
-                None => self.builder.push(prev, &prev_class),
+                None => {
+                    if let Some(spare) = self.builder.push(prev, &prev_class) {
+                        self.spare = spare;
+                    }
+                }
             }
         }
         self.pending = Some((line, classified));
@@ -88,7 +98,7 @@ impl Analyzer {
     pub fn snapshot(&self) -> Timeline {
         let mut builder = self.builder.clone();
         if let Some((line, classified)) = &self.pending {
-            builder.push(line.clone(), classified);
+            let _ = builder.push(line.clone(), classified);
         }
         builder.finish()
     }
@@ -100,7 +110,7 @@ impl Analyzer {
 
     pub fn finish(mut self) -> Timeline {
         if let Some((line, classified)) = self.pending.take() {
-            self.builder.push(line, &classified);
+            let _ = self.builder.push(line, &classified);
         }
         self.builder.finish()
     }
@@ -151,10 +161,18 @@ fn join_wrapped(
 }
 
 /// Reads `reader` to its end, line by line, cutting lines longer than the normaliser keeps
-/// without ever holding more than that in memory.
+/// without ever holding more than that in memory. Lines that lie whole in the reader's buffer are
+/// handed over from it without a copy.
 pub fn read_lines<R: BufRead>(mut reader: R, mut each: impl FnMut(&[u8], bool)) -> io::Result<()> {
-    let mut line: Vec<u8> = Vec::with_capacity(256);
+    const KEPT: usize = MAX_LINE_BYTES + 1;
+    // A line that began in an earlier buffer, and whether it was cut.
+    let mut carried: Vec<u8> = Vec::new();
     let mut truncated = false;
+    let carry = |carried: &mut Vec<u8>, truncated: &mut bool, bytes: &[u8]| {
+        let room = KEPT.saturating_sub(carried.len());
+        carried.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        *truncated |= bytes.len() > room;
+    };
     loop {
         let buf = match reader.fill_buf() {
             Ok(buf) => buf,
@@ -162,25 +180,34 @@ pub fn read_lines<R: BufRead>(mut reader: R, mut each: impl FnMut(&[u8], bool)) 
             Err(e) => return Err(e),
         };
         if buf.is_empty() {
-            if !line.is_empty() || truncated {
-                each(&line, truncated);
+            if !carried.is_empty() || truncated {
+                each(&carried, truncated);
             }
             return Ok(());
         }
-        let (chunk, newline) = match buf.iter().position(|&b| b == b'\n') {
-            Some(at) => (&buf[..at], true),
-            None => (buf, false),
-        };
-        let room = (MAX_LINE_BYTES + 1).saturating_sub(line.len());
-        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        truncated |= chunk.len() > room;
-        let used = chunk.len() + usize::from(newline);
-        reader.consume(used);
-        if newline {
-            each(&line, truncated);
-            line.clear();
+        let mut start = 0;
+        if !carried.is_empty() || truncated {
+            let Some(end) = memchr::memchr(b'\n', buf) else {
+                carry(&mut carried, &mut truncated, buf);
+                let used = buf.len();
+                reader.consume(used);
+                continue;
+            };
+            carry(&mut carried, &mut truncated, &buf[..end]);
+            each(&carried, truncated);
+            carried.clear();
             truncated = false;
+            start = end + 1;
         }
+        let first = start;
+        for end in memchr::memchr_iter(b'\n', &buf[first..]).map(|at| first + at) {
+            let line = &buf[start..end];
+            each(&line[..line.len().min(KEPT)], line.len() > KEPT);
+            start = end + 1;
+        }
+        carry(&mut carried, &mut truncated, &buf[start..]);
+        let used = buf.len();
+        reader.consume(used);
     }
 }
 

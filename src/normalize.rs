@@ -53,16 +53,26 @@ impl Normalizer {
 
     /// Normalises the raw bytes of line `number` (without its `\n`).
     pub fn normalize(&mut self, number: u64, raw: &[u8]) -> Normalized {
+        self.normalize_into(number, raw, String::new())
+    }
+
+    /// The same, writing the text into `buffer` (cleared first): a long log reuses the buffers of
+    /// lines it no longer keeps instead of allocating one per line.
+    pub fn normalize_into(&mut self, number: u64, raw: &[u8], mut buffer: String) -> Normalized {
         let truncated = raw.len() > MAX_LINE_BYTES;
         let raw = &raw[..raw.len().min(MAX_LINE_BYTES)];
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         // A progress meter redraws itself with bare CRs: what is left after the last one is what
         // the terminal showed.
-        let raw = match raw.iter().rposition(|&b| b == b'\r') {
+        let raw = match memchr::memrchr(b'\r', raw) {
             Some(at) => &raw[at + 1..],
             None => raw,
         };
-        let text = String::from_utf8_lossy(raw);
+        // Checked first as it is, which is fast for the valid UTF-8 of nearly every line.
+        let text = match std::str::from_utf8(raw) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(raw),
+        };
         let text = strip_ansi(&text);
         let mut text: &str = &text;
 
@@ -77,10 +87,12 @@ impl Normalizer {
         }
         let (time, text) = strip_prefixes(text);
         let millis = time.as_deref().and_then(clock_millis);
+        buffer.clear();
+        buffer.push_str(text);
         Normalized::Line(Line {
             millis,
             number,
-            text: text.to_string(),
+            text: buffer,
             time,
             truncated,
         })

@@ -320,20 +320,23 @@ const TAIL_LINES: usize = 500;
 const NOTABLE_LINES: usize = 500;
 
 impl LineStore {
-    fn push(&mut self, line: LineRef, notable: bool) {
+    /// Keeps `line`; gives back the text of a line it lets go of, for the caller to reuse.
+    fn push(&mut self, line: LineRef, notable: bool) -> Option<String> {
         if self.head.len() < HEAD_LINES {
             self.head.push((line, notable));
-            return;
+            return None;
         }
         self.tail.push_back((line, notable));
-        if self.tail.len() > TAIL_LINES {
-            if let Some((old, was_notable)) = self.tail.pop_front() {
-                if was_notable && self.notable.len() < NOTABLE_LINES {
-                    self.notable.push(old);
-                } else {
-                    self.dropped += 1;
-                }
-            }
+        if self.tail.len() <= TAIL_LINES {
+            return None;
+        }
+        let (old, was_notable) = self.tail.pop_front()?;
+        if was_notable && self.notable.len() < NOTABLE_LINES {
+            self.notable.push(old);
+            None
+        } else {
+            self.dropped += 1;
+            Some(old.text)
         }
     }
 
@@ -619,8 +622,9 @@ impl Session {
         }
     }
 
-    /// Folds one classified line into this session.
-    fn apply(&mut self, line: Line, level: Level, event: &Event) {
+    /// Folds one classified line into this session; gives back the text of a line it no longer
+    /// keeps.
+    fn apply(&mut self, line: Line, level: Level, event: &Event) -> Option<String> {
         let at = LineRef::from(line);
         self.last_line = at.line;
         self.line_count += 1;
@@ -653,7 +657,7 @@ impl Session {
             _ => self.apply_event(event, &at),
         }
         // Last, so the line moves into the store instead of being copied.
-        self.lines.push(at, notable);
+        self.lines.push(at, notable)
     }
 
     fn apply_event(&mut self, event: &Event, at: &LineRef) {
@@ -1260,14 +1264,16 @@ impl TimelineBuilder {
         }
     }
 
-    pub fn push(&mut self, line: Line, classified: &Classified) {
+    /// Adds one line; gives back the text of a line the timeline no longer keeps (past the
+    /// bounded store of a long log), so the reader can reuse its buffer.
+    pub fn push(&mut self, line: Line, classified: &Classified) -> Option<String> {
         let index = self.route(&line, &classified.event);
         self.current = Some(index);
         let session = &mut self.timeline.sessions[index];
         if classified.from_scp {
             session.note_program(Program::Scp);
         }
-        session.apply(line, classified.level, &classified.event);
+        session.apply(line, classified.level, &classified.event)
     }
 
     pub fn finish(self) -> Timeline {

@@ -115,7 +115,7 @@ fn is_fence(text: &str) -> bool {
 
 /// Removes CSI (`ESC [ … letter`), OSC (`ESC ] … BEL/ST`) and lone two-byte escapes.
 fn strip_ansi(text: &str) -> Cow<'_, str> {
-    if !text.contains('\u{1b}') {
+    if memchr::memchr(0x1b, text.as_bytes()).is_none() {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());

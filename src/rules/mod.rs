@@ -518,10 +518,48 @@ impl Conditions {
                 return None;
             }
         }
+        // What needs no regex first: a regex is compiled on its first use, so a rule ruled out
+        // by a missing fact or a short wait never compiles one.
+        if self.no_facts.iter().any(|key| session.fact(key).is_some())
+            || self
+                .facts
+                .iter()
+                .any(|(key, _)| session.fact(key).is_none())
+        {
+            return None;
+        }
+        let slow_step = match &self.slow_step {
+            Some(condition) => {
+                let step = session.slowest_setup_step.as_ref()?;
+                if condition.phase.is_some_and(|p| p != step.phase)
+                    || step.millis < condition.millis
+                {
+                    return None;
+                }
+                Some((condition, step))
+            }
+            None => None,
+        };
         let mut matched: Vec<LineRef> = Vec::new();
         if let Some(evidence) = &self.evidence {
             let line = subject.evidence.filter(|l| evidence.is_match(&l.text))?;
             matched.push(line.clone());
+        }
+        for (key, pattern) in &self.facts {
+            if !session.fact(key).is_some_and(|v| pattern.is_match(v)) {
+                return None;
+            }
+        }
+        if let Some((condition, step)) = slow_step {
+            let matches = |regex: &Option<LazyRegex>, line: &LineRef| {
+                regex.as_ref().is_none_or(|r| r.is_match(&line.text))
+            };
+            if !matches(&condition.after, &step.after) || !matches(&condition.before, &step.before)
+            {
+                return None;
+            }
+            matched.push(step.after.clone());
+            matched.push(step.before.clone());
         }
         let first_hit = |regex: &LazyRegex| subject.lines.iter().find(|l| regex.is_match(&l.text));
         for regex in &self.lines {
@@ -533,31 +571,6 @@ impl Conditions {
         }
         if self.absent.iter().any(|regex| first_hit(regex).is_some()) {
             return None;
-        }
-        for (key, pattern) in &self.facts {
-            if !session.fact(key).is_some_and(|v| pattern.is_match(v)) {
-                return None;
-            }
-        }
-        if self.no_facts.iter().any(|key| session.fact(key).is_some()) {
-            return None;
-        }
-        if let Some(condition) = &self.slow_step {
-            let step = session.slowest_setup_step.as_ref()?;
-            let matches = |regex: &Option<LazyRegex>, line: &LineRef| {
-                regex.as_ref().is_none_or(|r| r.is_match(&line.text))
-            };
-            if condition.phase.is_some_and(|p| p != step.phase) {
-                return None;
-            }
-            if step.millis < condition.millis
-                || !matches(&condition.after, &step.after)
-                || !matches(&condition.before, &step.before)
-            {
-                return None;
-            }
-            matched.push(step.after.clone());
-            matched.push(step.before.clone());
         }
         matched.sort_by_key(|l| l.line);
         matched.dedup_by_key(|l| l.line);

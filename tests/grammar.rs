@@ -90,3 +90,18 @@ proptest! {
         prop_assert_eq!(classifier.classify(&mutated), classify_full(&mutated));
     }
 }
+
+#[test]
+fn a_line_an_event_only_begins_keeps_its_tags() {
+    // `Exit status 0` is an event; with more after it the line is none, but still a debug1 line.
+    let mut classifier = Classifier::new();
+    for line in [
+        "debug1: Exit status 0 and more",
+        "scp: debug1: Exit status 0 and more",
+    ] {
+        let classified = classifier.classify(line);
+        assert!(classified.event.is_other(), "{line}");
+        assert_eq!(classified.level, vvvexplain::event::Level::Debug1, "{line}");
+        assert_eq!(classified, classify_full(line), "{line}");
+    }
+}

@@ -23,6 +23,10 @@ mod generated {
 }
 use generated::Rule;
 
+mod filter;
+
+use filter::{Candidates, EventFilter, UNKNOWN_LINE_READS_AT_MOST};
+
 /// How loud a line is: the `debugN:` tag OpenSSH put on it, or none (errors, warnings, output).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -337,10 +341,6 @@ impl Event {
     }
 }
 
-mod filter;
-
-use filter::{Candidates, EventFilter, UNKNOWN_LINE_READS_AT_MOST};
-
 /// Classifies lines, remembering what the grammar said of the tags of lines no event can match.
 ///
 /// Those are most lines of a long log (`debug2: channel 0: rcvd adjust 65536`); `unknown_line`
@@ -414,12 +414,16 @@ pub fn classify_full(text: &str) -> Classified {
 fn parse(rule: Rule, text: &str) -> Classified {
     match OpenSshGrammar::parse(rule, text) {
         Ok(pairs) => from_pairs(pairs),
-        // `line` ends in `other`, which takes anything, so this is unreachable in practice; still,
-        // a line is never lost over it.
-        Err(_) => Classified {
-            level: Level::Plain,
-            from_scp: false,
-            event: Event::Other,
+        // An event that matches the start of a line but not all of it (`Exit status 0 and more`)
+        // makes `line` fail, since PEG does not go back to try `other`: the line is then `Other`,
+        // with the tags it has.
+        Err(_) => match OpenSshGrammar::parse(Rule::unknown_line, text) {
+            Ok(pairs) => from_pairs(pairs),
+            Err(_) => Classified {
+                level: Level::Plain,
+                from_scp: false,
+                event: Event::Other,
+            },
         },
     }
 }

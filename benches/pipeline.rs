@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo bench --bench pipeline                  # all benches
-//! cargo bench --bench pipeline -- explain/large # one of them
+//! cargo bench --bench pipeline -- explain/large # the large log only
 //! ```
 //!
 //! Inputs:
@@ -23,8 +23,10 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use criterion::measurement::WallTime;
 use criterion::{
-    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+    criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, SamplingMode,
+    Throughput,
 };
 use vvvexplain::rules::RuleSet;
 
@@ -97,22 +99,33 @@ fn small_inputs() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-fn bench_transcripts(c: &mut Criterion) {
+/// Benches `input` twice, so criterion reports both rates: `<name>/bytes` (MiB/s) and
+/// `<name>/lines` (lines/s, shown as elements/s).
+fn bench_both_rates(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, input: &[u8]) {
     let rules = builtin_rules();
+    let rates = [
+        ("bytes", Throughput::Bytes(input.len() as u64)),
+        ("lines", Throughput::Elements(lines_in(input) as u64)),
+    ];
+    for (unit, throughput) in rates {
+        group.throughput(throughput);
+        group.bench_with_input(BenchmarkId::new(name, unit), input, |b, input| {
+            b.iter(|| run(black_box(input), &rules))
+        });
+    }
+}
+
+fn bench_transcripts(c: &mut Criterion) {
     let mut group = c.benchmark_group("explain");
     group.measurement_time(Duration::from_secs(3));
     for (name, input) in small_inputs() {
         eprintln!("{name}: {} bytes, {} lines", input.len(), lines_in(&input));
-        group.throughput(Throughput::Bytes(input.len() as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(name), &input, |b, input| {
-            b.iter(|| run(black_box(input), &rules))
-        });
+        bench_both_rates(&mut group, name, &input);
     }
     group.finish();
 }
 
 fn bench_large(c: &mut Criterion) {
-    let rules = builtin_rules();
     let (name, input) = large_input();
     eprintln!(
         "large: {name}: {} bytes, {} lines",
@@ -123,12 +136,9 @@ fn bench_large(c: &mut Criterion) {
     group.sample_size(10);
     group.sampling_mode(SamplingMode::Flat);
     group.warm_up_time(Duration::from_millis(500));
-    // Ten one-shot samples of a 10 MiB input; raise less when the pipeline gets faster.
-    group.measurement_time(Duration::from_secs(20));
-    group.throughput(Throughput::Bytes(input.len() as u64));
-    group.bench_with_input(BenchmarkId::new("large", name), &input, |b, input| {
-        b.iter(|| run(black_box(input), &rules))
-    });
+    // Ten samples of a 10 MiB input (~0.1 s each today).
+    group.measurement_time(Duration::from_secs(5));
+    bench_both_rates(&mut group, &format!("large-{name}"), &input);
     group.finish();
 }
 

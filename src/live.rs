@@ -231,38 +231,38 @@ impl Drop for DebugLog {
 /// Follows the log file as ssh appends to it, until the client is done and the file is read.
 fn follow_file(path: PathBuf, child_done: Arc<AtomicBool>, tx: Sender<Arrival>) {
     thread::spawn(move || {
-        let Ok(mut file) = File::open(&path) else {
+        let Ok(file) = File::open(&path) else {
             return;
         };
-        let mut pending: Vec<u8> = Vec::new();
-        let mut chunk = vec![0u8; 64 * 1024];
+        let growing = GrowingFile { file, child_done };
+        let _ = read_lines(BufReader::with_capacity(64 * 1024, growing), |line, _| {
+            let _ = tx.send(Arrival {
+                bytes: line.to_vec(),
+                at: Instant::now(),
+            });
+        });
+    });
+}
+
+/// A file another process is still writing: a read waits for more until that process is done,
+/// so the end of the file is only reported once the writer has exited and everything is read.
+struct GrowingFile {
+    file: File,
+    child_done: Arc<AtomicBool>,
+}
+
+impl Read for GrowingFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             // Read the done flag before reading: whatever ssh wrote before it exited is then read.
-            let done = child_done.load(Ordering::SeqCst);
-            let n = file.read(&mut chunk).unwrap_or(0);
-            if n > 0 {
-                pending.extend_from_slice(&chunk[..n]);
-                let at = Instant::now();
-                while let Some(end) = pending.iter().position(|&b| b == b'\n') {
-                    let bytes: Vec<u8> = pending.drain(..=end).take(end).collect();
-                    if tx.send(Arrival { bytes, at }).is_err() {
-                        return;
-                    }
-                }
-                continue;
-            }
-            if done {
-                if !pending.is_empty() {
-                    let _ = tx.send(Arrival {
-                        bytes: std::mem::take(&mut pending),
-                        at: Instant::now(),
-                    });
-                }
-                return;
+            let done = self.child_done.load(Ordering::SeqCst);
+            let n = self.file.read(buf)?;
+            if n > 0 || done {
+                return Ok(n);
             }
             thread::sleep(POLL);
         }
-    });
+    }
 }
 
 /// Passes sftp's/scp's own stderr through to the user, minus the debug lines the wrapper asked

@@ -399,6 +399,9 @@ pub struct Session {
     pub last_timed: Option<LineRef>,
     in_server_proposal: bool,
     has_proxy: bool,
+    /// Each address whose connect attempt failed, with its failure line, in order (bounded like
+    /// the warnings): the same address tried again is ConnectionAttempts' next attempt.
+    failed_attempts: Vec<(String, LineRef)>,
 }
 
 const MAX_WARNINGS: usize = 50;
@@ -435,6 +438,7 @@ impl Session {
             last_timed: None,
             in_server_proposal: false,
             has_proxy: false,
+            failed_attempts: Vec::new(),
         }
     }
 
@@ -755,10 +759,15 @@ impl Session {
                 self.reach(Milestone::AddressResolved, at);
                 self.touch(P::Connect, at);
             }
-            E::ConnectAttemptFailed { reason, .. } => {
+            E::ConnectAttemptFailed {
+                address, reason, ..
+            } => {
                 self.touch(P::Connect, at);
                 self.set_fact(P::Connect, "connect_error", reason.clone());
                 self.warn(at);
+                if self.failed_attempts.len() < MAX_WARNINGS {
+                    self.failed_attempts.push((address.clone(), at.clone()));
+                }
             }
             E::ConnectFailed { host, port, reason } => {
                 self.set_fact(P::Resolve, "host", host.clone());
@@ -1309,21 +1318,12 @@ impl TimelineBuilder {
             }
             Event::Connecting { address, .. } if self.active_jump.is_none() => {
                 // ConnectionAttempts: the same address tried again is a new attempt.
-                let retry = session
-                    .warnings
-                    .iter()
-                    .any(|w| w.text.contains(&format!("address {address} ")))
+                let retry = session.failed_attempts.iter().any(|(a, _)| a == address)
                     && !session.reached(Milestone::TcpConnected);
                 if retry {
                     // The attempt before this one ended with its connect error.
                     let previous = &mut self.timeline.sessions[current];
-                    if let Some(error) = previous
-                        .warnings
-                        .iter()
-                        .rev()
-                        .find(|w| w.text.contains("connect to address"))
-                    {
-                        let error = error.clone();
+                    if let Some((_, error)) = previous.failed_attempts.last().cloned() {
                         previous.fail(Some(Phase::Connect), &error);
                     }
                     return self.start(line.number, Role::Direct, None);

@@ -62,9 +62,7 @@ impl Analyzer {
         self.line_number += 1;
         self.builder.note_line_read(truncated);
         let buffer = std::mem::take(&mut self.spare);
-        let Normalized::Line(mut line) =
-            self.normalizer
-                .normalize_into(self.line_number, raw, buffer)
+        let Normalized::Line(mut line) = self.normalizer.normalize(self.line_number, raw, buffer)
         else {
             return;
         };

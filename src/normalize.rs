@@ -51,14 +51,10 @@ impl Normalizer {
         Self::default()
     }
 
-    /// Normalises the raw bytes of line `number` (without its `\n`).
-    pub fn normalize(&mut self, number: u64, raw: &[u8]) -> Normalized {
-        self.normalize_into(number, raw, String::new())
-    }
-
-    /// The same, writing the text into `buffer` (cleared first): a long log reuses the buffers of
-    /// lines it no longer keeps instead of allocating one per line.
-    pub fn normalize_into(&mut self, number: u64, raw: &[u8], mut buffer: String) -> Normalized {
+    /// Normalises the raw bytes of line `number` (without its `\n`), writing the text into
+    /// `buffer` (cleared first): a long log reuses the buffers of lines it no longer keeps instead
+    /// of allocating one per line.
+    pub fn normalize(&mut self, number: u64, raw: &[u8], mut buffer: String) -> Normalized {
         let truncated = raw.len() > MAX_LINE_BYTES;
         let raw = &raw[..raw.len().min(MAX_LINE_BYTES)];
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -229,7 +225,7 @@ mod tests {
     use super::*;
 
     fn norm(raw: &str) -> (Option<String>, String) {
-        match Normalizer::new().normalize(1, raw.as_bytes()) {
+        match Normalizer::new().normalize(1, raw.as_bytes(), String::new()) {
             Normalized::Line(l) => (l.time, l.text),
             Normalized::Wrapper => (None, "<wrapper>".into()),
         }
@@ -251,7 +247,7 @@ mod tests {
     #[test]
     fn invalid_utf8_is_lossy() {
         let mut n = Normalizer::new();
-        let Normalized::Line(l) = n.normalize(1, b"debug1: \xff\xfe x") else {
+        let Normalized::Line(l) = n.normalize(1, b"debug1: \xff\xfe x", String::new()) else {
             panic!()
         };
         assert_eq!(l.text, "debug1: \u{fffd}\u{fffd} x");
@@ -306,7 +302,8 @@ mod tests {
     #[test]
     fn long_lines_are_cut_not_lost() {
         let long = "x".repeat(MAX_LINE_BYTES * 3);
-        let Normalized::Line(l) = Normalizer::new().normalize(7, long.as_bytes()) else {
+        let Normalized::Line(l) = Normalizer::new().normalize(7, long.as_bytes(), String::new())
+        else {
             panic!()
         };
         assert!(l.truncated);

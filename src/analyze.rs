@@ -1,24 +1,25 @@
 //! The pipeline's front half: raw bytes → lines → normalised lines → classified events → timeline.
 //!
 //! Input is read as a stream with a bounded line length, so a log of any size or an endless
-//! stream goes through in constant memory; only the timeline's bounded state is kept.
+//! stream goes through in constant memory; only the timeline's bounded state is kept. A long log
+//! has its lines normalised and classified on other threads (see [`timeline_of`]).
 
 use std::io::{self, BufRead};
+use std::sync::mpsc;
 
 use crate::event::{Classified, Classifier, Level};
-use crate::normalize::{Line, Normalized, Normalizer, MAX_LINE_BYTES};
+use crate::normalize::{normalize, Line, Normalized, MAX_LINE_BYTES};
 use crate::timeline::{Timeline, TimelineBuilder};
 
 /// Feeds lines through the normaliser, the grammar and the timeline.
 #[derive(Debug, Default)]
 pub struct Analyzer {
-    normalizer: Normalizer,
     classifier: Classifier,
     builder: TimelineBuilder,
     /// The previous line, held back one line in case the next one is its hard-wrapped tail.
     pending: Option<(Line, Classified)>,
-    /// The text buffer of a line the timeline let go of, for the next line to reuse.
-    spare: String,
+    /// Text buffers of lines the timeline let go of, for the next lines to reuse.
+    spare: Vec<String>,
     line_number: u64,
     clock: DayClock,
 }
@@ -43,6 +44,23 @@ impl DayClock {
     }
 }
 
+/// Normalises and classifies one raw line: the work that depends on that line alone. `None` for a
+/// wrapper's own line.
+fn read_line(
+    classifier: &mut Classifier,
+    number: u64,
+    raw: &[u8],
+    truncated: bool,
+    buffer: String,
+) -> Option<(Line, Classified)> {
+    let Normalized::Line(mut line) = normalize(number, raw, buffer) else {
+        return None;
+    };
+    line.truncated |= truncated;
+    let classified = classifier.classify(&line.text);
+    Some((line, classified))
+}
+
 /// Widths at which terminals, mail and forum editors wrap a pasted log.
 const WRAP_WIDTHS: &[usize] = &[72, 76, 78, 79, 80, 100, 120, 132];
 
@@ -59,14 +77,31 @@ impl Analyzer {
     /// One raw line that arrived `elapsed` after the start of a live run: lines without a time
     /// of their own get that one.
     pub fn push_at(&mut self, raw: &[u8], truncated: bool, elapsed: Option<std::time::Duration>) {
+        let number = self.count_line(truncated);
+        let buffer = self.spare.pop().unwrap_or_default();
+        if let Some((line, classified)) =
+            read_line(&mut self.classifier, number, raw, truncated, buffer)
+        {
+            self.place(line, classified, elapsed);
+        }
+    }
+
+    /// Counts one raw line read; gives its number.
+    fn count_line(&mut self, truncated: bool) -> u64 {
         self.line_number += 1;
         self.builder.note_line_read(truncated);
-        let buffer = std::mem::take(&mut self.spare);
-        let Normalized::Line(mut line) = self.normalizer.normalize(self.line_number, raw, buffer)
-        else {
-            return;
-        };
-        line.truncated |= truncated;
+        self.line_number
+    }
+
+    /// The last step for one classified line, in input order: its time on the log's clock, then
+    /// joined to the line before it if a paste cut them apart, or else that line goes to the
+    /// timeline.
+    fn place(
+        &mut self,
+        mut line: Line,
+        classified: Classified,
+        elapsed: Option<std::time::Duration>,
+    ) {
         match (line.millis, elapsed) {
             (Some(millis), _) => line.millis = Some(self.clock.unwrap(millis)),
             (None, Some(elapsed)) => {
@@ -75,7 +110,6 @@ impl Analyzer {
             }
             (None, None) => {}
         }
-        let classified = self.classifier.classify(&line.text);
         if let Some((prev, prev_class)) = self.pending.take() {
             match join_wrapped(&mut self.classifier, &prev, &prev_class, &line, &classified) {
                 Some(joined) => {
@@ -84,7 +118,9 @@ impl Analyzer {
                 }
                 None => {
                     if let Some(spare) = self.builder.push(prev, &prev_class) {
-                        self.spare = spare;
+                        if self.spare.len() < BATCH_LINES {
+                            self.spare.push(spare);
+                        }
                     }
                 }
             }
@@ -210,10 +246,221 @@ pub fn read_lines<R: BufRead>(mut reader: R, mut each: impl FnMut(&[u8], bool)) 
 }
 
 /// Runs a whole reader through the pipeline's front half.
+///
+/// Normalising and classifying are most of the work, and what they make of a line depends on
+/// that line alone. So past the first [`PARALLEL_AFTER`] lines (a typical log never gets there)
+/// batches of raw lines go to classifier threads, one per other core, while this thread reads,
+/// builds the timeline in input order and classifies the batches no thread has room for. The
+/// timeline is the same as with every line done on one thread (a test holds the two equal).
 pub fn timeline_of<R: BufRead>(reader: R) -> io::Result<Timeline> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    timeline_with_threads(reader, cores.saturating_sub(1).clamp(1, MAX_THREADS))
+}
+
+/// [`timeline_of`] with at most `threads` classifier threads; 0: every line done on this one.
+pub fn timeline_with_threads<R: BufRead>(reader: R, threads: usize) -> io::Result<Timeline> {
     let mut analyzer = Analyzer::new();
-    read_lines(reader, |line, truncated| analyzer.push(line, truncated))?;
+    std::thread::scope(|scope| {
+        let mut pool: Option<ClassifierPool> = None;
+        read_lines(reader, |raw, truncated| match &mut pool {
+            Some(pool) => pool.push(raw, truncated, &mut analyzer),
+            None => {
+                analyzer.push(raw, truncated);
+                if threads > 0 && analyzer.line_number == PARALLEL_AFTER {
+                    pool = Some(ClassifierPool::start(scope, threads));
+                }
+            }
+        })?;
+        if let Some(pool) = pool {
+            pool.finish(&mut analyzer);
+        }
+        Ok::<(), io::Error>(())
+    })?;
     Ok(analyzer.finish())
+}
+
+/// Lines read before the work moves to other threads: starting them costs more than a typical
+/// log takes.
+pub const PARALLEL_AFTER: u64 = 16 * 1024;
+/// Lines handed to a classifier thread at a time.
+const BATCH_LINES: usize = 4096;
+/// Batches in flight per classifier thread: bounds memory, keeps every thread busy.
+const BATCHES_IN_FLIGHT: usize = 2;
+/// Past this many, the reading thread is the bottleneck: it does about a third of the work.
+const MAX_THREADS: usize = 8;
+
+/// Raw lines on their way to a classifier thread: their bytes one after another, where each ends
+/// and whether the reader cut it, and the number of the first.
+#[derive(Default)]
+struct Batch {
+    first: u64,
+    bytes: Vec<u8>,
+    ends: Vec<(usize, bool)>,
+    /// A text buffer for each line, large enough for it. They are allocated (or reused) and
+    /// freed on the reading thread: memory that one thread allocates and another frees makes the
+    /// system allocator lock and wait.
+    buffers: Vec<String>,
+}
+
+/// What a classifier thread sends back: the lines it read, and the batch to fill again.
+type Classifieds = (Vec<(Line, Classified)>, Batch);
+
+/// Classifier threads, each with its own [`Classifier`]. A batch goes to a thread with room for
+/// it or, when every one is busy, is done on the reading thread itself, so the work spreads over
+/// the cores whatever the share of reading is. Batches are placed in the order they were read:
+/// each thread answers its batches in the order it got them.
+struct ClassifierPool {
+    to: Vec<mpsc::SyncSender<Batch>>,
+    from: Vec<mpsc::Receiver<Classifieds>>,
+    /// Batches sent to each thread and not yet answered.
+    busy: Vec<usize>,
+    /// Every batch not yet placed, oldest first.
+    queue: std::collections::VecDeque<Slot>,
+    filling: Batch,
+    /// Emptied batches, to fill again.
+    empty: Vec<Batch>,
+}
+
+enum Slot {
+    /// With this classifier thread.
+    Sent(usize),
+    /// Done on the reading thread.
+    Done(Classifieds),
+}
+
+impl ClassifierPool {
+    fn start<'scope>(scope: &'scope std::thread::Scope<'scope, '_>, threads: usize) -> Self {
+        let mut to = Vec::new();
+        let mut from = Vec::new();
+        for _ in 0..threads {
+            let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT);
+            let (done_tx, done_rx) = mpsc::sync_channel(BATCHES_IN_FLIGHT);
+            let classify = move || {
+                let mut classifier = Classifier::new();
+                for batch in batch_rx {
+                    if done_tx.send(read_batch(&mut classifier, batch)).is_err() {
+                        return;
+                    }
+                }
+            };
+            // Without a thread (the system refused one), this one does its share.
+            if std::thread::Builder::new()
+                .name("classifier".into())
+                .spawn_scoped(scope, classify)
+                .is_err()
+            {
+                break;
+            }
+            to.push(batch_tx);
+            from.push(done_rx);
+        }
+        ClassifierPool {
+            busy: vec![0; to.len()],
+            to,
+            from,
+            queue: std::collections::VecDeque::new(),
+            filling: Batch::default(),
+            empty: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, raw: &[u8], truncated: bool, analyzer: &mut Analyzer) {
+        let number = analyzer.count_line(truncated);
+        let batch = &mut self.filling;
+        if batch.ends.is_empty() {
+            batch.first = number;
+        }
+        batch.bytes.extend_from_slice(raw);
+        batch.ends.push((batch.bytes.len(), truncated));
+        let mut buffer = analyzer.spare.pop().unwrap_or_default();
+        buffer.clear();
+        buffer.reserve(raw.len());
+        batch.buffers.push(buffer);
+        if batch.ends.len() == BATCH_LINES {
+            self.send(analyzer);
+        }
+    }
+
+    /// Places the batches that are done, then hands the batch being filled to a thread with room
+    /// for it, or does it here.
+    fn send(&mut self, analyzer: &mut Analyzer) {
+        while self.place_oldest(analyzer, false) {}
+        // Batches done here wait behind the oldest one sent: their number is bounded too.
+        if self.queue.len() > self.to.len() * BATCHES_IN_FLIGHT {
+            self.place_oldest(analyzer, true);
+        }
+        let next = self.empty.pop().unwrap_or_default();
+        let batch = std::mem::replace(&mut self.filling, next);
+        let free = (0..self.to.len()).find(|&t| self.busy[t] < BATCHES_IN_FLIGHT);
+        let slot = match free {
+            Some(thread) => match self.to[thread].send(batch) {
+                Ok(()) => {
+                    self.busy[thread] += 1;
+                    Slot::Sent(thread)
+                }
+                // Only a panic ends a thread early; the scope reports it.
+                Err(mpsc::SendError(batch)) => {
+                    Slot::Done(read_batch(&mut analyzer.classifier, batch))
+                }
+            },
+            None => Slot::Done(read_batch(&mut analyzer.classifier, batch)),
+        };
+        self.queue.push_back(slot);
+    }
+
+    /// Places the oldest batch if it is done (or once it is, with `wait`); says whether it did.
+    fn place_oldest(&mut self, analyzer: &mut Analyzer, wait: bool) -> bool {
+        let done = match self.queue.front_mut() {
+            None => return false,
+            Some(Slot::Done(_)) => match self.queue.pop_front() {
+                Some(Slot::Done(done)) => done,
+                _ => return false,
+            },
+            Some(Slot::Sent(thread)) => {
+                let thread = *thread;
+                let answer = if wait {
+                    self.from[thread].recv().ok()
+                } else {
+                    self.from[thread].try_recv().ok()
+                };
+                let Some(done) = answer else {
+                    return false;
+                };
+                self.busy[thread] -= 1;
+                self.queue.pop_front();
+                done
+            }
+        };
+        let (lines, mut batch) = done;
+        for (line, classified) in lines {
+            analyzer.place(line, classified, None);
+        }
+        batch.bytes.clear();
+        batch.ends.clear();
+        self.empty.push(batch);
+        true
+    }
+
+    /// Sends what is left and places every batch; the threads end when their senders go.
+    fn finish(mut self, analyzer: &mut Analyzer) {
+        if !self.filling.ends.is_empty() {
+            self.send(analyzer);
+        }
+        while self.place_oldest(analyzer, true) {}
+    }
+}
+
+/// Normalises and classifies a batch of raw lines.
+fn read_batch(classifier: &mut Classifier, mut batch: Batch) -> Classifieds {
+    let mut lines = Vec::with_capacity(batch.ends.len());
+    let mut start = 0;
+    let buffers = batch.buffers.drain(..);
+    for ((number, &(end, truncated)), buffer) in (batch.first..).zip(&batch.ends).zip(buffers) {
+        let raw = &batch.bytes[start..end];
+        start = end;
+        lines.extend(read_line(classifier, number, raw, truncated, buffer));
+    }
+    (lines, batch)
 }
 
 #[cfg(test)]

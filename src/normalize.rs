@@ -39,60 +39,48 @@ pub enum Normalized {
     Wrapper,
 }
 
-/// Normalises lines one at a time. It holds only whether a quoted block started, so it streams.
-#[derive(Debug, Default)]
-pub struct Normalizer {
-    /// Quoting seen on the first lines of a paste (`> `) is taken off every line after it.
-    quoted: bool,
-}
+/// Normalises the raw bytes of line `number` (without its `\n`), writing the text into `buffer`
+/// (cleared first): a long log reuses the buffers of lines it no longer keeps instead of
+/// allocating one per line. A line's normal form depends on that line alone, so lines can be
+/// normalised in any order, on any thread.
+pub fn normalize(number: u64, raw: &[u8], mut buffer: String) -> Normalized {
+    let truncated = raw.len() > MAX_LINE_BYTES;
+    let raw = &raw[..raw.len().min(MAX_LINE_BYTES)];
+    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    // A progress meter redraws itself with bare CRs: what is left after the last one is what
+    // the terminal showed.
+    let raw = match memchr::memrchr(b'\r', raw) {
+        Some(at) => &raw[at + 1..],
+        None => raw,
+    };
+    // Checked first as it is, which is fast for the valid UTF-8 of nearly every line.
+    let text = match std::str::from_utf8(raw) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(raw),
+    };
+    let text = strip_ansi(&text);
+    let mut text: &str = &text;
 
-impl Normalizer {
-    pub fn new() -> Self {
-        Self::default()
+    // Quoting comes off; an empty line of a quoted paste is only its `>`.
+    if let Some(rest) = strip_quote(text) {
+        text = rest;
+    } else if text.trim() == ">" {
+        text = "";
     }
-
-    /// Normalises the raw bytes of line `number` (without its `\n`), writing the text into
-    /// `buffer` (cleared first): a long log reuses the buffers of lines it no longer keeps instead
-    /// of allocating one per line.
-    pub fn normalize(&mut self, number: u64, raw: &[u8], mut buffer: String) -> Normalized {
-        let truncated = raw.len() > MAX_LINE_BYTES;
-        let raw = &raw[..raw.len().min(MAX_LINE_BYTES)];
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        // A progress meter redraws itself with bare CRs: what is left after the last one is what
-        // the terminal showed.
-        let raw = match memchr::memrchr(b'\r', raw) {
-            Some(at) => &raw[at + 1..],
-            None => raw,
-        };
-        // Checked first as it is, which is fast for the valid UTF-8 of nearly every line.
-        let text = match std::str::from_utf8(raw) {
-            Ok(text) => Cow::Borrowed(text),
-            Err(_) => String::from_utf8_lossy(raw),
-        };
-        let text = strip_ansi(&text);
-        let mut text: &str = &text;
-
-        if let Some(rest) = strip_quote(text) {
-            self.quoted = true;
-            text = rest;
-        } else if self.quoted && text.trim() == ">" {
-            text = "";
-        }
-        if is_fence(text) {
-            return Normalized::Wrapper;
-        }
-        let (time, text) = strip_prefixes(text);
-        let millis = time.as_deref().and_then(clock_millis);
-        buffer.clear();
-        buffer.push_str(text);
-        Normalized::Line(Line {
-            millis,
-            number,
-            text: buffer,
-            time,
-            truncated,
-        })
+    if is_fence(text) {
+        return Normalized::Wrapper;
     }
+    let (time, text) = strip_prefixes(text);
+    let millis = time.as_deref().and_then(clock_millis);
+    buffer.clear();
+    buffer.push_str(text);
+    Normalized::Line(Line {
+        millis,
+        number,
+        text: buffer,
+        time,
+        truncated,
+    })
 }
 
 /// `> line` (e-mail and Markdown quoting, possibly nested).
@@ -225,7 +213,7 @@ mod tests {
     use super::*;
 
     fn norm(raw: &str) -> (Option<String>, String) {
-        match Normalizer::new().normalize(1, raw.as_bytes(), String::new()) {
+        match normalize(1, raw.as_bytes(), String::new()) {
             Normalized::Line(l) => (l.time, l.text),
             Normalized::Wrapper => (None, "<wrapper>".into()),
         }
@@ -246,8 +234,7 @@ mod tests {
 
     #[test]
     fn invalid_utf8_is_lossy() {
-        let mut n = Normalizer::new();
-        let Normalized::Line(l) = n.normalize(1, b"debug1: \xff\xfe x", String::new()) else {
+        let Normalized::Line(l) = normalize(1, b"debug1: \xff\xfe x", String::new()) else {
             panic!()
         };
         assert_eq!(l.text, "debug1: \u{fffd}\u{fffd} x");
@@ -302,8 +289,7 @@ mod tests {
     #[test]
     fn long_lines_are_cut_not_lost() {
         let long = "x".repeat(MAX_LINE_BYTES * 3);
-        let Normalized::Line(l) = Normalizer::new().normalize(7, long.as_bytes(), String::new())
-        else {
+        let Normalized::Line(l) = normalize(7, long.as_bytes(), String::new()) else {
             panic!()
         };
         assert!(l.truncated);

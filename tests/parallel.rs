@@ -1,0 +1,75 @@
+//! Classifying on other threads changes nothing: a long log gives the same timeline whether all
+//! its lines are read on one thread or, past the first `PARALLEL_AFTER`, on classifier threads.
+
+use vvvexplain::analyze::{timeline_with_threads, PARALLEL_AFTER};
+
+mod common;
+
+/// Every transcript, as recorded and as people paste it (CRLF, colours, timestamps, quoting,
+/// fences, lines cut at 80 columns, a byte that is not UTF-8), over and over: many sessions, with
+/// batch ends falling anywhere in them, well past the line where the threads start.
+fn long_log() -> Vec<u8> {
+    let transcripts: Vec<String> = common::all_transcripts()
+        .iter()
+        .map(|path| std::fs::read_to_string(path).expect("transcripts are readable"))
+        .collect();
+    let pasted = |text: &str, way: usize| -> Vec<u8> {
+        let mut out = Vec::new();
+        if way == 5 {
+            out.extend_from_slice(b"```\n");
+        }
+        for line in text.lines() {
+            match way {
+                1 => out.extend_from_slice(format!("{line}\r\n").as_bytes()),
+                2 => out.extend_from_slice(format!("[10:15:02.431] {line}\n").as_bytes()),
+                3 => out.extend_from_slice(format!("> {line}\n>\n").as_bytes()),
+                4 => out.extend_from_slice(format!("\u{1b}[2m{line}\u{1b}[0m\n").as_bytes()),
+                6 => {
+                    for piece in line.as_bytes().chunks(80) {
+                        out.extend_from_slice(piece);
+                        out.push(b'\n');
+                    }
+                }
+                7 => {
+                    out.extend_from_slice(line.as_bytes());
+                    out.extend_from_slice(b" \xff\n");
+                }
+                _ => {
+                    out.extend_from_slice(line.as_bytes());
+                    out.push(b'\n');
+                }
+            }
+        }
+        if way == 5 {
+            out.extend_from_slice(b"```\n");
+        }
+        out
+    };
+    let mut log = Vec::new();
+    let mut way = 0;
+    while log.iter().filter(|&&b| b == b'\n').count() < 3 * PARALLEL_AFTER as usize {
+        for text in &transcripts {
+            log.extend(pasted(text, way % 8));
+            way += 1;
+        }
+    }
+    // The last line without its line end.
+    log.extend_from_slice(b"debug1: Exit status 0");
+    log
+}
+
+#[test]
+fn threads_give_the_timeline_one_thread_gives() {
+    let log = long_log();
+    let alone = timeline_with_threads(&log[..], 0).expect("reading from memory cannot fail");
+    assert!(alone.lines_read > 3 * PARALLEL_AFTER);
+    assert!(alone.sessions.len() > 2, "many sessions");
+    let expected = format!("{alone:?}");
+    for threads in [1, 3] {
+        let shared = timeline_with_threads(&log[..], threads).expect("reading from memory");
+        assert!(
+            format!("{shared:?}") == expected,
+            "{threads} classifier thread(s) changed the timeline"
+        );
+    }
+}

@@ -253,12 +253,15 @@ pub fn read_lines<R: BufRead>(mut reader: R, mut each: impl FnMut(&[u8], bool)) 
 /// builds the timeline in input order and classifies the batches no thread has room for. The
 /// timeline is the same as with every line done on one thread (a test holds the two equal).
 pub fn timeline_of<R: BufRead>(reader: R) -> io::Result<Timeline> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    timeline_with_threads(reader, cores.saturating_sub(1).clamp(1, MAX_THREADS))
+    timeline_with_threads(reader, None)
 }
 
-/// [`timeline_of`] with at most `threads` classifier threads; 0: every line done on this one.
-pub fn timeline_with_threads<R: BufRead>(reader: R, threads: usize) -> io::Result<Timeline> {
+/// [`timeline_of`] with at most `threads` classifier threads (0: every line done on this one);
+/// `None`: one per other core.
+pub fn timeline_with_threads<R: BufRead>(
+    reader: R,
+    threads: Option<usize>,
+) -> io::Result<Timeline> {
     let mut analyzer = Analyzer::new();
     std::thread::scope(|scope| {
         let mut pool: Option<ClassifierPool> = None;
@@ -266,8 +269,14 @@ pub fn timeline_with_threads<R: BufRead>(reader: R, threads: usize) -> io::Resul
             Some(pool) => pool.push(raw, truncated, &mut analyzer),
             None => {
                 analyzer.push(raw, truncated);
-                if threads > 0 && analyzer.line_number == PARALLEL_AFTER {
-                    pool = Some(ClassifierPool::start(scope, threads));
+                if analyzer.line_number == PARALLEL_AFTER {
+                    // Asked only now: it reads the process's CPU limits (~30 µs), which a
+                    // typical log should not pay for.
+                    let threads = threads.unwrap_or_else(|| {
+                        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                        cores.saturating_sub(1).clamp(1, MAX_THREADS)
+                    });
+                    pool = (threads > 0).then(|| ClassifierPool::start(scope, threads));
                 }
             }
         })?;

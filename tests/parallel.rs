@@ -61,12 +61,12 @@ fn long_log() -> Vec<u8> {
 #[test]
 fn threads_give_the_timeline_one_thread_gives() {
     let log = long_log();
-    let alone = timeline_with_threads(&log[..], 0).expect("reading from memory cannot fail");
+    let alone = timeline_with_threads(&log[..], Some(0)).expect("reading from memory cannot fail");
     assert!(alone.lines_read > 3 * PARALLEL_AFTER);
     assert!(alone.sessions.len() > 2, "many sessions");
     let expected = format!("{alone:?}");
     for threads in [1, 3] {
-        let shared = timeline_with_threads(&log[..], threads).expect("reading from memory");
+        let shared = timeline_with_threads(&log[..], Some(threads)).expect("reading from memory");
         assert!(
             format!("{shared:?}") == expected,
             "{threads} classifier thread(s) changed the timeline"

@@ -419,24 +419,21 @@ impl ClassifierPool {
 
     /// Places the oldest batch if it is done (or once it is, with `wait`); says whether it did.
     fn place_oldest(&mut self, analyzer: &mut Analyzer, wait: bool) -> bool {
-        let done = match self.queue.front_mut() {
+        let done = match self.queue.pop_front() {
             None => return false,
-            Some(Slot::Done(_)) => match self.queue.pop_front() {
-                Some(Slot::Done(done)) => done,
-                _ => return false,
-            },
+            Some(Slot::Done(done)) => done,
             Some(Slot::Sent(thread)) => {
-                let thread = *thread;
                 let answer = if wait {
                     self.from[thread].recv().ok()
                 } else {
                     self.from[thread].try_recv().ok()
                 };
                 let Some(done) = answer else {
+                    // Not done yet (or its thread panicked, which the scope reports).
+                    self.queue.push_front(Slot::Sent(thread));
                     return false;
                 };
                 self.busy[thread] -= 1;
-                self.queue.pop_front();
                 done
             }
         };

@@ -18,7 +18,7 @@ pub struct Analyzer {
     builder: TimelineBuilder,
     /// The previous line, held back one line in case the next one is its hard-wrapped tail.
     pending: Option<(Line, Classified)>,
-    /// Text buffers of lines the timeline let go of, for the next lines to reuse.
+    /// Text buffers of lines the timeline is done with, for the next lines to reuse.
     spare: Vec<String>,
     line_number: u64,
     clock: DayClock,
@@ -117,10 +117,9 @@ impl Analyzer {
                     return;
                 }
                 None => {
-                    if let Some(spare) = self.builder.push(prev, &prev_class) {
-                        if self.spare.len() < BATCH_LINES {
-                            self.spare.push(spare);
-                        }
+                    let spare = self.builder.push(prev, &prev_class);
+                    if self.spare.len() < BATCH_LINES {
+                        self.spare.push(spare);
                     }
                 }
             }

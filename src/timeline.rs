@@ -230,7 +230,7 @@ pub enum Outcome {
 }
 
 /// A line of the input, as shown in a verdict.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, PartialEq, Eq, Serialize)]
 pub struct LineRef {
     pub line: u64,
     pub text: String,
@@ -239,6 +239,26 @@ pub struct LineRef {
     /// The time on a millisecond clock (see [`Line::millis`]), for durations.
     #[serde(skip)]
     pub millis: Option<u64>,
+}
+
+impl Clone for LineRef {
+    fn clone(&self) -> Self {
+        LineRef {
+            line: self.line,
+            text: self.text.clone(),
+            time: self.time.clone(),
+            millis: self.millis,
+        }
+    }
+
+    /// Reuses this line's text buffer: the lines a session follows (its last event, its last
+    /// timed line) change on most lines of a long log.
+    fn clone_from(&mut self, source: &Self) {
+        self.line = source.line;
+        self.text.clone_from(&source.text);
+        self.time.clone_from(&source.time);
+        self.millis = source.millis;
+    }
 }
 
 /// Longest text kept per stored line (the verdict quotes lines, it does not reproduce a dump).
@@ -260,6 +280,37 @@ impl From<Line> for LineRef {
             line: line.number,
             text,
             time: line.time,
+            millis: line.millis,
+        }
+    }
+}
+
+/// A line a [`LineStore`] kept, borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeptLine<'a> {
+    pub line: u64,
+    pub text: &'a str,
+    pub time: Option<&'a str>,
+    pub millis: Option<u64>,
+}
+
+impl KeptLine<'_> {
+    pub fn to_line_ref(self) -> LineRef {
+        LineRef {
+            line: self.line,
+            text: self.text.to_owned(),
+            time: self.time.map(str::to_owned),
+            millis: self.millis,
+        }
+    }
+}
+
+impl<'a> From<&'a LineRef> for KeptLine<'a> {
+    fn from(line: &'a LineRef) -> Self {
+        KeptLine {
+            line: line.line,
+            text: &line.text,
+            time: line.time.as_deref(),
             millis: line.millis,
         }
     }
@@ -307,10 +358,15 @@ pub enum Role {
 }
 
 /// Lines kept for rule matching: the first ones, the last ones, and the notable ones between.
+///
+/// The store copies what it keeps into buffers of its own, so keeping a line costs no allocation
+/// of its own: lines kept for good are laid end to end in one text, and the slots of the last
+/// lines are reused as the window moves. (A log of many short connections keeps every line of
+/// each: one allocation per line there was most of the cost of reading it.)
 #[derive(Debug, Clone, Default)]
 pub struct LineStore {
-    head: Vec<(LineRef, bool)>,
-    notable: Vec<LineRef>,
+    head: Archive,
+    notable: Archive,
     tail: VecDeque<(LineRef, bool)>,
     dropped: u64,
 }
@@ -319,34 +375,90 @@ const HEAD_LINES: usize = 2000;
 const TAIL_LINES: usize = 500;
 const NOTABLE_LINES: usize = 500;
 
+/// Lines kept for good, their texts and times end to end in one buffer.
+#[derive(Debug, Clone, Default)]
+struct Archive {
+    texts: String,
+    lines: Vec<ArchivedLine>,
+}
+
+#[derive(Debug, Clone)]
+struct ArchivedLine {
+    line: u64,
+    /// Where its text ends in [`Archive::texts`] (it starts where the previous line's time ends).
+    text_end: usize,
+    /// Where its time ends, right after its text; `None` when it has none.
+    time_end: Option<usize>,
+    millis: Option<u64>,
+}
+
+impl Archive {
+    fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    fn push(&mut self, line: &LineRef) {
+        self.texts.push_str(&line.text);
+        let text_end = self.texts.len();
+        let time_end = line.time.as_deref().map(|time| {
+            self.texts.push_str(time);
+            self.texts.len()
+        });
+        self.lines.push(ArchivedLine {
+            line: line.line,
+            text_end,
+            time_end,
+            millis: line.millis,
+        });
+    }
+
+    fn iter(&self) -> impl Iterator<Item = KeptLine<'_>> {
+        let mut start = 0;
+        self.lines.iter().map(move |archived| {
+            let text = &self.texts[start..archived.text_end];
+            let time = archived
+                .time_end
+                .map(|end| &self.texts[archived.text_end..end]);
+            start = archived.time_end.unwrap_or(archived.text_end);
+            KeptLine {
+                line: archived.line,
+                text,
+                time,
+                millis: archived.millis,
+            }
+        })
+    }
+}
+
 impl LineStore {
-    /// Keeps `line`; gives back the text of a line it lets go of, for the caller to reuse.
-    fn push(&mut self, line: LineRef, notable: bool) -> Option<String> {
+    /// Keeps a copy of `line`, or of as much of the log around it as the store holds.
+    fn push(&mut self, line: &LineRef, notable: bool) {
         if self.head.len() < HEAD_LINES {
-            self.head.push((line, notable));
-            return None;
+            self.head.push(line);
+            return;
         }
-        self.tail.push_back((line, notable));
-        if self.tail.len() <= TAIL_LINES {
-            return None;
+        if self.tail.len() < TAIL_LINES {
+            self.tail.push_back((line.clone(), notable));
+            return;
         }
-        let (old, was_notable) = self.tail.pop_front()?;
+        let Some((mut slot, was_notable)) = self.tail.pop_front() else {
+            return;
+        };
         if was_notable && self.notable.len() < NOTABLE_LINES {
-            self.notable.push(old);
-            None
+            self.notable.push(&slot);
         } else {
             self.dropped += 1;
-            Some(old.text)
         }
+        slot.clone_from(line);
+        self.tail.push_back((slot, notable));
     }
 
     /// Every kept line, in input order.
-    pub fn iter(&self) -> impl Iterator<Item = &LineRef> {
+    pub fn iter(&self) -> impl Iterator<Item = KeptLine<'_>> {
         self.head
             .iter()
-            .map(|(l, _)| l)
             .chain(self.notable.iter())
-            .chain(self.tail.iter().map(|(l, _)| l))
+            .chain(self.tail.iter().map(|(l, _)| KeptLine::from(l)))
     }
 
     /// How many lines were passed over (the middle of a very long transfer log).
@@ -626,9 +738,9 @@ impl Session {
         }
     }
 
-    /// Folds one classified line into this session; gives back the text of a line it no longer
-    /// keeps.
-    fn apply(&mut self, line: Line, level: Level, event: &Event) -> Option<String> {
+    /// Folds one classified line into this session; gives back the line's text buffer (the
+    /// session keeps copies of what it keeps), for the reader to reuse.
+    fn apply(&mut self, line: Line, level: Level, event: &Event) -> String {
         let at = LineRef::from(line);
         self.last_line = at.line;
         self.line_count += 1;
@@ -644,7 +756,7 @@ impl Session {
             self.openssh_lines += 1;
         }
         if known {
-            self.last_event = Some(at.clone());
+            keep_latest(&mut self.last_event, &at);
         }
         self.note_time(&at);
         let notable =
@@ -660,8 +772,8 @@ impl Session {
             ),
             _ => self.apply_event(event, &at),
         }
-        // Last, so the line moves into the store instead of being copied.
-        self.lines.push(at, notable)
+        self.lines.push(&at, notable);
+        at.text
     }
 
     fn apply_event(&mut self, event: &Event, at: &LineRef) {
@@ -1160,7 +1272,7 @@ impl Session {
             }
         }
         self.first_millis.get_or_insert(now);
-        self.last_timed = Some(at.clone());
+        keep_latest(&mut self.last_timed, at);
     }
 
     fn apply_ssh_message(&mut self, name: &str, sent: bool, at: &LineRef) {
@@ -1195,6 +1307,14 @@ fn stdio_forward_target(command: &str) -> Option<(String, String)> {
     };
     let known = !host.is_empty() && !host.contains('%') && port.chars().all(|c| c.is_ascii_digit());
     known.then(|| (host.to_string(), port.to_string()))
+}
+
+/// Makes `slot` a copy of `at`, in the buffers it already has.
+fn keep_latest(slot: &mut Option<LineRef>, at: &LineRef) {
+    match slot {
+        Some(kept) => kept.clone_from(at),
+        None => *slot = Some(at.clone()),
+    }
 }
 
 fn describe_key(key: &KeyInfo) -> String {
@@ -1273,9 +1393,9 @@ impl TimelineBuilder {
         }
     }
 
-    /// Adds one line; gives back the text of a line the timeline no longer keeps (past the
-    /// bounded store of a long log), so the reader can reuse its buffer.
-    pub fn push(&mut self, line: Line, classified: &Classified) -> Option<String> {
+    /// Adds one line; gives back its text buffer (the timeline keeps copies of what it keeps), so
+    /// the reader can reuse it.
+    pub fn push(&mut self, line: Line, classified: &Classified) -> String {
         let index = self.route(&line, &classified.event);
         self.current = Some(index);
         let session = &mut self.timeline.sessions[index];
@@ -1439,6 +1559,38 @@ fn event_is_pre_auth(event: &Event) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_store_keeps_head_notable_and_tail_in_order() {
+        let mut store = LineStore::default();
+        let total = HEAD_LINES + 3 * TAIL_LINES;
+        for n in 1..=total as u64 {
+            let line = LineRef {
+                line: n,
+                text: format!("line {n}"),
+                time: (n % 3 == 0).then(|| format!("t{n}")),
+                millis: Some(n),
+            };
+            store.push(&line, n % 100 == 0);
+        }
+        let kept: Vec<KeptLine> = store.iter().collect();
+        assert!(kept.windows(2).all(|w| w[0].line < w[1].line));
+        for line in &kept {
+            assert_eq!(line.text, format!("line {}", line.line));
+            let time = format!("t{}", line.line);
+            assert_eq!(line.time, (line.line % 3 == 0).then_some(time.as_str()));
+            assert_eq!(line.millis, Some(line.line));
+        }
+        let notable = (HEAD_LINES + 1..=total - TAIL_LINES)
+            .filter(|n| n % 100 == 0)
+            .count();
+        assert_eq!(kept.len(), HEAD_LINES + notable + TAIL_LINES);
+        assert_eq!(kept.last().map(|l| l.line), Some(total as u64));
+        assert_eq!(
+            store.dropped(),
+            (total - HEAD_LINES - TAIL_LINES - notable) as u64
+        );
+    }
 
     #[test]
     fn proxy_jump_target() {

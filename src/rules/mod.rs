@@ -17,7 +17,7 @@ use serde::Serialize;
 pub use raw::{Confidence, Side};
 use raw::{OneOrMany, RawMatch, RawRule, RawStep, RawTest};
 
-use crate::timeline::{LineRef, Milestone, Outcome, Phase, Program, Session, Timeline};
+use crate::timeline::{KeptLine, LineRef, Milestone, Outcome, Phase, Program, Session, Timeline};
 
 /// The text of one rule file and where it came from.
 #[derive(Debug, Clone)]
@@ -306,14 +306,14 @@ pub struct Match<'r> {
 /// What rules are matched against: one connection and the jump-host connections it went through.
 pub struct Subject<'a> {
     pub session: &'a Session,
-    pub lines: Vec<&'a LineRef>,
+    pub lines: Vec<KeptLine<'a>>,
     /// The decisive line: the failure, or for a log that stops, the last line OpenSSH printed.
     pub evidence: Option<&'a LineRef>,
 }
 
 impl<'a> Subject<'a> {
     pub fn new(timeline: &'a Timeline, session: &'a Session) -> Self {
-        let mut lines: Vec<&LineRef> = session.lines.iter().collect();
+        let mut lines: Vec<KeptLine> = session.lines.iter().collect();
         for jump in timeline.jumps_of(session) {
             lines.extend(jump.lines.iter());
         }
@@ -561,13 +561,13 @@ impl Conditions {
             matched.push(step.after.clone());
             matched.push(step.before.clone());
         }
-        let first_hit = |regex: &LazyRegex| subject.lines.iter().find(|l| regex.is_match(&l.text));
+        let first_hit = |regex: &LazyRegex| subject.lines.iter().find(|l| regex.is_match(l.text));
         for regex in &self.lines {
-            matched.push((*first_hit(regex)?).clone());
+            matched.push(first_hit(regex)?.to_line_ref());
         }
         if !self.any_lines.is_empty() {
             let hit = self.any_lines.iter().find_map(first_hit)?;
-            matched.push((*hit).clone());
+            matched.push(hit.to_line_ref());
         }
         if self.absent.iter().any(|regex| first_hit(regex).is_some()) {
             return None;

@@ -297,21 +297,21 @@ const BATCHES_IN_FLIGHT: usize = 2;
 /// Past this many, the reading thread is the bottleneck: it does about a third of the work.
 const MAX_THREADS: usize = 8;
 
-/// Raw lines on their way to a classifier thread: their bytes one after another, where each ends
-/// and whether the reader cut it, and the number of the first.
+/// Raw lines on their way to a classifier thread (their bytes one after another, where each ends
+/// and whether the reader cut it, and the number of the first), then what it made of them.
+///
+/// The texts of the lines read travel end to end in one buffer, reused from batch to batch, so
+/// that no line costs an allocation: memory allocated on one thread and freed on another also
+/// makes the system allocator lock and wait.
 #[derive(Default)]
 struct Batch {
     first: u64,
     bytes: Vec<u8>,
     ends: Vec<(usize, bool)>,
-    /// A text buffer for each line, large enough for it. They are allocated (or reused) and
-    /// freed on the reading thread: memory that one thread allocates and another frees makes the
-    /// system allocator lock and wait.
-    buffers: Vec<String>,
+    /// Each line read, its text moved to `texts`, and where that text ends there.
+    read: Vec<(Line, Classified, usize)>,
+    texts: String,
 }
-
-/// What a classifier thread sends back: the lines it read, and the batch to fill again.
-type Classifieds = (Vec<(Line, Classified)>, Batch);
 
 /// Classifier threads, each with its own [`Classifier`]. A batch goes to a thread with room for
 /// it or, when every one is busy, is done on the reading thread itself, so the work spreads over
@@ -319,7 +319,7 @@ type Classifieds = (Vec<(Line, Classified)>, Batch);
 /// each thread answers its batches in the order it got them.
 struct ClassifierPool {
     to: Vec<mpsc::SyncSender<Batch>>,
-    from: Vec<mpsc::Receiver<Classifieds>>,
+    from: Vec<mpsc::Receiver<Batch>>,
     /// Batches sent to each thread and not yet answered.
     busy: Vec<usize>,
     /// Every batch not yet placed, oldest first.
@@ -327,13 +327,15 @@ struct ClassifierPool {
     filling: Batch,
     /// Emptied batches, to fill again.
     empty: Vec<Batch>,
+    /// Where the reading thread normalises the lines of the batches it does itself.
+    scratch: String,
 }
 
 enum Slot {
     /// With this classifier thread.
     Sent(usize),
     /// Done on the reading thread.
-    Done(Classifieds),
+    Done(Batch),
 }
 
 impl ClassifierPool {
@@ -345,8 +347,10 @@ impl ClassifierPool {
             let (done_tx, done_rx) = mpsc::sync_channel(BATCHES_IN_FLIGHT);
             let classify = move || {
                 let mut classifier = Classifier::new();
-                for batch in batch_rx {
-                    if done_tx.send(read_batch(&mut classifier, batch)).is_err() {
+                let mut scratch = String::new();
+                for mut batch in batch_rx {
+                    read_batch(&mut classifier, &mut scratch, &mut batch);
+                    if done_tx.send(batch).is_err() {
                         return;
                     }
                 }
@@ -369,6 +373,7 @@ impl ClassifierPool {
             queue: std::collections::VecDeque::new(),
             filling: Batch::default(),
             empty: Vec::new(),
+            scratch: String::new(),
         }
     }
 
@@ -380,10 +385,6 @@ impl ClassifierPool {
         }
         batch.bytes.extend_from_slice(raw);
         batch.ends.push((batch.bytes.len(), truncated));
-        let mut buffer = analyzer.spare.pop().unwrap_or_default();
-        buffer.clear();
-        buffer.reserve(raw.len());
-        batch.buffers.push(buffer);
         if batch.ends.len() == BATCH_LINES {
             self.send(analyzer);
         }
@@ -400,25 +401,26 @@ impl ClassifierPool {
         let next = self.empty.pop().unwrap_or_default();
         let batch = std::mem::replace(&mut self.filling, next);
         let free = (0..self.to.len()).find(|&t| self.busy[t] < BATCHES_IN_FLIGHT);
-        let slot = match free {
+        let unsent = match free {
             Some(thread) => match self.to[thread].send(batch) {
                 Ok(()) => {
                     self.busy[thread] += 1;
-                    Slot::Sent(thread)
+                    self.queue.push_back(Slot::Sent(thread));
+                    return;
                 }
                 // Only a panic ends a thread early; the scope reports it.
-                Err(mpsc::SendError(batch)) => {
-                    Slot::Done(read_batch(&mut analyzer.classifier, batch))
-                }
+                Err(mpsc::SendError(batch)) => batch,
             },
-            None => Slot::Done(read_batch(&mut analyzer.classifier, batch)),
+            None => batch,
         };
-        self.queue.push_back(slot);
+        let mut batch = unsent;
+        read_batch(&mut analyzer.classifier, &mut self.scratch, &mut batch);
+        self.queue.push_back(Slot::Done(batch));
     }
 
     /// Places the oldest batch if it is done (or once it is, with `wait`); says whether it did.
     fn place_oldest(&mut self, analyzer: &mut Analyzer, wait: bool) -> bool {
-        let done = match self.queue.pop_front() {
+        let mut batch = match self.queue.pop_front() {
             None => return false,
             Some(Slot::Done(done)) => done,
             Some(Slot::Sent(thread)) => {
@@ -436,12 +438,18 @@ impl ClassifierPool {
                 done
             }
         };
-        let (lines, mut batch) = done;
-        for (line, classified) in lines {
+        let mut start = 0;
+        for (mut line, classified, end) in batch.read.drain(..) {
+            let mut text = analyzer.spare.pop().unwrap_or_default();
+            text.clear();
+            text.push_str(&batch.texts[start..end]);
+            start = end;
+            line.text = text;
             analyzer.place(line, classified, None);
         }
         batch.bytes.clear();
         batch.ends.clear();
+        batch.texts.clear();
         self.empty.push(batch);
         true
     }
@@ -455,17 +463,21 @@ impl ClassifierPool {
     }
 }
 
-/// Normalises and classifies a batch of raw lines.
-fn read_batch(classifier: &mut Classifier, mut batch: Batch) -> Classifieds {
-    let mut lines = Vec::with_capacity(batch.ends.len());
+/// Normalises and classifies a batch of raw lines, each in `scratch` before its text joins the
+/// batch's.
+fn read_batch(classifier: &mut Classifier, scratch: &mut String, batch: &mut Batch) {
     let mut start = 0;
-    let buffers = batch.buffers.drain(..);
-    for ((number, &(end, truncated)), buffer) in (batch.first..).zip(&batch.ends).zip(buffers) {
+    for (number, &(end, truncated)) in (batch.first..).zip(&batch.ends) {
         let raw = &batch.bytes[start..end];
         start = end;
-        lines.extend(read_line(classifier, number, raw, truncated, buffer));
+        let buffer = std::mem::take(scratch);
+        if let Some((mut line, classified)) = read_line(classifier, number, raw, truncated, buffer)
+        {
+            batch.texts.push_str(&line.text);
+            *scratch = std::mem::take(&mut line.text);
+            batch.read.push((line, classified, batch.texts.len()));
+        }
     }
-    (lines, batch)
 }
 
 #[cfg(test)]

@@ -108,16 +108,86 @@ impl EventFilter {
 /// only at every `step`-th offset meets one of them wherever it occurs. A bitmap indexed by a
 /// hash of four bytes says whether a window may be one of those (rare: a few hundred windows in
 /// 65,536 bits); only then are the literals compared. The few shorter literals are searched for
-/// one by one. Cheaper per line than an automaton, and built in microseconds, which matters as
-/// much: it is built on every run.
+/// together, in one SIMD pass (Teddy). Cheaper per line than an automaton, and built in
+/// microseconds, which matters as much: it is built on every run.
 struct AnchorFinder {
     starts: Box<[u64]>,
     /// `(window, literal, offset of the window in the literal)`, sorted.
     windows: Vec<(u32, usize, usize)>,
     step: usize,
     literals: Vec<&'static str>,
-    /// Literals shorter than [`LONG_LITERAL`], each with its searcher.
-    short: Vec<(usize, memchr::memmem::Finder<'static>)>,
+    /// Literals shorter than [`LONG_LITERAL`].
+    short: ShortLiterals,
+}
+
+/// The literals too short to sample.
+enum ShortLiterals {
+    /// Searched for together, in one pass, where the CPU has the SIMD instructions for it.
+    Packed {
+        searcher: aho_corasick::packed::Searcher,
+        /// For each of the searcher's patterns: the literal it is, and those that are its
+        /// prefixes (found at the same place, where the searcher reports only the longest).
+        literals: Vec<Vec<usize>>,
+    },
+    /// Searched for one by one.
+    OneByOne(Vec<(usize, memchr::memmem::Finder<'static>)>),
+}
+
+impl ShortLiterals {
+    fn new(mut short: Vec<(usize, &'static str)>) -> Self {
+        // Longest first: of the patterns that match at one place, the first one added is found.
+        short.sort_by_key(|&(_, literal)| std::cmp::Reverse(literal.len()));
+        let packed = aho_corasick::packed::Config::new()
+            .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(short.iter().map(|&(_, literal)| literal))
+            .build();
+        match packed {
+            Some(searcher) => ShortLiterals::Packed {
+                searcher,
+                literals: short
+                    .iter()
+                    .map(|&(_, literal)| {
+                        let prefixes = short.iter().filter(|&&(_, l)| literal.starts_with(l));
+                        prefixes.map(|&(i, _)| i).collect()
+                    })
+                    .collect(),
+            },
+            None => Self::one_by_one(&short),
+        }
+    }
+
+    fn one_by_one(short: &[(usize, &'static str)]) -> Self {
+        let finders = short
+            .iter()
+            .map(|&(i, literal)| (i, memchr::memmem::Finder::new(literal)));
+        ShortLiterals::OneByOne(finders.collect())
+    }
+
+    fn each_in(&self, bytes: &[u8], found: &mut impl FnMut(usize)) {
+        match self {
+            ShortLiterals::Packed { searcher, literals } => {
+                let mut at = 0;
+                while let Some(m) =
+                    searcher.find_in(bytes, aho_corasick::Span::from(at..bytes.len()))
+                {
+                    literals[m.pattern().as_usize()]
+                        .iter()
+                        .for_each(|&i| found(i));
+                    // From the next byte, not the match's end: another literal may start inside
+                    // this one.
+                    at = m.start() + 1;
+                }
+            }
+            ShortLiterals::OneByOne(finders) => {
+                for (i, finder) in finders {
+                    if finder.find(bytes).is_some() {
+                        found(*i);
+                    }
+                }
+            }
+        }
+    }
 }
 
 const START_BITS: u32 = 16;
@@ -149,7 +219,7 @@ impl AnchorFinder {
         for (i, literal) in literals.iter().enumerate() {
             let bytes = literal.as_bytes();
             if bytes.len() < LONG_LITERAL {
-                short.push((i, memchr::memmem::Finder::new(bytes)));
+                short.push((i, *literal));
                 continue;
             }
             for offset in 0..step {
@@ -165,17 +235,13 @@ impl AnchorFinder {
             windows,
             step,
             literals,
-            short,
+            short: ShortLiterals::new(short),
         }
     }
 
     /// Calls `found` with the index of every literal that occurs in `bytes` (at least once each).
     fn each_in(&self, bytes: &[u8], mut found: impl FnMut(usize)) {
-        for (i, finder) in &self.short {
-            if finder.find(bytes).is_some() {
-                found(*i);
-            }
-        }
+        self.short.each_in(bytes, &mut found);
         let mut at = 0;
         while let Some(window) = window_at(bytes, at) {
             let h = window_hash(window);
@@ -201,16 +267,61 @@ mod tests {
     use super::*;
 
     #[test]
+    fn short_literals_are_found_alike_together_or_one_by_one() {
+        let short = vec![
+            (0, "scp: "),
+            (1, "sftp> "),
+            (2, "sft"),
+            (3, ": new "),
+            (4, "p: new"),
+        ];
+        let together = ShortLiterals::new(short.clone());
+        let one_by_one = ShortLiterals::one_by_one(&short);
+        for line in [
+            "scp: new [x]",
+            "sftp> put a",
+            "x: new y",
+            "none here",
+            "sftsftp> scp: ",
+        ] {
+            let found = |literals: &ShortLiterals| {
+                let mut found = Vec::new();
+                literals.each_in(line.as_bytes(), &mut |i| found.push(i));
+                found.sort_unstable();
+                found.dedup();
+                found
+            };
+            let expected: Vec<usize> = short
+                .iter()
+                .filter(|(_, l)| line.contains(l))
+                .map(|&(i, _)| i)
+                .collect();
+            assert_eq!(found(&together), expected, "{line:?}");
+            assert_eq!(found(&one_by_one), expected, "{line:?}");
+        }
+    }
+
+    #[test]
     fn anchors_are_found_at_every_offset() {
         let literals = vec![
             "scp: ",
+            "sftp> ",
+            "sft",
+            ": new ",
+            "p: new",
             "Sent message ",
             "SSH2_FXP_",
             "Connection to ",
             "Connection reset",
         ];
         let finder = AnchorFinder::new(literals.clone());
-        for literal in &literals {
+        // Each literal alone, and literals that overlap or share a start.
+        let texts = literals.iter().copied().chain([
+            "scp: new [",
+            "sftp> Sent message SSH2_FXP_",
+            "Connection to Connection reset",
+        ]);
+        for literal in texts {
             for offset in 0..24 {
                 for tail in 0..12 {
                     let line = format!("{}{literal}{}", "x".repeat(offset), "y".repeat(tail));

@@ -15,11 +15,16 @@ pub struct EventAlternative {
     anchor: usize,
 }
 
+/// The clauses of one alternative other than its anchor, each literal with its searcher.
+type OtherClauses = Vec<Vec<memchr::memmem::Finder<'static>>>;
+
 impl EventAlternative {
-    fn holds(&self, text: &str) -> bool {
-        self.clauses
-            .iter()
-            .all(|clause| clause.iter().any(|literal| text.contains(literal)))
+    fn other_clauses(&self) -> OtherClauses {
+        let clauses = self.clauses.iter().enumerate();
+        clauses
+            .filter(|&(i, _)| i != self.anchor)
+            .map(|(_, clause)| clause.iter().map(memchr::memmem::Finder::new).collect())
+            .collect()
     }
 }
 
@@ -40,6 +45,9 @@ pub struct EventFilter {
     /// For each anchor literal, the alternatives anchored on it.
     anchored: Vec<Vec<usize>>,
     alternatives: &'static [EventAlternative],
+    /// Each alternative's other clauses, built the first time a line has its anchor: searchers
+    /// made once instead of on every `contains`, but only for the events a log has.
+    other_clauses: Vec<std::sync::OnceLock<OtherClauses>>,
 }
 
 impl EventFilter {
@@ -73,6 +81,17 @@ impl EventFilter {
             anchors: AnchorFinder::new(literals),
             anchored,
             alternatives,
+            other_clauses: alternatives.iter().map(|_| Default::default()).collect(),
+        })
+    }
+
+    /// Whether a line that has alternative `i`'s anchor has the rest of what it needs.
+    fn holds(&self, i: usize, text: &str) -> bool {
+        let clauses = self.other_clauses[i].get_or_init(|| self.alternatives[i].other_clauses());
+        clauses.iter().all(|clause| {
+            clause
+                .iter()
+                .any(|literal| literal.find(text.as_bytes()).is_some())
         })
     }
 
@@ -87,7 +106,7 @@ impl EventFilter {
                     continue;
                 }
                 checked[i / 64] |= bit;
-                if self.alternatives[i].holds(text) {
+                if self.holds(i, text) {
                     several = found.is_some();
                     found = Some(self.alternatives[i].entry);
                 }

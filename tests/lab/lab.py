@@ -1150,7 +1150,7 @@ class Lab:
                     if k not in sshd_kids:
                         sig(k, signal.SIGKILL)
 
-    def big_transfer(self, path, size_mb):
+    def big_transfer(self, path, size_mb, buffer_bytes=None):
         sc = dict(name="big-transfer", cause="big-transfer", sshd=[])
         PORTS["big-transfer"] = 22190
         ports = (22190, 22191, 22192)
@@ -1170,7 +1170,10 @@ class Lab:
         tmo = CLIENT_TIMEOUT + size_mb
         try:
             t0 = time.time()
-            r = subprocess.run(self.client_cmd(["sftp", "-vvv", "-b", "batch.txt", "-P", str(ports[0]), U],
+            # A small buffer (-B) makes one request, and its log lines, per few KB: the log of one
+            # long session with every request number and offset different.
+            buffer = ["-B", str(buffer_bytes)] if buffer_bytes else []
+            r = subprocess.run(self.client_cmd(["sftp", "-vvv", *buffer, "-b", "batch.txt", "-P", str(ports[0]), U],
                                                timeout=tmo),
                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, cwd=CHOME, timeout=tmo + 15)
@@ -1225,6 +1228,7 @@ def main():
     ap.add_argument("--out", default=str(REPO / "rules"))
     ap.add_argument("--big-transfer", metavar="PATH")
     ap.add_argument("--size-mb", type=int, default=16)
+    ap.add_argument("--buffer-bytes", type=int, help="sftp -B for --big-transfer")
     ap.add_argument("--strict", action="store_true",
                     help="also fail when a transcript lacks the expected key line")
     a = ap.parse_args()
@@ -1257,7 +1261,7 @@ def main():
     try:
         lab.setup()
         if a.big_transfer:
-            return lab.big_transfer(a.big_transfer, a.size_mb)
+            return lab.big_transfer(a.big_transfer, a.size_mb, a.buffer_bytes)
         for sc in sel:
             try:
                 out, rc, dt = lab.run_scenario(sc)

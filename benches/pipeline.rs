@@ -14,7 +14,9 @@
 //!   `/tmp/vvv-big/big-20mb.log` (real `sftp -vvv` transfer transcripts from
 //!   `tests/lab/lab.py --big-transfer`, concatenated), its first 10 MiB read into memory; when
 //!   neither exists, the committed `rules/ok/fixtures/sftp-vvv.log` repeated to 10 MiB. The
-//!   bench never needs a file outside the repository.
+//!   bench never needs a file outside the repository. One long session whose every request line
+//!   differs (the harder case: a third of its lines are events for the grammar) is recorded by
+//!   `tests/lab/lab.py --big-transfer real.log --size-mb 140 --buffer-bytes 2048` (21 MB).
 //!
 //! The built-in rules are compiled once, outside the timed loop, except in
 //! `explain_with_rule_loading`, which measures a one-shot run of the CLI's library work.

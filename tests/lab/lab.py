@@ -6,6 +6,7 @@ on 127.0.0.1 and record what the real clients print, as fixture transcripts.
     sudo python3 tests/lab/lab.py --list
     sudo python3 tests/lab/lab.py port-closed ok/ssh-vvv --out /tmp/fx
     sudo python3 tests/lab/lab.py --big-transfer /tmp/big.log --size-mb 64
+    sudo python3 tests/lab/lab.py --big-transfer /tmp/real.log --size-mb 140 --buffer-bytes 2048
 
 Everything talks to 127.0.0.1 only (the DNS scenario runs inside a private
 network namespace that only has `lo`).  See tests/lab/README.md.

@@ -362,7 +362,8 @@ pub enum Role {
 /// The store copies what it keeps into buffers of its own, so keeping a line costs no allocation
 /// of its own: lines kept for good are laid end to end in one text, and the slots of the last
 /// lines are reused as the window moves. (A log of many short connections keeps every line of
-/// each: one allocation per line there was most of the cost of reading it.)
+/// each: an allocation per line, freed when the connection left the timeline, was ~15% of the
+/// cost of reading such a log.)
 #[derive(Debug, Clone, Default)]
 pub struct LineStore {
     head: Archive,

@@ -46,6 +46,52 @@ pub enum Normalized {
 pub fn normalize(number: u64, raw: &[u8], mut buffer: String) -> Normalized {
     let truncated = raw.len() > MAX_LINE_BYTES;
     let raw = &raw[..raw.len().min(MAX_LINE_BYTES)];
+    // Nearly every line of a long log is OpenSSH's own, as it printed it: it starts with a
+    // lowercase letter (`debug1:`, `channel`, `sftp>`), so it has no quoting, fence or prefix,
+    // and past the CR that ends each of its lines (ssh logs `\r\n`, for a terminal in raw mode)
+    // it is plain ASCII without CR or escape. One pass says so.
+    let printed = raw.strip_suffix(b"\r").unwrap_or(raw);
+    if matches!(printed.first(), Some(b'a'..=b'z')) && is_plain_ascii(printed) {
+        if let Ok(text) = std::str::from_utf8(printed) {
+            buffer.clear();
+            buffer.push_str(text);
+            return Normalized::Line(Line {
+                millis: None,
+                number,
+                text: buffer,
+                time: None,
+                truncated,
+            });
+        }
+    }
+    normalize_with_care(number, raw, truncated, buffer)
+}
+
+/// ASCII with no CR and no escape (the bytes the normaliser has to see to), checked eight bytes
+/// at a time: lines are short, and a general search pays more to start than this whole pass.
+fn is_plain_ascii(raw: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // The high bit of each byte of `word` that equals `byte` (and of some bytes after one that
+    // does, which only matters when there is one).
+    let has = |word: u64, byte: u8| {
+        let x = word ^ (ONES * u64::from(byte));
+        x.wrapping_sub(ONES) & !x & HIGHS
+    };
+    let mut chunks = raw.chunks_exact(8);
+    let mut flags = 0;
+    for chunk in &mut chunks {
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(chunk);
+        let word = u64::from_ne_bytes(bytes);
+        flags |= (word & HIGHS) | has(word, b'\r') | has(word, 0x1b);
+    }
+    let tail = chunks.remainder();
+    flags == 0 && tail.iter().all(|&b| b < 0x80 && b != b'\r' && b != 0x1b)
+}
+
+/// [`normalize`] of any line, cut to [`MAX_LINE_BYTES`] already.
+fn normalize_with_care(number: u64, raw: &[u8], truncated: bool, mut buffer: String) -> Normalized {
     let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
     // A progress meter redraws itself with bare CRs: what is left after the last one is what
     // the terminal showed.
@@ -230,6 +276,55 @@ mod tests {
             "Permission denied (publickey)."
         );
         assert_eq!(norm("50% 1MB\r100% 2MB").1, "100% 2MB");
+    }
+
+    #[test]
+    fn the_quick_path_reads_lines_as_the_careful_one() {
+        let lines: &[&[u8]] = &[
+            b"debug1: Connection established.",
+            b"debug3: Sent message SSH2_FXP_WRITE I:6 O:0 S:32768",
+            b"sftp> put a b",
+            b"a\tb  c ",
+            b"x",
+            b"debug1: \x01\x02 control bytes",
+            b"debug1: with CR\r",
+            b"debug1: with two CRs\r\r",
+            b"debug1: 100%\rdone\r",
+            b"debug1: CR\rin the middle of a line longer than eight",
+            b"d\x1b[31mred",
+            b"debug1: caf\xc3\xa9",
+            b"debug1: \xff",
+            b"debug1: \x8d\x9b high bytes that look like CR and ESC",
+        ];
+        for raw in lines {
+            assert_eq!(
+                normalize(7, raw, String::new()),
+                normalize_with_care(7, raw, false, String::new()),
+                "{:?}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_line_reads_alike_either_way(
+            first in proptest::prelude::any::<u8>(),
+            rest in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120),
+        ) {
+            let mut raw = vec![first];
+            raw.extend(rest);
+            proptest::prop_assert_eq!(
+                normalize(3, &raw, String::new()),
+                normalize_with_care(3, &raw, false, String::new())
+            );
+        }
+
+        #[test]
+        fn plain_ascii_is_told_apart(raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
+            let plain = raw.iter().all(|&b| b < 0x80 && b != b'\r' && b != 0x1b);
+            proptest::prop_assert_eq!(is_plain_ascii(&raw), plain);
+        }
     }
 
     #[test]

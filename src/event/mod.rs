@@ -347,12 +347,17 @@ impl Event {
 /// reads only their first bytes, so lines that start alike get the same answer from it.
 #[derive(Debug, Default)]
 pub struct Classifier {
-    tags: Vec<(LineStart, Classified)>,
-    next_slot: usize,
+    /// What `unknown_line` said of a line start, in one of the [`TAG_WAYS`] slots of the set its
+    /// hash picks (when all are taken, a new start takes one over). Made on first use.
+    tags: Vec<Option<(LineStart, Classified)>>,
 }
 
-/// How many line starts the classifier remembers: a log has a handful of tag combinations.
-const REMEMBERED_TAGS: usize = 32;
+/// Sets of slots for line starts. The starts compared include the first bytes of the message
+/// (the grammar may read up to 13 bytes, `scp: debug3: `): one run of `sftp -vvv` has ~90 of
+/// them, and a log of many runs goes through them again and again, so the memory must hold
+/// them all; a start costs a lookup in one set, whatever the log.
+const TAG_SETS: usize = 128;
+const TAG_WAYS: usize = 4;
 
 /// The first bytes of a line, as many as `unknown_line` reads (at most 16, so they compare as
 /// one number), and how many there are.
@@ -385,17 +390,21 @@ impl Classifier {
         let Some(key) = line_start(text) else {
             return parse(Rule::unknown_line, text);
         };
-        if let Some((_, known)) = self.tags.iter().find(|(k, _)| *k == key) {
+        if self.tags.is_empty() {
+            self.tags = vec![None; TAG_SETS * TAG_WAYS];
+        }
+        let (start, len) = key;
+        let folded = (start as u64) ^ ((start >> 64) as u64) ^ len as u64;
+        let hash = folded.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let set = ((hash >> 32) as usize % TAG_SETS) * TAG_WAYS;
+        let slots = &mut self.tags[set..set + TAG_WAYS];
+        if let Some((_, known)) = slots.iter().flatten().find(|(k, _)| *k == key) {
             return known.clone();
         }
         let classified = parse(Rule::unknown_line, text);
-        let entry = (key, classified.clone());
-        if self.tags.len() < REMEMBERED_TAGS {
-            self.tags.push(entry);
-        } else {
-            self.tags[self.next_slot] = entry;
-            self.next_slot = (self.next_slot + 1) % REMEMBERED_TAGS;
-        }
+        let free = slots.iter().position(Option::is_none);
+        let slot = free.unwrap_or((hash >> 16) as usize % TAG_WAYS);
+        slots[slot] = Some((key, classified.clone()));
         classified
     }
 }

@@ -1,0 +1,80 @@
+//! Reading a long log costs no allocation per line: the lines no event matches (most lines of a
+//! long transfer log) go through the normaliser, the filter and the timeline in reused buffers,
+//! on one thread and with classifier threads. Counted, not timed: this test binary's global
+//! allocator counts the allocations the pipeline asks for.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use vvvexplain::analyze::timeline_with_threads;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is passed on unchanged to the system allocator; only a counter is added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// A recorded `sftp -vvv` session, then `lines` debug lines of it that no event matches, over
+/// and over, as ssh prints them (`\r\n`): the middle of a long transfer log.
+fn long_log(lines: usize) -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/rules/ok/fixtures/sftp-vvv.log"
+    );
+    let transcript = std::fs::read_to_string(path).expect("the fixture is readable");
+    let routine: Vec<&str> = transcript
+        .lines()
+        .filter(|line| {
+            line.starts_with("debug") && vvvexplain::event::classify(line).event.is_other()
+        })
+        .collect();
+    assert!(routine.len() > 20, "the fixture has routine debug lines");
+    let mut log = transcript.clone().into_bytes();
+    for line in routine.iter().cycle().take(lines) {
+        log.extend_from_slice(line.as_bytes());
+        log.extend_from_slice(b"\r\n");
+    }
+    log
+}
+
+/// Allocations made while building the timeline of `log`.
+fn allocations(log: &[u8], threads: usize) -> usize {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let timeline = timeline_with_threads(log, Some(threads)).expect("reading memory cannot fail");
+    let after = ALLOCATIONS.load(Ordering::Relaxed);
+    assert!(timeline.lines_read as usize > 100_000);
+    drop(timeline);
+    after - before
+}
+
+#[test]
+fn routine_lines_cost_no_allocation_each() {
+    let (short, long) = (long_log(100_000), long_log(200_000));
+    for threads in [0, 1, 3] {
+        let (a, b) = (allocations(&short, threads), allocations(&long, threads));
+        // 100,000 more lines: what a per-line allocation would add, a hundred times over.
+        assert!(
+            b.saturating_sub(a) < 1_000,
+            "{threads} classifier thread(s): {a} allocations for the shorter log, {b} for the \
+             one 100,000 lines longer"
+        );
+    }
+}

@@ -7,9 +7,10 @@
 //! there, is kept beside the text.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
-use regex::Regex;
+use regex::{CaptureLocations, Regex};
 
 /// The longest line kept for display and matching; the rest of a longer line is dropped (counted).
 pub const MAX_LINE_BYTES: usize = 8 * 1024;
@@ -187,21 +188,25 @@ fn clock_millis(time: &str) -> Option<u64> {
     }
     static CLOCK: OnceLock<Regex> = OnceLock::new();
     let clock = CLOCK.get_or_init(|| {
-        Regex::new(r"(\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?").expect("clock pattern compiles")
+        // ASCII digits only: the digits are read as bytes below.
+        Regex::new(r"[0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]{1,9})?")
+            .expect("clock pattern compiles")
     });
-    let caps = clock.captures(time)?;
-    let number = |i: usize| caps.get(i).and_then(|m| m.as_str().parse::<u64>().ok());
-    let (h, m, s) = (number(1)?, number(2)?, number(3)?);
-    let fraction = caps.get(4).map_or(0, |f| {
-        let digits: String = f
-            .as_str()
-            .chars()
-            .chain(std::iter::repeat('0'))
-            .take(3)
-            .collect();
-        digits.parse().unwrap_or(0)
+    // `hh:mm:ss`, then maybe a separator and digits: read at fixed places, as a timed log has a
+    // clock on every line and captures would cost an allocation each.
+    let clock = clock.find(time)?.as_str().as_bytes();
+    let number = |digits: &[u8]| digits.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0'));
+    let (h, m, s) = (
+        number(&clock[0..2]),
+        number(&clock[3..5]),
+        number(&clock[6..8]),
+    );
+    // Milliseconds: the first three digits of the fraction, padded with zeros.
+    let fraction = clock.get(9..).unwrap_or_default();
+    let millis = (0..3).fold(0, |n, i| {
+        n * 10 + fraction.get(i).map_or(0, |d| u64::from(d - b'0'))
     });
-    Some(((h * 60 + m) * 60 + s) * 1000 + fraction)
+    Some(((h * 60 + m) * 60 + s) * 1000 + millis)
 }
 
 /// The prefixes loggers and wrappers put before OpenSSH's text, each with the time it carries.
@@ -244,14 +249,24 @@ fn strip_prefixes(text: &str) -> (Option<String>, &str) {
     if !may_have_prefix {
         return (None, text);
     }
-    for pattern in prefix_patterns() {
-        if let Some(caps) = pattern.captures(text) {
-            let whole = caps.get(0).map_or(0, |m| m.end());
-            let time = caps.name("time").map(|m| m.as_str().to_string());
-            return (time, &text[whole..]);
-        }
+    // Capture slots reused from line to line: a timed log has a prefix on every line.
+    thread_local! {
+        static LOCATIONS: RefCell<Vec<CaptureLocations>> = const { RefCell::new(Vec::new()) };
     }
-    (None, text)
+    LOCATIONS.with_borrow_mut(|locations| {
+        let patterns = prefix_patterns();
+        if locations.is_empty() {
+            *locations = patterns.iter().map(Regex::capture_locations).collect();
+        }
+        for (pattern, slots) in patterns.iter().zip(locations.iter_mut()) {
+            if let Some(whole) = pattern.captures_read(slots, text) {
+                // Group 1 of every pattern is `time` (a test holds it).
+                let time = slots.get(1).map(|(start, end)| text[start..end].to_owned());
+                return (time, &text[whole.end()..]);
+            }
+        }
+        (None, text)
+    })
 }
 
 #[cfg(test)]
@@ -325,6 +340,29 @@ mod tests {
             let plain = raw.iter().all(|&b| b < 0x80 && b != b'\r' && b != 0x1b);
             proptest::prop_assert_eq!(is_plain_ascii(&raw), plain);
         }
+    }
+
+    #[test]
+    fn every_prefix_pattern_captures_the_time_first() {
+        for pattern in prefix_patterns() {
+            assert_eq!(
+                pattern.capture_names().nth(1),
+                Some(Some("time")),
+                "{pattern}"
+            );
+        }
+    }
+
+    #[test]
+    fn clocks_read_to_the_millisecond() {
+        assert_eq!(clock_millis("10:15:02.431"), Some(36_902_431));
+        assert_eq!(clock_millis("10:15:02,4"), Some(36_902_400));
+        assert_eq!(clock_millis("2026-11-22T00:00:01.123456789Z"), Some(1_123));
+        assert_eq!(clock_millis("Nov 22 23:59:59"), Some(86_399_000));
+        assert_eq!(clock_millis("+1.250s"), Some(1_250));
+        assert_eq!(clock_millis("no clock"), None);
+        // Digits of other scripts are digits to `\d`, not to a clock.
+        assert_eq!(clock_millis("١٠:١٥:٠٢"), None);
     }
 
     #[test]

@@ -8,7 +8,6 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::sync::OnceLock;
 
 use regex::{CaptureLocations, Regex};
 
@@ -186,15 +185,10 @@ fn clock_millis(time: &str) -> Option<u64> {
         let seconds: f64 = seconds.parse().ok()?;
         return Some((seconds * 1000.0).round() as u64);
     }
-    static CLOCK: OnceLock<Regex> = OnceLock::new();
-    let clock = CLOCK.get_or_init(|| {
-        // ASCII digits only: the digits are read as bytes below.
-        Regex::new(r"[0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]{1,9})?")
-            .expect("clock pattern compiles")
-    });
     // `hh:mm:ss`, then maybe a separator and digits: read at fixed places, as a timed log has a
     // clock on every line and captures would cost an allocation each.
-    let clock = clock.find(time)?.as_str().as_bytes();
+    let found = with_time_reader(|reader| reader.clock.find(time).map(|m| m.range()))?;
+    let clock = &time.as_bytes()[found];
     let number = |digits: &[u8]| digits.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0'));
     let (h, m, s) = (
         number(&clock[0..2]),
@@ -209,28 +203,54 @@ fn clock_millis(time: &str) -> Option<u64> {
     Some(((h * 60 + m) * 60 + s) * 1000 + millis)
 }
 
-/// The prefixes loggers and wrappers put before OpenSSH's text, each with the time it carries.
-fn prefix_patterns() -> &'static [Regex] {
-    static PATTERNS: OnceLock<Vec<Regex>> = OnceLock::new();
-    PATTERNS.get_or_init(|| {
-        [
-            // vvvexplain's own live log (`--save`): `[+1.250s] debug1: …`
-            r"^\[(?P<time>\+\d+(?:\.\d+)?s)\] ",
-            // VS Code Remote-SSH output panel: `[10:15:02.431] debug1: …`
-            r"^\[(?P<time>\d{2}:\d{2}:\d{2}(?:\.\d+)?)\] ",
-            // Windows OpenSSH file log: `4120 2026-11-22 10:15:02.431 debug1: …`
-            r"^\d+ (?P<time>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?) ",
-            // ISO 8601 (`ts -s`, journalctl -o short-iso, most loggers), then an optional syslog tag
-            r"^(?P<time>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?) (?:\S+ (?:ssh|sftp|scp|sshd)(?:\[\d+\])?: )?",
-            // syslog / journalctl short: `Nov 22 10:15:02 host ssh[4120]: …`, or `ts` alone: `Nov 22 10:15:02 …`
-            r"^(?P<time>(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d{2}:\d{2}:\d{2}(?:\.\d+)?) (?:\S+ (?:ssh|sftp|scp|sshd)(?:\[\d+\])?: )?",
-            // a bare clock: `10:15:02 debug1: …`, `10:15:02.431 debug1: …`
-            r"^(?P<time>\d{2}:\d{2}:\d{2}(?:\.\d+)?) ",
-        ]
-        .iter()
-        .map(|p| Regex::new(p).expect("built-in prefix pattern compiles"))
-        .collect()
-    })
+/// The prefixes loggers and wrappers put before OpenSSH's text, each with the time it carries
+/// (capture group 1, `time`).
+const PREFIX_PATTERNS: &[&str] = &[
+    // vvvexplain's own live log (`--save`): `[+1.250s] debug1: …`
+    r"^\[(?P<time>\+\d+(?:\.\d+)?s)\] ",
+    // VS Code Remote-SSH output panel: `[10:15:02.431] debug1: …`
+    r"^\[(?P<time>\d{2}:\d{2}:\d{2}(?:\.\d+)?)\] ",
+    // Windows OpenSSH file log: `4120 2026-11-22 10:15:02.431 debug1: …`
+    r"^\d+ (?P<time>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?) ",
+    // ISO 8601 (`ts -s`, journalctl -o short-iso, most loggers), then an optional syslog tag
+    r"^(?P<time>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?) (?:\S+ (?:ssh|sftp|scp|sshd)(?:\[\d+\])?: )?",
+    // syslog / journalctl short: `Nov 22 10:15:02 host ssh[4120]: …`, or `ts` alone: `Nov 22 10:15:02 …`
+    r"^(?P<time>(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d{2}:\d{2}:\d{2}(?:\.\d+)?) (?:\S+ (?:ssh|sftp|scp|sshd)(?:\[\d+\])?: )?",
+    // a bare clock: `10:15:02 debug1: …`, `10:15:02.431 debug1: …`
+    r"^(?P<time>\d{2}:\d{2}:\d{2}(?:\.\d+)?) ",
+];
+
+/// The regexes that read a line's prefix and its clock, with capture slots reused from line to
+/// line (a timed log has a prefix on every line). Compiled once per thread that meets a prefix:
+/// a regex shared by threads hands its search caches out under a lock and makes new ones when
+/// threads meet there, which cost thousands of allocations on a long timed log read by
+/// classifier threads.
+struct TimeReader {
+    prefixes: Vec<(Regex, CaptureLocations)>,
+    clock: Regex,
+}
+
+impl TimeReader {
+    fn new() -> Self {
+        let prefixes = PREFIX_PATTERNS.iter().map(|p| {
+            let regex = Regex::new(p).expect("built-in prefix pattern compiles");
+            let slots = regex.capture_locations();
+            (regex, slots)
+        });
+        TimeReader {
+            prefixes: prefixes.collect(),
+            // ASCII digits only: `clock_millis` reads them as bytes.
+            clock: Regex::new(r"[0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]{1,9})?")
+                .expect("clock pattern compiles"),
+        }
+    }
+}
+
+fn with_time_reader<T>(read: impl FnOnce(&mut TimeReader) -> T) -> T {
+    thread_local! {
+        static READER: RefCell<Option<TimeReader>> = const { RefCell::new(None) };
+    }
+    READER.with_borrow_mut(|reader| read(reader.get_or_insert_with(TimeReader::new)))
 }
 
 fn strip_prefixes(text: &str) -> (Option<String>, &str) {
@@ -249,16 +269,8 @@ fn strip_prefixes(text: &str) -> (Option<String>, &str) {
     if !may_have_prefix {
         return (None, text);
     }
-    // Capture slots reused from line to line: a timed log has a prefix on every line.
-    thread_local! {
-        static LOCATIONS: RefCell<Vec<CaptureLocations>> = const { RefCell::new(Vec::new()) };
-    }
-    LOCATIONS.with_borrow_mut(|locations| {
-        let patterns = prefix_patterns();
-        if locations.is_empty() {
-            *locations = patterns.iter().map(Regex::capture_locations).collect();
-        }
-        for (pattern, slots) in patterns.iter().zip(locations.iter_mut()) {
+    with_time_reader(|reader| {
+        for (pattern, slots) in &mut reader.prefixes {
             if let Some(whole) = pattern.captures_read(slots, text) {
                 // Group 1 of every pattern is `time` (a test holds it).
                 let time = slots.get(1).map(|(start, end)| text[start..end].to_owned());
@@ -344,7 +356,7 @@ mod tests {
 
     #[test]
     fn every_prefix_pattern_captures_the_time_first() {
-        for pattern in prefix_patterns() {
+        for (pattern, _) in TimeReader::new().prefixes {
             assert_eq!(
                 pattern.capture_names().nth(1),
                 Some(Some("time")),

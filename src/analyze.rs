@@ -8,7 +8,7 @@ use std::io::{self, BufRead};
 use std::sync::mpsc;
 
 use crate::event::{Classified, Classifier, Level};
-use crate::normalize::{normalize, Line, Normalized, MAX_LINE_BYTES};
+use crate::normalize::{normalize, Buffers, Line, Normalized, MAX_LINE_BYTES};
 use crate::timeline::{Timeline, TimelineBuilder};
 
 /// Feeds lines through the normaliser, the grammar and the timeline.
@@ -18,8 +18,8 @@ pub struct Analyzer {
     builder: TimelineBuilder,
     /// The previous line, held back one line in case the next one is its hard-wrapped tail.
     pending: Option<(Line, Classified)>,
-    /// Text buffers of lines the timeline is done with, for the next lines to reuse.
-    spare: Vec<String>,
+    /// Buffers of lines the timeline is done with, for the next lines to reuse.
+    spare: Vec<Buffers>,
     line_number: u64,
     clock: DayClock,
 }
@@ -51,9 +51,9 @@ fn read_line(
     number: u64,
     raw: &[u8],
     truncated: bool,
-    buffer: String,
+    buffers: Buffers,
 ) -> Option<(Line, Classified)> {
-    let Normalized::Line(mut line) = normalize(number, raw, buffer) else {
+    let Normalized::Line(mut line) = normalize(number, raw, buffers) else {
         return None;
     };
     line.truncated |= truncated;
@@ -78,9 +78,9 @@ impl Analyzer {
     /// of their own get that one.
     pub fn push_at(&mut self, raw: &[u8], truncated: bool, elapsed: Option<std::time::Duration>) {
         let number = self.count_line(truncated);
-        let buffer = self.spare.pop().unwrap_or_default();
+        let buffers = self.spare.pop().unwrap_or_default();
         if let Some((line, classified)) =
-            read_line(&mut self.classifier, number, raw, truncated, buffer)
+            read_line(&mut self.classifier, number, raw, truncated, buffers)
         {
             self.place(line, classified, elapsed);
         }
@@ -117,9 +117,12 @@ impl Analyzer {
                     return;
                 }
                 None => {
-                    let spare = self.builder.push(prev, &prev_class);
+                    let done = self.builder.push(prev, &prev_class);
                     if self.spare.len() < BATCH_LINES {
-                        self.spare.push(spare);
+                        self.spare.push(Buffers {
+                            text: done.text,
+                            time: done.time.unwrap_or_default(),
+                        });
                     }
                 }
             }
@@ -302,17 +305,26 @@ const MAX_THREADS: usize = 8;
 /// Raw lines on their way to a classifier thread (their bytes one after another, where each ends
 /// and whether the reader cut it, and the number of the first), then what it made of them.
 ///
-/// The texts of the lines read travel end to end in one buffer, reused from batch to batch, so
-/// that no line costs an allocation: memory allocated on one thread and freed on another also
-/// makes the system allocator lock and wait.
+/// The texts (and times) of the lines read travel end to end in one buffer, reused from batch to
+/// batch, so that no line costs an allocation: memory allocated on one thread and freed on
+/// another also makes the system allocator lock and wait.
 #[derive(Default)]
 struct Batch {
     first: u64,
     bytes: Vec<u8>,
     ends: Vec<(usize, bool)>,
-    /// Each line read, its text moved to `texts`, and where that text ends there.
-    read: Vec<(Line, Classified, usize)>,
+    read: Vec<ReadLine>,
     texts: String,
+}
+
+/// A line a classifier read, its text and time moved to [`Batch::texts`].
+struct ReadLine {
+    line: Line,
+    classified: Classified,
+    /// Where its text ends in the batch's texts (it starts where the line before it ends).
+    text_end: usize,
+    /// Where its time ends, right after its text; `None` when it has none.
+    time_end: Option<usize>,
 }
 
 /// Classifier threads, each with its own [`Classifier`]. A batch goes to a thread with room for
@@ -330,7 +342,7 @@ struct ClassifierPool {
     /// Emptied batches, to fill again.
     empty: Vec<Batch>,
     /// Where the reading thread normalises the lines of the batches it does itself.
-    scratch: String,
+    scratch: Buffers,
 }
 
 enum Slot {
@@ -349,7 +361,7 @@ impl ClassifierPool {
             let (done_tx, done_rx) = mpsc::sync_channel(BATCHES_IN_FLIGHT);
             let classify = move || {
                 let mut classifier = Classifier::new();
-                let mut scratch = String::new();
+                let mut scratch = Buffers::default();
                 for mut batch in batch_rx {
                     read_batch(&mut classifier, &mut scratch, &mut batch);
                     if done_tx.send(batch).is_err() {
@@ -375,7 +387,7 @@ impl ClassifierPool {
             queue: std::collections::VecDeque::new(),
             filling: Batch::default(),
             empty: Vec::new(),
-            scratch: String::new(),
+            scratch: Buffers::default(),
         }
     }
 
@@ -442,12 +454,23 @@ impl ClassifierPool {
             }
         };
         let mut start = 0;
-        for (mut line, classified, end) in batch.read.drain(..) {
-            let mut text = analyzer.spare.pop().unwrap_or_default();
+        for read in batch.read.drain(..) {
+            let ReadLine {
+                mut line,
+                classified,
+                text_end,
+                time_end,
+            } = read;
+            let Buffers { mut text, mut time } = analyzer.spare.pop().unwrap_or_default();
             text.clear();
-            text.push_str(&batch.texts[start..end]);
-            start = end;
+            text.push_str(&batch.texts[start..text_end]);
             line.text = text;
+            if let Some(time_end) = time_end {
+                time.clear();
+                time.push_str(&batch.texts[text_end..time_end]);
+                line.time = Some(time);
+            }
+            start = time_end.unwrap_or(text_end);
             analyzer.place(line, classified, None);
         }
         batch.bytes.clear();
@@ -466,19 +489,32 @@ impl ClassifierPool {
     }
 }
 
-/// Normalises and classifies a batch of raw lines, each in `scratch` before its text joins the
-/// batch's.
-fn read_batch(classifier: &mut Classifier, scratch: &mut String, batch: &mut Batch) {
+/// Normalises and classifies a batch of raw lines, each in `scratch` before its text and time
+/// join the batch's.
+fn read_batch(classifier: &mut Classifier, scratch: &mut Buffers, batch: &mut Batch) {
     let mut start = 0;
     for (number, &(end, truncated)) in (batch.first..).zip(&batch.ends) {
         let raw = &batch.bytes[start..end];
         start = end;
-        let buffer = std::mem::take(scratch);
-        if let Some((mut line, classified)) = read_line(classifier, number, raw, truncated, buffer)
+        let buffers = std::mem::take(scratch);
+        if let Some((mut line, classified)) = read_line(classifier, number, raw, truncated, buffers)
         {
             batch.texts.push_str(&line.text);
-            *scratch = std::mem::take(&mut line.text);
-            batch.read.push((line, classified, batch.texts.len()));
+            let text_end = batch.texts.len();
+            let time_end = line.time.as_deref().map(|time| {
+                batch.texts.push_str(time);
+                batch.texts.len()
+            });
+            *scratch = Buffers {
+                text: std::mem::take(&mut line.text),
+                time: line.time.take().unwrap_or_default(),
+            };
+            batch.read.push(ReadLine {
+                line,
+                classified,
+                text_end,
+                time_end,
+            });
         }
     }
 }

@@ -39,11 +39,18 @@ pub enum Normalized {
     Wrapper,
 }
 
-/// Normalises the raw bytes of line `number` (without its `\n`), writing the text into `buffer`
-/// (cleared first): a long log reuses the buffers of lines it no longer keeps instead of
-/// allocating one per line. A line's normal form depends on that line alone, so lines can be
+/// The buffers a line's text and time are written into. A long log hands back those of lines it
+/// is done with, so reading a line allocates nothing.
+#[derive(Debug, Default)]
+pub struct Buffers {
+    pub text: String,
+    pub time: String,
+}
+
+/// Normalises the raw bytes of line `number` (without its `\n`), writing its text and time into
+/// `buffers` (cleared first). A line's normal form depends on that line alone, so lines can be
 /// normalised in any order, on any thread.
-pub fn normalize(number: u64, raw: &[u8], mut buffer: String) -> Normalized {
+pub fn normalize(number: u64, raw: &[u8], buffers: Buffers) -> Normalized {
     let truncated = raw.len() > MAX_LINE_BYTES;
     let raw = &raw[..raw.len().min(MAX_LINE_BYTES)];
     // Nearly every line of a long log is OpenSSH's own, as it printed it: it starts with a
@@ -53,6 +60,7 @@ pub fn normalize(number: u64, raw: &[u8], mut buffer: String) -> Normalized {
     let printed = raw.strip_suffix(b"\r").unwrap_or(raw);
     if matches!(printed.first(), Some(b'a'..=b'z')) && is_plain_ascii(printed) {
         if let Ok(text) = std::str::from_utf8(printed) {
+            let mut buffer = buffers.text;
             buffer.clear();
             buffer.push_str(text);
             return Normalized::Line(Line {
@@ -64,7 +72,7 @@ pub fn normalize(number: u64, raw: &[u8], mut buffer: String) -> Normalized {
             });
         }
     }
-    normalize_with_care(number, raw, truncated, buffer)
+    normalize_with_care(number, raw, truncated, buffers)
 }
 
 /// ASCII with no CR and no escape (the bytes the normaliser has to see to), checked eight bytes
@@ -91,7 +99,7 @@ fn is_plain_ascii(raw: &[u8]) -> bool {
 }
 
 /// [`normalize`] of any line, cut to [`MAX_LINE_BYTES`] already.
-fn normalize_with_care(number: u64, raw: &[u8], truncated: bool, mut buffer: String) -> Normalized {
+fn normalize_with_care(number: u64, raw: &[u8], truncated: bool, buffers: Buffers) -> Normalized {
     let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
     // A progress meter redraws itself with bare CRs: what is left after the last one is what
     // the terminal showed.
@@ -117,9 +125,18 @@ fn normalize_with_care(number: u64, raw: &[u8], truncated: bool, mut buffer: Str
         return Normalized::Wrapper;
     }
     let (time, text) = strip_prefixes(text);
-    let millis = time.as_deref().and_then(clock_millis);
+    let millis = time.and_then(clock_millis);
+    let Buffers {
+        text: mut buffer,
+        time: mut time_buffer,
+    } = buffers;
     buffer.clear();
     buffer.push_str(text);
+    let time = time.map(|time| {
+        time_buffer.clear();
+        time_buffer.push_str(time);
+        time_buffer
+    });
     Normalized::Line(Line {
         millis,
         number,
@@ -253,7 +270,7 @@ fn with_time_reader<T>(read: impl FnOnce(&mut TimeReader) -> T) -> T {
     READER.with_borrow_mut(|reader| read(reader.get_or_insert_with(TimeReader::new)))
 }
 
-fn strip_prefixes(text: &str) -> (Option<String>, &str) {
+fn strip_prefixes(text: &str) -> (Option<&str>, &str) {
     // Cheap test first: every prefix starts with a digit, `[` or a month's name and a space. The
     // patterns are compiled only once a line could carry one (OpenSSH's own lines never do).
     const MONTHS: [&[u8]; 12] = [
@@ -273,7 +290,7 @@ fn strip_prefixes(text: &str) -> (Option<String>, &str) {
         for (pattern, slots) in &mut reader.prefixes {
             if let Some(whole) = pattern.captures_read(slots, text) {
                 // Group 1 of every pattern is `time` (a test holds it).
-                let time = slots.get(1).map(|(start, end)| text[start..end].to_owned());
+                let time = slots.get(1).map(|(start, end)| &text[start..end]);
                 return (time, &text[whole.end()..]);
             }
         }
@@ -286,7 +303,7 @@ mod tests {
     use super::*;
 
     fn norm(raw: &str) -> (Option<String>, String) {
-        match normalize(1, raw.as_bytes(), String::new()) {
+        match normalize(1, raw.as_bytes(), Buffers::default()) {
             Normalized::Line(l) => (l.time, l.text),
             Normalized::Wrapper => (None, "<wrapper>".into()),
         }
@@ -325,8 +342,8 @@ mod tests {
         ];
         for raw in lines {
             assert_eq!(
-                normalize(7, raw, String::new()),
-                normalize_with_care(7, raw, false, String::new()),
+                normalize(7, raw, Buffers::default()),
+                normalize_with_care(7, raw, false, Buffers::default()),
                 "{:?}",
                 String::from_utf8_lossy(raw)
             );
@@ -342,8 +359,8 @@ mod tests {
             let mut raw = vec![first];
             raw.extend(rest);
             proptest::prop_assert_eq!(
-                normalize(3, &raw, String::new()),
-                normalize_with_care(3, &raw, false, String::new())
+                normalize(3, &raw, Buffers::default()),
+                normalize_with_care(3, &raw, false, Buffers::default())
             );
         }
 
@@ -379,7 +396,7 @@ mod tests {
 
     #[test]
     fn invalid_utf8_is_lossy() {
-        let Normalized::Line(l) = normalize(1, b"debug1: \xff\xfe x", String::new()) else {
+        let Normalized::Line(l) = normalize(1, b"debug1: \xff\xfe x", Buffers::default()) else {
             panic!()
         };
         assert_eq!(l.text, "debug1: \u{fffd}\u{fffd} x");
@@ -434,7 +451,7 @@ mod tests {
     #[test]
     fn long_lines_are_cut_not_lost() {
         let long = "x".repeat(MAX_LINE_BYTES * 3);
-        let Normalized::Line(l) = normalize(7, long.as_bytes(), String::new()) else {
+        let Normalized::Line(l) = normalize(7, long.as_bytes(), Buffers::default()) else {
             panic!()
         };
         assert!(l.truncated);

@@ -739,9 +739,9 @@ impl Session {
         }
     }
 
-    /// Folds one classified line into this session; gives back the line's text buffer (the
-    /// session keeps copies of what it keeps), for the reader to reuse.
-    fn apply(&mut self, line: Line, level: Level, event: &Event) -> String {
+    /// Folds one classified line into this session; gives the line back (the session keeps
+    /// copies of what it keeps), for the reader to reuse its buffers.
+    fn apply(&mut self, line: Line, level: Level, event: &Event) -> LineRef {
         let at = LineRef::from(line);
         self.last_line = at.line;
         self.line_count += 1;
@@ -774,7 +774,7 @@ impl Session {
             _ => self.apply_event(event, &at),
         }
         self.lines.push(&at, notable);
-        at.text
+        at
     }
 
     fn apply_event(&mut self, event: &Event, at: &LineRef) {
@@ -1394,9 +1394,9 @@ impl TimelineBuilder {
         }
     }
 
-    /// Adds one line; gives back its text buffer (the timeline keeps copies of what it keeps), so
-    /// the reader can reuse it.
-    pub fn push(&mut self, line: Line, classified: &Classified) -> String {
+    /// Adds one line; gives it back (the timeline keeps copies of what it keeps), so the reader
+    /// can reuse its buffers.
+    pub fn push(&mut self, line: Line, classified: &Classified) -> LineRef {
         let index = self.route(&line, &classified.event);
         self.current = Some(index);
         let session = &mut self.timeline.sessions[index];

@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::sync::OnceLock;
 
 use regex::{CaptureLocations, Regex};
 
@@ -238,10 +239,11 @@ const PREFIX_PATTERNS: &[&str] = &[
 ];
 
 /// The regexes that read a line's prefix and its clock, with capture slots reused from line to
-/// line (a timed log has a prefix on every line). Compiled once per thread that meets a prefix:
-/// a regex shared by threads hands its search caches out under a lock and makes new ones when
-/// threads meet there, which cost thousands of allocations on a long timed log read by
-/// classifier threads.
+/// line (a timed log has a prefix on every line). One per thread that meets a prefix: a regex
+/// shared by threads hands its search caches out under a lock and makes new ones when threads
+/// meet there, which cost thousands of allocations on a long timed log read by classifier
+/// threads. Each thread's are clones of regexes compiled once (a clone has caches of its own).
+#[derive(Clone)]
 struct TimeReader {
     prefixes: Vec<(Regex, CaptureLocations)>,
     clock: Regex,
@@ -249,6 +251,11 @@ struct TimeReader {
 
 impl TimeReader {
     fn new() -> Self {
+        static COMPILED: OnceLock<TimeReader> = OnceLock::new();
+        COMPILED.get_or_init(Self::compile).clone()
+    }
+
+    fn compile() -> Self {
         let prefixes = PREFIX_PATTERNS.iter().map(|p| {
             let regex = Regex::new(p).expect("built-in prefix pattern compiles");
             let slots = regex.capture_locations();

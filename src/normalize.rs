@@ -203,10 +203,17 @@ fn clock_millis(time: &str) -> Option<u64> {
         let seconds: f64 = seconds.parse().ok()?;
         return Some((seconds * 1000.0).round() as u64);
     }
-    // `hh:mm:ss`, then maybe a separator and digits: read at fixed places, as a timed log has a
-    // clock on every line and captures would cost an allocation each.
-    let found = with_time_reader(|reader| reader.clock.find(time).map(|m| m.range()))?;
-    let clock = &time.as_bytes()[found];
+    // The first `hh:mm:ss` (ASCII digits), then maybe `.` or `,` and the digits of a fraction.
+    // Read by hand: a timed log has a clock on every line.
+    let bytes = time.as_bytes();
+    let is_clock = |c: &[u8]| match c {
+        [h, hh, b':', m, mm, b':', s, ss] => {
+            [h, hh, m, mm, s, ss].iter().all(|d| d.is_ascii_digit())
+        }
+        _ => false,
+    };
+    let at = bytes.windows(8).position(is_clock)?;
+    let clock = &bytes[at..at + 8];
     let number = |digits: &[u8]| digits.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0'));
     let (h, m, s) = (
         number(&clock[0..2]),
@@ -214,10 +221,13 @@ fn clock_millis(time: &str) -> Option<u64> {
         number(&clock[6..8]),
     );
     // Milliseconds: the first three digits of the fraction, padded with zeros.
-    let fraction = clock.get(9..).unwrap_or_default();
-    let millis = (0..3).fold(0, |n, i| {
-        n * 10 + fraction.get(i).map_or(0, |d| u64::from(d - b'0'))
-    });
+    let fraction = match &bytes[at + 8..] {
+        [b'.' | b',', rest @ ..] => rest,
+        _ => &[],
+    };
+    let digits = fraction.iter().take_while(|d| d.is_ascii_digit()).take(3);
+    let (millis, places) = digits.fold((0, 0), |(n, k), d| (n * 10 + u64::from(d - b'0'), k + 1));
+    let millis = millis * 10u64.pow(3 - places);
     Some(((h * 60 + m) * 60 + s) * 1000 + millis)
 }
 
@@ -238,15 +248,14 @@ const PREFIX_PATTERNS: &[&str] = &[
     r"^(?P<time>\d{2}:\d{2}:\d{2}(?:\.\d+)?) ",
 ];
 
-/// The regexes that read a line's prefix and its clock, with capture slots reused from line to
-/// line (a timed log has a prefix on every line). One per thread that meets a prefix: a regex
+/// The regexes that read a line's prefix, with capture slots reused from line to line (a timed
+/// log has a prefix on every line). One per thread that meets a prefix: a regex
 /// shared by threads hands its search caches out under a lock and makes new ones when threads
 /// meet there, which cost thousands of allocations on a long timed log read by classifier
 /// threads. Each thread's are clones of regexes compiled once (a clone has caches of its own).
 #[derive(Clone)]
 struct TimeReader {
     prefixes: Vec<(Regex, CaptureLocations)>,
-    clock: Regex,
 }
 
 impl TimeReader {
@@ -263,9 +272,6 @@ impl TimeReader {
         });
         TimeReader {
             prefixes: prefixes.collect(),
-            // ASCII digits only: `clock_millis` reads them as bytes.
-            clock: Regex::new(r"[0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]{1,9})?")
-                .expect("clock pattern compiles"),
         }
     }
 }
@@ -397,6 +403,8 @@ mod tests {
         assert_eq!(clock_millis("Nov 22 23:59:59"), Some(86_399_000));
         assert_eq!(clock_millis("+1.250s"), Some(1_250));
         assert_eq!(clock_millis("no clock"), None);
+        assert_eq!(clock_millis("x110:15:02."), Some(36_902_000));
+        assert_eq!(clock_millis("1:2:3 10:15:02.0456"), Some(36_902_045));
         // Digits of other scripts are digits to `\d`, not to a clock.
         assert_eq!(clock_millis("١٠:١٥:٠٢"), None);
     }

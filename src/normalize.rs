@@ -352,6 +352,22 @@ mod tests {
             b"debug1: caf\xc3\xa9",
             b"debug1: \xff",
             b"debug1: \x8d\x9b high bytes that look like CR and ESC",
+            b"[10:15:02.431] debug1: Connection established.\r",
+            b"[+1.250s] debug1: x",
+            b"[not a time] debug1: x",
+            b"2026-11-22T10:00:01Z debug1: y",
+            b"4120 2026-11-22 10:15:02.431 debug1: w",
+            b"Nov 22 10:15:02 host ssh[4120]: debug1: z",
+            b"Nov 22 no clock",
+            b"10:15:02 debug1: bare clock",
+            b"Permission denied (publickey).",
+            b" debug1: indented",
+            b"\tdebug1: tab",
+            b"> debug1: quoted",
+            b">",
+            b"```",
+            b"~~~text",
+            b"  ```",
         ];
         for raw in lines {
             assert_eq!(

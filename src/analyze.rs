@@ -8,7 +8,7 @@ use std::io::{self, BufRead};
 use std::sync::mpsc;
 
 use crate::event::{Classified, Classifier, Level};
-use crate::normalize::{normalize, Buffers, Line, Normalized, MAX_LINE_BYTES};
+use crate::normalize::{normalize, Buffers, Line, LineTexts, Normalized, MAX_LINE_BYTES};
 use crate::timeline::{Timeline, TimelineBuilder};
 
 /// Feeds lines through the normaliser, the grammar and the timeline.
@@ -313,18 +313,8 @@ struct Batch {
     first: u64,
     bytes: Vec<u8>,
     ends: Vec<(usize, bool)>,
-    read: Vec<ReadLine>,
-    texts: String,
-}
-
-/// A line a classifier read, its text and time moved to [`Batch::texts`].
-struct ReadLine {
-    line: Line,
-    classified: Classified,
-    /// Where its text ends in the batch's texts (it starts where the line before it ends).
-    text_end: usize,
-    /// Where its time ends, right after its text; `None` when it has none.
-    time_end: Option<usize>,
+    /// Each line read, its text and time moved beside it into one buffer.
+    read: LineTexts<(Line, Classified)>,
 }
 
 /// Classifier threads, each with its own [`Classifier`]. A batch goes to a thread with room for
@@ -453,29 +443,21 @@ impl ClassifierPool {
                 done
             }
         };
-        let mut start = 0;
-        for read in batch.read.drain(..) {
-            let ReadLine {
-                mut line,
-                classified,
-                text_end,
-                time_end,
-            } = read;
-            let Buffers { mut text, mut time } = analyzer.spare.pop().unwrap_or_default();
-            text.clear();
-            text.push_str(&batch.texts[start..text_end]);
-            line.text = text;
-            if let Some(time_end) = time_end {
-                time.clear();
-                time.push_str(&batch.texts[text_end..time_end]);
-                line.time = Some(time);
-            }
-            start = time_end.unwrap_or(text_end);
+        for (text, time, (mut line, classified)) in batch.read.drain() {
+            let mut buffers = analyzer.spare.pop().unwrap_or_default();
+            buffers.text.clear();
+            buffers.text.push_str(text);
+            line.text = buffers.text;
+            line.time = time.map(|time| {
+                buffers.time.clear();
+                buffers.time.push_str(time);
+                buffers.time
+            });
             analyzer.place(line, classified, None);
         }
         batch.bytes.clear();
         batch.ends.clear();
-        batch.texts.clear();
+        batch.read.clear();
         self.empty.push(batch);
         true
     }
@@ -499,22 +481,12 @@ fn read_batch(classifier: &mut Classifier, scratch: &mut Buffers, batch: &mut Ba
         let buffers = std::mem::take(scratch);
         if let Some((mut line, classified)) = read_line(classifier, number, raw, truncated, buffers)
         {
-            batch.texts.push_str(&line.text);
-            let text_end = batch.texts.len();
-            let time_end = line.time.as_deref().map(|time| {
-                batch.texts.push_str(time);
-                batch.texts.len()
-            });
+            let (text, time) = (std::mem::take(&mut line.text), line.time.take());
+            batch.read.push(&text, time.as_deref(), (line, classified));
             *scratch = Buffers {
-                text: std::mem::take(&mut line.text),
-                time: line.time.take().unwrap_or_default(),
+                text,
+                time: time.unwrap_or_default(),
             };
-            batch.read.push(ReadLine {
-                line,
-                classified,
-                text_end,
-                time_end,
-            });
         }
     }
 }

@@ -48,6 +48,86 @@ pub struct Buffers {
     pub time: String,
 }
 
+/// Many lines, their texts and times end to end in one buffer, each with a `T` of its own: a
+/// batch of lines or a store of kept ones holds them without a buffer per line.
+#[derive(Debug, Clone)]
+pub(crate) struct LineTexts<T> {
+    texts: String,
+    /// For each line, where its text ends and, right after it, where its time ends (if it has
+    /// one; a line starts where the one before it ends), and its `T`.
+    lines: Vec<(usize, Option<usize>, T)>,
+}
+
+impl<T> Default for LineTexts<T> {
+    fn default() -> Self {
+        LineTexts {
+            texts: String::new(),
+            lines: Vec::new(),
+        }
+    }
+}
+
+// `#[inline]`: called once or twice per line of a long log, with a `T` as large as a classified
+// line; not inlined, each call copied it once more (+2.5% instructions on a long log).
+impl<T> LineTexts<T> {
+    #[inline]
+    pub fn push(&mut self, text: &str, time: Option<&str>, value: T) {
+        self.texts.push_str(text);
+        let text_end = self.texts.len();
+        let time_end = time.map(|time| {
+            self.texts.push_str(time);
+            self.texts.len()
+        });
+        self.lines.push((text_end, time_end, value));
+    }
+
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn clear(&mut self) {
+        self.texts.clear();
+        self.lines.clear();
+    }
+
+    /// Each line's text, time and `T`, in the order they were pushed.
+    #[inline]
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Option<&str>, &T)> {
+        let mut start = 0;
+        self.lines.iter().map(move |(text_end, time_end, value)| {
+            let (text, time) = texts_at(&self.texts, &mut start, *text_end, *time_end);
+            (text, time, value)
+        })
+    }
+
+    /// [`iter`](Self::iter), taking the `T`s out; [`clear`](Self::clear) then lets the texts go.
+    #[inline]
+    pub fn drain(&mut self) -> impl Iterator<Item = (&str, Option<&str>, T)> {
+        let mut start = 0;
+        let texts = &self.texts;
+        self.lines
+            .drain(..)
+            .map(move |(text_end, time_end, value)| {
+                let (text, time) = texts_at(texts, &mut start, text_end, time_end);
+                (text, time, value)
+            })
+    }
+}
+
+/// The text and time of the line that starts at `start` in `texts`; moves `start` past it.
+#[inline]
+fn texts_at<'a>(
+    texts: &'a str,
+    start: &mut usize,
+    text_end: usize,
+    time_end: Option<usize>,
+) -> (&'a str, Option<&'a str>) {
+    let text = &texts[*start..text_end];
+    let time = time_end.map(|end| &texts[text_end..end]);
+    *start = time_end.unwrap_or(text_end);
+    (text, time)
+}
+
 /// Normalises the raw bytes of line `number` (without its `\n`), writing its text and time into
 /// `buffers` (cleared first). A line's normal form depends on that line alone, so lines can be
 /// normalised in any order, on any thread.
@@ -398,6 +478,30 @@ mod tests {
             let plain = raw.iter().all(|&b| b < 0x80 && b != b'\r' && b != 0x1b);
             proptest::prop_assert_eq!(is_plain_ascii(&raw), plain);
         }
+    }
+
+    #[test]
+    fn line_texts_give_back_each_text_and_time() {
+        let mut texts = LineTexts::default();
+        let lines = [
+            ("a", None, 1),
+            ("", Some("10:00:00"), 2),
+            ("debug1: b", Some(""), 3),
+            ("c", None, 4),
+        ];
+        for (text, time, n) in lines {
+            texts.push(text, time, n);
+        }
+        let kept: Vec<_> = texts
+            .iter()
+            .map(|(text, time, &n)| (text, time, n))
+            .collect();
+        assert_eq!(kept, lines);
+        assert_eq!(texts.drain().collect::<Vec<_>>(), lines);
+        texts.clear();
+        assert_eq!(texts.len(), 0);
+        texts.push("d", None, 5);
+        assert_eq!(texts.iter().map(|(t, ..)| t).collect::<Vec<_>>(), ["d"]);
     }
 
     #[test]

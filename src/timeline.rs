@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, VecDeque};
 use serde::Serialize;
 
 use crate::event::{Classified, Direction, Event, KeyInfo, Level};
-use crate::normalize::Line;
+use crate::normalize::{Line, LineTexts};
 
 /// The phases of an OpenSSH connection, in the order a connection goes through them.
 #[derive(
@@ -376,57 +376,27 @@ const HEAD_LINES: usize = 2000;
 const TAIL_LINES: usize = 500;
 const NOTABLE_LINES: usize = 500;
 
-/// Lines kept for good, their texts and times end to end in one buffer.
+/// Lines kept for good: their texts and times end to end in one buffer, each with its number
+/// and clock time.
 #[derive(Debug, Clone, Default)]
-struct Archive {
-    texts: String,
-    lines: Vec<ArchivedLine>,
-}
-
-#[derive(Debug, Clone)]
-struct ArchivedLine {
-    line: u64,
-    /// Where its text ends in [`Archive::texts`] (it starts where the previous line's time ends).
-    text_end: usize,
-    /// Where its time ends, right after its text; `None` when it has none.
-    time_end: Option<usize>,
-    millis: Option<u64>,
-}
+struct Archive(LineTexts<(u64, Option<u64>)>);
 
 impl Archive {
     fn len(&self) -> usize {
-        self.lines.len()
+        self.0.len()
     }
 
     fn push(&mut self, line: &LineRef) {
-        self.texts.push_str(&line.text);
-        let text_end = self.texts.len();
-        let time_end = line.time.as_deref().map(|time| {
-            self.texts.push_str(time);
-            self.texts.len()
-        });
-        self.lines.push(ArchivedLine {
-            line: line.line,
-            text_end,
-            time_end,
-            millis: line.millis,
-        });
+        let time = line.time.as_deref();
+        self.0.push(&line.text, time, (line.line, line.millis));
     }
 
     fn iter(&self) -> impl Iterator<Item = KeptLine<'_>> {
-        let mut start = 0;
-        self.lines.iter().map(move |archived| {
-            let text = &self.texts[start..archived.text_end];
-            let time = archived
-                .time_end
-                .map(|end| &self.texts[archived.text_end..end]);
-            start = archived.time_end.unwrap_or(archived.text_end);
-            KeptLine {
-                line: archived.line,
-                text,
-                time,
-                millis: archived.millis,
-            }
+        self.0.iter().map(|(text, time, &(line, millis))| KeptLine {
+            line,
+            text,
+            time,
+            millis,
         })
     }
 }

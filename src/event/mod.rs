@@ -378,11 +378,7 @@ impl Classifier {
 
     /// Classifies one normalised line. Never fails: a line the grammar cannot place is `Other`.
     pub fn classify(&mut self, text: &str) -> Classified {
-        match EventFilter::get().map(|filter| filter.candidates(text)) {
-            Some(Candidates::None) => self.tags_of(text),
-            Some(Candidates::One(entry)) => parse(entry, text),
-            Some(Candidates::Several) | None => classify_full(text),
-        }
+        classify_with(text, |text| self.tags_of(text))
     }
 
     /// What `unknown_line` says of a line, from memory when a line started the same way.
@@ -411,7 +407,19 @@ impl Classifier {
 
 /// Classifies one normalised line (see [`Classifier`], which does the same faster for many lines).
 pub fn classify(text: &str) -> Classified {
-    Classifier::new().classify(text)
+    // Without a classifier's memory of line starts: for one line, making it costs more than
+    // reading the tags.
+    classify_with(text, |text| parse(Rule::unknown_line, text))
+}
+
+/// The grammar's reading of a line: only the events it may hold are tried, and a line that may
+/// hold none has its tags read by `unknown_tags`.
+fn classify_with(text: &str, unknown_tags: impl FnOnce(&str) -> Classified) -> Classified {
+    match EventFilter::get().map(|filter| filter.candidates(text)) {
+        Some(Candidates::None) => unknown_tags(text),
+        Some(Candidates::One(entry)) => parse(entry, text),
+        Some(Candidates::Several) | None => classify_full(text),
+    }
 }
 
 /// The full parse of a line, every event tried: what [`classify`] gives, only slower. Public so

@@ -1,6 +1,6 @@
 //! The line parser and the tables of its fast path, derived from `grammar/openssh.pest`.
 //!
-//! Three things come out of the grammar here:
+//! Four things come out of the grammar here:
 //! - the parser: pest's generator runs here rather than through `#[derive(Parser)]`, so that the
 //!   entry rules below are part of it;
 //! - for each alternative of `event`, an entry rule: `line` with `event` narrowed to that one
@@ -8,7 +8,9 @@
 //!   same result as `line` (no other event can match that line), without trying ninety events;
 //! - what each alternative needs a line to contain (clauses of literals, one of them chosen as
 //!   its anchor), and how many bytes of a line `unknown_line` reads, so its result can be reused
-//!   for every line that starts with the same bytes.
+//!   for every line that starts with the same bytes;
+//! - for each event that ends in `unread_rest`, how many first bytes of a line decide it, so the
+//!   classifier can answer a transfer log's request lines from memory (`prefix.rs`).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -196,9 +198,27 @@ impl<'a> Grammar<'a> {
                         format!("&[{}]", literals.join(", "))
                     })
                     .collect();
+                let decided = match crate::prefix::decided_by_start(&by_name, name) {
+                    None => "None".to_string(),
+                    Some(d) => {
+                        let leading: Vec<String> = d
+                            .leading
+                            .iter()
+                            .map(|(literal, rule, reads)| {
+                                format!("LeadingToken {{ literal: {literal:?}, token: Rule::{rule}, event_reads: {reads:?} }}")
+                            })
+                            .collect();
+                        format!(
+                            "Some(DecidedByStart {{ rest_reads: {}, event_reads: {:?}, leading: &[{}] }})",
+                            d.rest_reads,
+                            d.event_reads,
+                            leading.join(", ")
+                        )
+                    }
+                };
                 let _ = writeln!(
                     code,
-                    "    EventAlternative {{ entry: Rule::line_only_{name}, clauses: &[{}], anchor: {anchor} }},",
+                    "    EventAlternative {{ entry: Rule::line_only_{name}, clauses: &[{}], anchor: {anchor}, decided_by_start: {decided} }},",
                     clauses.join(", ")
                 );
             }

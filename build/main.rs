@@ -5,6 +5,7 @@
 //! about OpenSSH's messages is written in this script.
 
 mod grammar;
+mod prefix;
 mod rules;
 
 use std::path::Path;

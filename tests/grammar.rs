@@ -1,7 +1,8 @@
 //! The classifier's fast path never changes what a line means. Lines with none of the literals
 //! the grammar's events need have only their tags read (remembered per line start), lines whose
-//! literals fit one event are parsed through that event's entry rule: checked against the full
-//! parse on every line of every transcript, and on recorded lines cut and mutated at random.
+//! literals fit one event are parsed through that event's entry rule, and lines whose first bytes
+//! decide their event (`unread_rest`) are answered from memory: checked against the full parse on
+//! every line of every transcript, and on lines cut and mutated at random.
 
 mod common;
 
@@ -88,6 +89,51 @@ proptest! {
         prop_assert_eq!(classifier.classify(&line), classify_full(&line));
         prop_assert_eq!(classifier.classify(&mutated), classify_full(&mutated));
         prop_assert_eq!(classifier.classify(&mutated), classify_full(&mutated));
+    }
+}
+
+/// Transfer lines as sftp and scp print them, and what may come after the bytes that decide them.
+const TRANSFER_LINES: &[&str] = &[
+    "debug3: Sent message SSH2_FXP_WRITE I:66241 O:135649280 S:2048",
+    "scp: debug3: Sent message SSH2_FXP_WRITE I:6 O:0 S:3",
+    "debug3: Sent message SSH2_FXP_CLOSE I:7",
+    "debug2: Sending SSH2_FXP_OPEN \"/home/alice/a\"",
+    "debug3: sftp_upload: Sent message SSH2_FXP_WRITE I:5 O:0 S:32768",
+    "scp: Sent message SSH2_FXP_WRITE I:5 O:0 S:32768",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// A classifier answers a transfer line from memory when an earlier line had the same first
+    /// bytes: any line that differs from one it has seen, anywhere and in any way, means what
+    /// the full parse says.
+    #[test]
+    fn lines_answered_from_memory_mean_what_the_full_parse_says(
+        seen in prop::sample::select(TRANSFER_LINES),
+        at in any::<prop::sample::Index>(),
+        cut in 0usize..6,
+        piece in "[A-Z_:0-9 a-z\"\n]{0,6}|SSH2_FXP_[A-Z]{2,6}|Connection closed|scp: |debug3: ",
+    ) {
+        let mut classifier = Classifier::new();
+        prop_assert_eq!(classifier.classify(seen), classify_full(seen));
+        let from = at.index(seen.len() + 1);
+        let to = (from + cut).min(seen.len());
+        let line = format!("{}{piece}{}", &seen[..from], &seen[to..]);
+        prop_assert_eq!(classifier.classify(&line), classify_full(&line), "{}", line);
+        prop_assert_eq!(classifier.classify(&line), classify_full(&line), "{}", line);
+    }
+}
+
+#[test]
+fn transfer_lines_that_differ_in_their_numbers_are_read_alike() {
+    let mut classifier = Classifier::new();
+    for id in 0..3000u32 {
+        let line = format!(
+            "debug3: Sent message SSH2_FXP_WRITE I:{id} O:{} S:2048",
+            id * 2048
+        );
+        assert_eq!(classifier.classify(&line), classify_full(&line), "{line}");
     }
 }
 

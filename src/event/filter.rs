@@ -7,12 +7,37 @@ use super::generated::Rule;
 /// One alternative of the grammar's `event`.
 pub struct EventAlternative {
     /// `line` with `event` narrowed to this alternative.
-    entry: Rule,
+    pub entry: Rule,
     /// What a line must contain for this event to match: every clause holds, a clause holds when
     /// the line contains one of its literals.
     clauses: &'static [&'static [&'static str]],
     /// The clause searched for in every line; the others are checked only where it holds.
     anchor: usize,
+    /// For an event that ends in `unread_rest`: how many first bytes of a line parsed through
+    /// `entry` decide what it says.
+    pub decided_by_start: Option<DecidedByStart>,
+}
+
+/// How far the parser reads into a line parsed through an event's entry rule, for an event that
+/// ends in `unread_rest`, as the build script proves it from the grammar (`build/prefix.rs`):
+/// every line that has the same bytes up to the farthest of these says the same.
+pub struct DecidedByStart {
+    /// Bytes read past the start of `unread_rest`, by the event.
+    pub rest_reads: usize,
+    /// Bytes read past the start of the event, before it, on a line that starts with none of the
+    /// `leading` literals (`None`: no bound).
+    pub event_reads: Option<usize>,
+    /// The tokens that start some alternatives of `line`.
+    pub leading: &'static [LeadingToken],
+}
+
+/// A token made of one literal that starts some alternatives of `line` (`scp: `).
+pub struct LeadingToken {
+    pub literal: &'static str,
+    pub token: Rule,
+    /// Bytes read past the start of the event, before it, on a line whose first token is this
+    /// one (`None`: no bound).
+    pub event_reads: Option<usize>,
 }
 
 /// The clauses of one alternative other than its anchor, each literal with its searcher.
@@ -33,8 +58,8 @@ include!(concat!(env!("OUT_DIR"), "/grammar_tables.rs"));
 /// Which events could match a line.
 pub enum Candidates {
     None,
-    /// Exactly one: parse the line with this entry rule.
-    One(Rule),
+    /// Exactly one: parse the line with its entry rule.
+    One(&'static EventAlternative),
     Several,
 }
 
@@ -108,7 +133,7 @@ impl EventFilter {
                 checked[i / 64] |= bit;
                 if self.holds(i, text) {
                     several = found.is_some();
-                    found = Some(self.alternatives[i].entry);
+                    found = Some(&self.alternatives[i]);
                 }
             }
         });

@@ -25,7 +25,7 @@ use generated::Rule;
 
 mod filter;
 
-use filter::{Candidates, EventFilter, UNKNOWN_LINE_READS_AT_MOST};
+use filter::{Candidates, DecidedByStart, EventFilter, UNKNOWN_LINE_READS_AT_MOST};
 
 /// How loud a line is: the `debugN:` tag OpenSSH put on it, or none (errors, warnings, output).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -350,7 +350,24 @@ pub struct Classifier {
     /// What `unknown_line` said of a line start, in one of the [`TAG_WAYS`] slots of the set its
     /// hash picks (when all are taken, a new start takes one over). Made on first use.
     tags: Vec<Option<(LineStart, Classified)>>,
+    /// Event lines whose first bytes decide what they say, the latest [`DECIDED_SLOTS`].
+    decided: Vec<DecidedLine>,
+    /// The slot the next such line takes once all are used.
+    next_decided: usize,
 }
+
+/// A line parsed through `entry` whose event ends in `unread_rest`: every line the filter sends
+/// to `entry` that starts with `start` says the same (see `build/prefix.rs` for why).
+#[derive(Debug)]
+struct DecidedLine {
+    entry: Rule,
+    start: Vec<u8>,
+    classified: Classified,
+}
+
+/// A transfer log repeats one or two such starts (`debug3: Sent message SSH2_FXP_WRITE I:`)
+/// hundreds of thousands of times; a few slots hold them, and are few enough to look through.
+const DECIDED_SLOTS: usize = 8;
 
 /// Sets of slots for line starts. The starts compared include the first bytes of the message
 /// (the grammar may read up to 13 bytes, `scp: debug3: `): one run of `sftp -vvv` has ~90 of
@@ -378,7 +395,42 @@ impl Classifier {
 
     /// Classifies one normalised line. Never fails: a line the grammar cannot place is `Other`.
     pub fn classify(&mut self, text: &str) -> Classified {
-        classify_with(text, |text| self.tags_of(text))
+        classify_with(text, Some(self))
+    }
+
+    /// What a line parsed through `entry`, an event ending in `unread_rest`, says: from memory
+    /// when a line started with the bytes that decided it.
+    fn decided_by_start(&mut self, entry: Rule, reads: &DecidedByStart, text: &str) -> Classified {
+        let bytes = text.as_bytes();
+        // `unread_rest` takes the rest of a line, which ends at a newline: a caller's text with one
+        // in it is not a line, and is not answered from memory.
+        let known = self.decided.iter().find(|d| {
+            d.entry == entry
+                && bytes.starts_with(&d.start)
+                && memchr::memchr(b'\n', &bytes[d.start.len()..]).is_none()
+        });
+        if let Some(known) = known {
+            return known.classified.clone();
+        }
+        let Ok(pairs) = OpenSshGrammar::parse(entry, text) else {
+            return unknown_line(text);
+        };
+        let decided = deciding_bytes(&pairs, text, reads).filter(|&n| n <= bytes.len());
+        let classified = from_pairs(pairs);
+        if let Some(n) = decided {
+            let line = DecidedLine {
+                entry,
+                start: bytes[..n].to_vec(),
+                classified: classified.clone(),
+            };
+            if self.decided.len() < DECIDED_SLOTS {
+                self.decided.push(line);
+            } else {
+                self.decided[self.next_decided] = line;
+                self.next_decided = (self.next_decided + 1) % DECIDED_SLOTS;
+            }
+        }
+        classified
     }
 
     /// What `unknown_line` says of a line, from memory when a line started the same way.
@@ -407,17 +459,24 @@ impl Classifier {
 
 /// Classifies one normalised line (see [`Classifier`], which does the same faster for many lines).
 pub fn classify(text: &str) -> Classified {
-    // Without a classifier's memory of line starts: for one line, making it costs more than
-    // reading the tags.
-    classify_with(text, |text| parse(Rule::unknown_line, text))
+    // Without a classifier's memory: for one line, making it costs more than parsing.
+    classify_with(text, None)
 }
 
 /// The grammar's reading of a line: only the events it may hold are tried, and a line that may
-/// hold none has its tags read by `unknown_tags`.
-fn classify_with(text: &str, unknown_tags: impl FnOnce(&str) -> Classified) -> Classified {
+/// hold none has only its tags read; what the classifier remembers answers what it can.
+fn classify_with(text: &str, memory: Option<&mut Classifier>) -> Classified {
     match EventFilter::get().map(|filter| filter.candidates(text)) {
-        Some(Candidates::None) => unknown_tags(text),
-        Some(Candidates::One(entry)) => parse(entry, text),
+        Some(Candidates::None) => match memory {
+            Some(classifier) => classifier.tags_of(text),
+            None => parse(Rule::unknown_line, text),
+        },
+        Some(Candidates::One(alternative)) => match (memory, &alternative.decided_by_start) {
+            (Some(classifier), Some(reads)) => {
+                classifier.decided_by_start(alternative.entry, reads, text)
+            }
+            _ => parse(alternative.entry, text),
+        },
         Some(Candidates::Several) | None => classify_full(text),
     }
 }
@@ -431,18 +490,52 @@ pub fn classify_full(text: &str) -> Classified {
 fn parse(rule: Rule, text: &str) -> Classified {
     match OpenSshGrammar::parse(rule, text) {
         Ok(pairs) => from_pairs(pairs),
-        // An event that matches the start of a line but not all of it (`Exit status 0 and more`)
-        // makes `line` fail, since PEG does not go back to try `other`: the line is then `Other`,
-        // with the tags it has.
-        Err(_) => match OpenSshGrammar::parse(Rule::unknown_line, text) {
-            Ok(pairs) => from_pairs(pairs),
-            Err(_) => Classified {
-                level: Level::Plain,
-                from_scp: false,
-                event: Event::Other,
-            },
+        Err(_) => unknown_line(text),
+    }
+}
+
+/// A line no event matched all of: an event that matches the start of a line but not all of it
+/// (`Exit status 0 and more`) makes `line` fail, since PEG does not go back to try `other`. The
+/// line is then `Other`, with the tags it has.
+fn unknown_line(text: &str) -> Classified {
+    match OpenSshGrammar::parse(Rule::unknown_line, text) {
+        Ok(pairs) => from_pairs(pairs),
+        Err(_) => Classified {
+            level: Level::Plain,
+            from_scp: false,
+            event: Event::Other,
         },
     }
+}
+
+/// Whether a token of a parsed line is its event (the others are its tags).
+fn is_event(rule: Rule) -> bool {
+    !matches!(
+        rule,
+        Rule::level | Rule::scp_tag | Rule::severity | Rule::func_prefix | Rule::EOI | Rule::other
+    )
+}
+
+/// How many first bytes decide the parse of a line through an entry rule whose event ends in
+/// `unread_rest` (`None`: the grammar gives no bound for this line).
+fn deciding_bytes(pairs: &Pairs<'_, Rule>, text: &str, reads: &DecidedByStart) -> Option<usize> {
+    let first = pairs.clone().next()?;
+    let mut leading = reads.leading.iter().filter(|t| text.starts_with(t.literal));
+    let event_reads = match (leading.next(), leading.next()) {
+        (None, _) => reads.event_reads?,
+        (Some(token), None) if first.as_rule() == token.token => token.event_reads?,
+        _ => return None,
+    };
+    let event = pairs.clone().find(|pair| is_event(pair.as_rule()))?;
+    let rest = event.clone().into_inner().flatten();
+    let rest = rest
+        .into_iter()
+        .find(|pair| pair.as_rule() == Rule::unread_rest)?;
+    let (event_at, rest_at) = (event.as_span().start(), rest.as_span().start());
+    // Whether the line starts with a leading literal is part of what decides it.
+    let literals = reads.leading.iter().map(|t| t.literal.len());
+    let decided = (event_at + event_reads).max(rest_at + reads.rest_reads);
+    Some(literals.fold(decided, usize::max))
 }
 
 fn from_pairs(pairs: Pairs<'_, Rule>) -> Classified {
@@ -453,8 +546,8 @@ fn from_pairs(pairs: Pairs<'_, Rule>) -> Classified {
         match pair.as_rule() {
             Rule::level => level = parse_level(pair.as_str()),
             Rule::scp_tag => from_scp = true,
-            Rule::severity | Rule::func_prefix | Rule::EOI | Rule::other => {}
-            _ => event = parse_event(pair),
+            rule if is_event(rule) => event = parse_event(pair),
+            _ => {}
         }
     }
     Classified {
@@ -959,6 +1052,29 @@ mod tests {
 
     fn event(line: &str) -> Event {
         classify(line).event
+    }
+
+    #[test]
+    fn a_transfer_line_is_remembered_by_the_bytes_that_decide_it() {
+        // What the build script proves for `sftp_packet`: past `SSH2_FXP_WRITE`, one byte of the
+        // rest is read (the name ends there); the request id, offset and length are not.
+        let mut classifier = Classifier::new();
+        let first = classifier.classify("debug3: Sent message SSH2_FXP_WRITE I:66241 O:0 S:2048");
+        let starts = |c: &Classifier| -> Vec<Vec<u8>> {
+            c.decided.iter().map(|d| d.start.clone()).collect()
+        };
+        assert_eq!(
+            starts(&classifier),
+            [b"debug3: Sent message SSH2_FXP_WRITE I".to_vec()]
+        );
+        let next = classifier.classify("debug3: Sent message SSH2_FXP_WRITE I:7 O:2048 S:10");
+        assert_eq!(next, first);
+        assert_eq!(starts(&classifier).len(), 1, "answered from memory");
+        // scp's own lines also hold the literal of `scp_error` (`scp: `): two events may match,
+        // so they get the full parse, which no proof covers.
+        let scp = classifier.classify("scp: debug3: Sent message SSH2_FXP_WRITE I:6 O:0 S:3");
+        assert_eq!(scp.event, first.event);
+        assert_eq!(starts(&classifier).len(), 1);
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! `build/grammar.rs`), so that the pest parser only sees lines that can matter.
 
 use super::generated::Rule;
+use super::shape::Guard;
 
 /// One alternative of the grammar's `event`.
+#[derive(Debug)]
 pub struct EventAlternative {
     /// `line` with `event` narrowed to this alternative.
     pub entry: Rule,
@@ -21,6 +23,7 @@ pub struct EventAlternative {
 /// How far the parser reads into a line parsed through an event's entry rule, for an event that
 /// ends in `unread_rest`, as the build script proves it from the grammar (`build/prefix.rs`):
 /// every line that has the same bytes up to the farthest of these says the same.
+#[derive(Debug)]
 pub struct DecidedByStart {
     /// Bytes read past the start of `unread_rest`, by the event.
     pub rest_reads: usize,
@@ -32,6 +35,7 @@ pub struct DecidedByStart {
 }
 
 /// A token made of one literal that starts some alternatives of `line` (`scp: `).
+#[derive(Debug)]
 pub struct LeadingToken {
     pub literal: &'static str,
     pub token: Rule,
@@ -56,6 +60,7 @@ impl EventAlternative {
 include!(concat!(env!("OUT_DIR"), "/grammar_tables.rs"));
 
 /// Which events could match a line.
+#[derive(Debug, Clone, Copy)]
 pub enum Candidates {
     None,
     /// Exactly one: parse the line with its entry rule.
@@ -73,6 +78,8 @@ pub struct EventFilter {
     /// Each alternative's other clauses, built the first time a line has its anchor: searchers
     /// made once instead of on every `contains`, but only for the events a log has.
     other_clauses: Vec<std::sync::OnceLock<OtherClauses>>,
+    /// What keeps a line's shape from standing for it (`None`: shapes cannot, with these literals).
+    shape_guard: Option<Guard>,
 }
 
 impl EventFilter {
@@ -102,12 +109,22 @@ impl EventFilter {
                 }
             }
         }
+        let every_literal = alternatives
+            .iter()
+            .flat_map(|a| a.clauses.iter())
+            .flat_map(|c| c.iter());
         Some(EventFilter {
             anchors: AnchorFinder::new(literals),
             anchored,
             alternatives,
             other_clauses: alternatives.iter().map(|_| Default::default()).collect(),
+            shape_guard: Guard::new(every_literal.copied()),
         })
+    }
+
+    /// What keeps a line's shape from standing for it; `None` when shapes cannot.
+    pub fn shape_guard(&self) -> Option<&Guard> {
+        self.shape_guard.as_ref()
     }
 
     /// Whether a line that has alternative `i`'s anchor has the rest of what it needs.

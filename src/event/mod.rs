@@ -24,8 +24,10 @@ mod generated {
 use generated::Rule;
 
 mod filter;
+mod shape;
 
 use filter::{Candidates, DecidedByStart, EventFilter, UNKNOWN_LINE_READS_AT_MOST};
+use shape::{Answer, Lookup, Shapes};
 
 /// How loud a line is: the `debugN:` tag OpenSSH put on it, or none (errors, warnings, output).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -350,6 +352,8 @@ pub struct Classifier {
     /// What `unknown_line` said of a line start, in one of the [`TAG_WAYS`] slots of the set its
     /// hash picks (when all are taken, a new start takes one over). Made on first use.
     tags: Vec<Option<(LineStart, Classified)>>,
+    /// What the filter said of lines of each shape (a line with its digits marked).
+    shapes: Shapes,
     /// Event lines whose first bytes decide what they say, the latest [`DECIDED_SLOTS`].
     decided: Vec<DecidedLine>,
     /// The slot the next such line takes once all are used.
@@ -395,7 +399,30 @@ impl Classifier {
 
     /// Classifies one normalised line. Never fails: a line the grammar cannot place is `Other`.
     pub fn classify(&mut self, text: &str) -> Classified {
-        classify_with(text, Some(self))
+        let Some(filter) = EventFilter::get() else {
+            return classify_full(text);
+        };
+        let Some(guard) = filter.shape_guard() else {
+            return act_on(filter.candidates(text), text, Some(self));
+        };
+        match self.shapes.look_up(text) {
+            Lookup::Known(Answer::Tags(classified)) => classified,
+            Lookup::Known(Answer::Events(candidates)) => act_on(candidates, text, Some(self)),
+            Lookup::Unfit | Lookup::Known(Answer::LineByLine) => {
+                act_on(filter.candidates(text), text, Some(self))
+            }
+            Lookup::New => {
+                let candidates = filter.candidates(text);
+                let classified = act_on(candidates, text, Some(self));
+                let tags_in_shape = UNKNOWN_LINE_READS_AT_MOST.is_some_and(|r| r <= shape::KEPT);
+                let answer = match candidates {
+                    Candidates::None if tags_in_shape => Answer::Tags(classified.clone()),
+                    candidates => Answer::Events(candidates),
+                };
+                self.shapes.remember(guard, answer);
+                classified
+            }
+        }
     }
 
     /// What a line parsed through `entry`, an event ending in `unread_rest`, says: from memory
@@ -460,24 +487,28 @@ impl Classifier {
 /// Classifies one normalised line (see [`Classifier`], which does the same faster for many lines).
 pub fn classify(text: &str) -> Classified {
     // Without a classifier's memory: for one line, making it costs more than parsing.
-    classify_with(text, None)
+    match EventFilter::get() {
+        Some(filter) => act_on(filter.candidates(text), text, None),
+        None => classify_full(text),
+    }
 }
 
-/// The grammar's reading of a line: only the events it may hold are tried, and a line that may
-/// hold none has only its tags read; what the classifier remembers answers what it can.
-fn classify_with(text: &str, memory: Option<&mut Classifier>) -> Classified {
-    match EventFilter::get().map(|filter| filter.candidates(text)) {
-        Some(Candidates::None) => match memory {
+/// The grammar's reading of a line, given the events it may hold: only those are tried, and a
+/// line that may hold none has only its tags read; what the classifier remembers answers what
+/// it can.
+fn act_on(candidates: Candidates, text: &str, memory: Option<&mut Classifier>) -> Classified {
+    match candidates {
+        Candidates::None => match memory {
             Some(classifier) => classifier.tags_of(text),
             None => parse(Rule::unknown_line, text),
         },
-        Some(Candidates::One(alternative)) => match (memory, &alternative.decided_by_start) {
+        Candidates::One(alternative) => match (memory, &alternative.decided_by_start) {
             (Some(classifier), Some(reads)) => {
                 classifier.decided_by_start(alternative.entry, reads, text)
             }
             _ => parse(alternative.entry, text),
         },
-        Some(Candidates::Several) | None => classify_full(text),
+        Candidates::Several => classify_full(text),
     }
 }
 

@@ -1,0 +1,258 @@
+//! The classifier's memory of line shapes: lines that differ only in their digits get one answer
+//! from the literal filter, and, when no event can match them, one classification.
+//!
+//! What the filter says of a line depends only on which of the grammar's literals the line
+//! contains. A line's shape is the line with every digit past its first [`KEPT`] bytes replaced
+//! by a mark: a literal with neither digits nor the mark occurs in a line exactly where it occurs
+//! in its shape, since the other bytes stay where they are. A literal that holds a digit
+//! (`SSH2_MSG_`, `x11-req`) occurs alike in two lines of one shape too, unless one of its digits
+//! falls where digits are marked: a shape that holds such a marked occurrence (`SSH\0_MSG_`)
+//! does not stand for its lines, which are read one by one. The first bytes are kept as they are
+//! because a line's tags are read from them (`unknown_line` reads at most [`KEPT`]): so a line
+//! with the shape of one no event can match has that line's tags as well.
+
+use super::filter::Candidates;
+use super::Classified;
+
+/// Bytes kept as they are at the start of a line: its tags.
+pub(super) const KEPT: usize = 16;
+
+/// What replaces a digit in a shape: a byte that is in no literal of the grammar.
+const MARK: u8 = 0;
+
+/// Lines longer than this are not remembered: routine lines are short, and a long one is rare.
+const LONGEST: usize = 256;
+
+/// Sets of slots for shapes, and slots per set. A long transfer log has a few dozen shapes (its
+/// numbers grow a digit now and then); a log of hundreds of runs, a few hundred.
+const SETS: usize = 256;
+const WAYS: usize = 4;
+
+/// What a shape told.
+#[derive(Debug, Clone)]
+pub(super) enum Answer {
+    /// No event can match; the line's tags are these.
+    Tags(Classified),
+    /// The filter's answer, for the classifier to act on.
+    Events(Candidates),
+    /// The shape may hold a literal with a digit marked: its lines are read one by one.
+    LineByLine,
+}
+
+#[derive(Debug)]
+struct Shape {
+    hash: u64,
+    bytes: Vec<u8>,
+    answer: Answer,
+}
+
+/// The marked occurrences of the grammar's literals that keep a shape from standing for its
+/// lines.
+#[derive(Debug)]
+pub(super) struct Guard {
+    marked: Vec<memchr::memmem::Finder<'static>>,
+}
+
+impl Guard {
+    /// The guard for a set of literals; `None` when shapes cannot stand for lines with them (a
+    /// literal with the mark in it).
+    pub(super) fn new<'a>(literals: impl Iterator<Item = &'a str>) -> Option<Guard> {
+        let mut marked = Vec::new();
+        for literal in literals {
+            let mut bytes = literal.as_bytes().to_vec();
+            if bytes.contains(&MARK) {
+                return None;
+            }
+            // Digits are marked from a place on: in an occurrence, the last one, two, … of the
+            // literal's digits are marked.
+            for at in (0..bytes.len()).rev() {
+                if bytes[at].is_ascii_digit() {
+                    bytes[at] = MARK;
+                    marked.push(memchr::memmem::Finder::new(&bytes).into_owned());
+                }
+            }
+        }
+        Some(Guard { marked })
+    }
+
+    fn admits(&self, shape: &[u8]) -> bool {
+        self.marked.iter().all(|m| m.find(shape).is_none())
+    }
+}
+
+/// Shapes seen, and what each told.
+#[derive(Debug, Default)]
+pub(super) struct Shapes {
+    /// [`SETS`] × [`WAYS`] slots, made on first use.
+    slots: Vec<Option<Shape>>,
+    /// The shape of the line being classified.
+    current: Vec<u8>,
+    hash: u64,
+}
+
+/// Where a line's shape was looked up.
+pub(super) enum Lookup {
+    Known(Answer),
+    /// Not seen: what the line turns out to say can be remembered.
+    New,
+    /// A line whose shape is not remembered.
+    Unfit,
+}
+
+impl Shapes {
+    /// Looks up the shape of `text`.
+    pub(super) fn look_up(&mut self, text: &str) -> Lookup {
+        let Some(hash) = self.shape_of(text.as_bytes()) else {
+            return Lookup::Unfit;
+        };
+        self.hash = hash;
+        if self.slots.is_empty() {
+            self.slots.resize_with(SETS * WAYS, || None);
+        }
+        let set = self.set();
+        let known = self.slots[set..set + WAYS]
+            .iter()
+            .flatten()
+            .find(|s| s.hash == hash && s.bytes == self.current);
+        match known {
+            Some(shape) => Lookup::Known(shape.answer.clone()),
+            None => Lookup::New,
+        }
+    }
+
+    /// Remembers what the line last looked up said, or that its shape does not stand for it.
+    pub(super) fn remember(&mut self, guard: &Guard, answer: Answer) {
+        let answer = match guard.admits(&self.current) {
+            true => answer,
+            false => Answer::LineByLine,
+        };
+        let set = self.set();
+        let slots = &mut self.slots[set..set + WAYS];
+        let free = slots.iter().position(Option::is_none);
+        let slot = &mut slots[free.unwrap_or((self.hash >> 16) as usize % WAYS)];
+        match slot {
+            // A shape taken over lends its buffer: no allocation once the slots are filled.
+            Some(old) => {
+                old.hash = self.hash;
+                old.bytes.clone_from(&self.current);
+                old.answer = answer;
+            }
+            None => {
+                *slot = Some(Shape {
+                    hash: self.hash,
+                    bytes: self.current.clone(),
+                    answer,
+                })
+            }
+        }
+    }
+
+    fn set(&self) -> usize {
+        ((self.hash >> 40) as usize % SETS) * WAYS
+    }
+
+    /// Makes the shape of a line in `current`; gives its hash, or `None` for a line not
+    /// remembered (long, or with a byte past ASCII).
+    fn shape_of(&mut self, bytes: &[u8]) -> Option<u64> {
+        if bytes.len() > LONGEST {
+            return None;
+        }
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        let current = &mut self.current;
+        current.clear();
+        current.extend_from_slice(bytes);
+        let mut hash = bytes.len() as u64;
+        let mix = |hash: u64, word: u64| {
+            (hash ^ word)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .rotate_left(29)
+        };
+        let (kept, rest) = current.split_at_mut(bytes.len().min(KEPT));
+        for chunk in kept.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            hash = mix(hash, u64::from_le_bytes(word));
+        }
+        for chunk in rest.chunks_mut(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            let x = u64::from_le_bytes(word);
+            if x & HIGH != 0 {
+                return None;
+            }
+            // Bytes below 0x80: adding 0x50 sets the high bit from '0' up, adding 0x46 from ':'
+            // up, and neither carries into the next byte.
+            let digits = (x + 0x50 * ONES) & !(x + 0x46 * ONES) & HIGH;
+            let digits = (digits >> 7) * 0xFF;
+            let masked = (x & !digits) | ((u64::from(MARK) * ONES) & digits);
+            chunk.copy_from_slice(&masked.to_le_bytes()[..chunk.len()]);
+            hash = mix(hash, masked);
+        }
+        Some(hash)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(text: &str) -> Option<Vec<u8>> {
+        let mut shapes = Shapes::default();
+        shapes.shape_of(text.as_bytes())?;
+        Some(shapes.current)
+    }
+
+    #[test]
+    fn digits_past_the_tags_are_marked() {
+        let line = "debug3: Received reply T:103 I:57821 R:64";
+        let expected: Vec<u8> = line
+            .bytes()
+            .enumerate()
+            .map(|(i, b)| {
+                if i >= KEPT && b.is_ascii_digit() {
+                    MARK
+                } else {
+                    b
+                }
+            })
+            .collect();
+        assert_eq!(shape(line), Some(expected));
+        assert_eq!(
+            shape("debug3: Received reply T:999 I:12345 R:10"),
+            shape(line)
+        );
+        assert_ne!(
+            shape("debug1: Received reply T:103 I:57821 R:64"),
+            shape(line)
+        );
+        assert_eq!(shape("debug3: Sent to ü"), None);
+        assert!(shape("debug3: Sent ü").is_some(), "kept as it is");
+        assert_eq!(shape(&"x".repeat(LONGEST + 1)), None);
+        assert_eq!(shape(""), Some(Vec::new()));
+    }
+
+    #[test]
+    fn a_shape_that_may_hold_a_literal_with_a_digit_marked_stands_for_no_line() {
+        let guard = Guard::new(["SSH2_MSG_", "x11-req", "Connection closed"].into_iter()).unwrap();
+        let mut shapes = Shapes::default();
+        for (line, stands) in [
+            ("debug1: kex: got SSH3_MSG_KEXINIT", false),
+            ("debug2: channel 0: request x12-req confirm 0", false),
+            // `x11-` across the last kept byte: its second digit is marked.
+            ("debug2: ab cd x11-req", false),
+            // The digit among the kept bytes: lines of this shape all have it.
+            ("debug1: SSH2_MSG_KEXINIT sent", true),
+            ("debug2: channel 0: rcvd adjust 65536", true),
+        ] {
+            assert!(matches!(shapes.look_up(line), Lookup::New), "{line}");
+            shapes.remember(&guard, Answer::Events(Candidates::Several));
+            let answer = match shapes.look_up(line) {
+                Lookup::Known(answer) => answer,
+                _ => panic!("{line}: not remembered"),
+            };
+            assert_eq!(!matches!(answer, Answer::LineByLine), stands, "{line}");
+        }
+        assert!(Guard::new(["a\0b"].into_iter()).is_none());
+    }
+}

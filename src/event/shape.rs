@@ -14,8 +14,9 @@
 use super::filter::Candidates;
 use super::Classified;
 
-/// Bytes kept as they are at the start of a line: its tags.
+/// Bytes kept as they are at the start of a line: its tags (whole words of eight bytes).
 pub(super) const KEPT: usize = 16;
+const _: () = assert!(KEPT % 8 == 0);
 
 /// What replaces a digit in a shape: a byte that is in no literal of the grammar.
 const MARK: u8 = 0;
@@ -42,7 +43,7 @@ pub(super) enum Answer {
 #[derive(Debug)]
 struct Shape {
     hash: u64,
-    bytes: Vec<u8>,
+    text: ShapeText,
     answer: Answer,
 }
 
@@ -86,8 +87,33 @@ pub(super) struct Shapes {
     /// [`SETS`] × [`WAYS`] slots, made on first use.
     slots: Vec<Option<Shape>>,
     /// The shape of the line being classified.
-    current: Vec<u8>,
+    current: ShapeText,
     hash: u64,
+    /// The bytes of `current`, for the guard to read.
+    bytes: Vec<u8>,
+}
+
+/// A shape: its length and its bytes eight at a time, the last word padded with zeros. Words
+/// compare and hash without a byte copied.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct ShapeText {
+    len: usize,
+    words: Vec<u64>,
+}
+
+impl Clone for ShapeText {
+    fn clone(&self) -> Self {
+        ShapeText {
+            len: self.len,
+            words: self.words.clone(),
+        }
+    }
+
+    /// Reuses this shape's buffer (the derived one would allocate another).
+    fn clone_from(&mut self, source: &Self) {
+        self.len = source.len;
+        self.words.clone_from(&source.words);
+    }
 }
 
 /// Where a line's shape was looked up.
@@ -113,7 +139,7 @@ impl Shapes {
         let known = self.slots[set..set + WAYS]
             .iter()
             .flatten()
-            .find(|s| s.hash == hash && s.bytes == self.current);
+            .find(|s| s.hash == hash && s.text == self.current);
         match known {
             Some(shape) => Lookup::Known(shape.answer.clone()),
             None => Lookup::New,
@@ -122,7 +148,10 @@ impl Shapes {
 
     /// Remembers what the line last looked up said, or that its shape does not stand for it.
     pub(super) fn remember(&mut self, guard: &Guard, answer: Answer) {
-        let answer = match guard.admits(&self.current) {
+        self.bytes.clear();
+        let words = self.current.words.iter().flat_map(|w| w.to_le_bytes());
+        self.bytes.extend(words.take(self.current.len));
+        let answer = match guard.admits(&self.bytes) {
             true => answer,
             false => Answer::LineByLine,
         };
@@ -134,13 +163,13 @@ impl Shapes {
             // A shape taken over lends its buffer: no allocation once the slots are filled.
             Some(old) => {
                 old.hash = self.hash;
-                old.bytes.clone_from(&self.current);
+                old.text.clone_from(&self.current);
                 old.answer = answer;
             }
             None => {
                 *slot = Some(Shape {
                     hash: self.hash,
-                    bytes: self.current.clone(),
+                    text: self.current.clone(),
                     answer,
                 })
             }
@@ -154,40 +183,42 @@ impl Shapes {
     /// Makes the shape of a line in `current`; gives its hash, or `None` for a line not
     /// remembered (long, or with a byte past ASCII).
     fn shape_of(&mut self, bytes: &[u8]) -> Option<u64> {
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const KEPT_WORDS: usize = KEPT / 8;
         if bytes.len() > LONGEST {
             return None;
         }
-        const HIGH: u64 = 0x8080_8080_8080_8080;
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        let current = &mut self.current;
-        current.clear();
-        current.extend_from_slice(bytes);
+        let words = &mut self.current.words;
+        words.clear();
+        self.current.len = bytes.len();
         let mut hash = bytes.len() as u64;
-        let mix = |hash: u64, word: u64| {
-            (hash ^ word)
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                .rotate_left(29)
-        };
-        let (kept, rest) = current.split_at_mut(bytes.len().min(KEPT));
-        for chunk in kept.chunks(8) {
+        let mut chunks = bytes.chunks_exact(8);
+        let tail = chunks.remainder();
+        let last = (!tail.is_empty()).then(|| {
             let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            hash = mix(hash, u64::from_le_bytes(word));
-        }
-        for chunk in rest.chunks_mut(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
+            word[..tail.len()].copy_from_slice(tail);
+            word
+        });
+        let all = (&mut chunks).map(|c| <[u8; 8]>::try_from(c).unwrap_or_default());
+        for (i, word) in all.chain(last).enumerate() {
             let x = u64::from_le_bytes(word);
-            if x & HIGH != 0 {
-                return None;
-            }
-            // Bytes below 0x80: adding 0x50 sets the high bit from '0' up, adding 0x46 from ':'
-            // up, and neither carries into the next byte.
-            let digits = (x + 0x50 * ONES) & !(x + 0x46 * ONES) & HIGH;
-            let digits = (digits >> 7) * 0xFF;
-            let masked = (x & !digits) | ((u64::from(MARK) * ONES) & digits);
-            chunk.copy_from_slice(&masked.to_le_bytes()[..chunk.len()]);
-            hash = mix(hash, masked);
+            let word = if i < KEPT_WORDS {
+                x
+            } else {
+                if x & HIGH != 0 {
+                    return None;
+                }
+                // Bytes below 0x80: adding 0x50 sets the high bit from '0' up, adding 0x46 from
+                // ':' up, and neither carries into the next byte.
+                let digits = (x + 0x50 * ONES) & !(x + 0x46 * ONES) & HIGH;
+                let digits = (digits >> 7) * 0xFF;
+                (x & !digits) | ((u64::from(MARK) * ONES) & digits)
+            };
+            words.push(word);
+            hash = (hash ^ word)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .rotate_left(29);
         }
         Some(hash)
     }
@@ -200,7 +231,8 @@ mod tests {
     fn shape(text: &str) -> Option<Vec<u8>> {
         let mut shapes = Shapes::default();
         shapes.shape_of(text.as_bytes())?;
-        Some(shapes.current)
+        let words = shapes.current.words.iter().flat_map(|w| w.to_le_bytes());
+        Some(words.take(shapes.current.len).collect())
     }
 
     #[test]

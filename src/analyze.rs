@@ -9,7 +9,7 @@ use std::sync::mpsc;
 
 use crate::event::{Classified, Classifier, Level};
 use crate::normalize::{normalize, Buffers, Line, LineTexts, Normalized, MAX_LINE_BYTES};
-use crate::timeline::{Timeline, TimelineBuilder};
+use crate::timeline::{RoutineRun, Timeline, TimelineBuilder};
 
 /// Feeds lines through the normaliser, the grammar and the timeline.
 #[derive(Debug, Default)]
@@ -116,18 +116,30 @@ impl Analyzer {
                     self.pending = Some(joined);
                     return;
                 }
-                None => {
-                    let done = self.builder.push(prev, &prev_class);
-                    if self.spare.len() < BATCH_LINES {
-                        self.spare.push(Buffers {
-                            text: done.text,
-                            time: done.time.unwrap_or_default(),
-                        });
-                    }
-                }
+                None => self.push_to_timeline(prev, &prev_class),
             }
         }
         self.pending = Some((line, classified));
+    }
+
+    fn push_to_timeline(&mut self, line: Line, classified: &Classified) {
+        let done = self.builder.push(line, classified);
+        if self.spare.len() < BATCH_LINES {
+            self.spare.push(Buffers {
+                text: done.text,
+                time: done.time.unwrap_or_default(),
+            });
+        }
+    }
+
+    /// [`place`](Self::place) of each line of a run of routine lines but the last (which the
+    /// next line may turn out to continue), in one step: a routine line continues no line, so
+    /// the line held back goes to the timeline first.
+    fn place_routine<'a>(&mut self, run: &RoutineRun, lines: impl Iterator<Item = (u64, &'a str)>) {
+        if let Some((prev, prev_class)) = self.pending.take() {
+            self.push_to_timeline(prev, &prev_class);
+        }
+        self.builder.push_routine(run, lines);
     }
 
     /// The timeline so far, without ending the input (a live run asks while lines still come).
@@ -333,7 +345,12 @@ struct ClassifierPool {
     empty: Vec<Batch>,
     /// Where the reading thread normalises the lines of the batches it does itself.
     scratch: Buffers,
+    /// The batch being placed cut into stretches, each: how many lines, and for a run of
+    /// routine lines, all of them but the last and the last.
+    stretches: Vec<Stretch>,
 }
+
+type Stretch = (usize, Option<RoutineRun>, Option<RoutineRun>);
 
 enum Slot {
     /// With this classifier thread.
@@ -378,6 +395,7 @@ impl ClassifierPool {
             filling: Batch::default(),
             empty: Vec::new(),
             scratch: Buffers::default(),
+            stretches: Vec::new(),
         }
     }
 
@@ -443,18 +461,48 @@ impl ClassifierPool {
                 done
             }
         };
-        for (text, time, (mut line, classified)) in batch.read.drain() {
-            let mut buffers = analyzer.spare.pop().unwrap_or_default();
-            buffers.text.clear();
-            buffers.text.push_str(text);
-            line.text = buffers.text;
-            line.time = time.map(|time| {
-                buffers.time.clear();
-                buffers.time.push_str(time);
-                buffers.time
-            });
-            analyzer.place(line, classified, None);
+        // Runs of routine lines go to the timeline in one step each, without a copy of each line.
+        let mut stretches = std::mem::take(&mut self.stretches);
+        stretches.clear();
+        for (_, time, (line, classified)) in batch.read.iter() {
+            let timed = time.is_some() || line.millis.is_some();
+            let routine = RoutineRun::of(line.number, timed, classified);
+            match (stretches.last_mut(), routine) {
+                (Some((len, most, Some(last))), Some(next)) => {
+                    *most = Some(most.map_or(*last, |most| most.and(last)));
+                    *last = next;
+                    *len += 1;
+                }
+                (Some((len, None, None)), None) => *len += 1,
+                (_, routine) => stretches.push((1, None, routine)),
+            }
         }
+        let mut lines = batch.read.drain();
+        for &(len, most, _) in &stretches {
+            let mut one_by_one = len;
+            if let Some(run) = most {
+                let run_lines = (&mut lines).take(run.count);
+                analyzer.place_routine(
+                    &run,
+                    run_lines.map(|(text, _, (line, _))| (line.number, text)),
+                );
+                one_by_one -= run.count;
+            }
+            for (text, time, (mut line, classified)) in (&mut lines).take(one_by_one) {
+                let mut buffers = analyzer.spare.pop().unwrap_or_default();
+                buffers.text.clear();
+                buffers.text.push_str(text);
+                line.text = buffers.text;
+                line.time = time.map(|time| {
+                    buffers.time.clear();
+                    buffers.time.push_str(time);
+                    buffers.time
+                });
+                analyzer.place(line, classified, None);
+            }
+        }
+        drop(lines);
+        self.stretches = stretches;
         batch.bytes.clear();
         batch.ends.clear();
         batch.read.clear();

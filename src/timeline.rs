@@ -264,15 +264,34 @@ impl Clone for LineRef {
 /// Longest text kept per stored line (the verdict quotes lines, it does not reproduce a dump).
 const STORED_TEXT_BYTES: usize = 1024;
 
+/// Where a line's text is cut to be stored, if it is longer than [`STORED_TEXT_BYTES`].
+fn stored_cut(text: &str) -> Option<usize> {
+    let mut cut = STORED_TEXT_BYTES;
+    if text.len() <= cut {
+        return None;
+    }
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    Some(cut)
+}
+
+/// Appends a line's text to `buffer` as it is stored: cut to [`STORED_TEXT_BYTES`], with `…`.
+fn push_stored(buffer: &mut String, text: &str) {
+    match stored_cut(text) {
+        Some(cut) => {
+            buffer.push_str(&text[..cut]);
+            buffer.push('…');
+        }
+        None => buffer.push_str(text),
+    }
+}
+
 impl From<Line> for LineRef {
     /// Takes the line's text (cut to [`STORED_TEXT_BYTES`]) without copying it.
     fn from(line: Line) -> Self {
         let mut text = line.text;
-        if text.len() > STORED_TEXT_BYTES {
-            let mut cut = STORED_TEXT_BYTES;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
+        if let Some(cut) = stored_cut(&text) {
             text.truncate(cut);
             text.push('…');
         }
@@ -415,13 +434,68 @@ impl LineStore {
         let Some((mut slot, was_notable)) = self.tail.pop_front() else {
             return;
         };
-        if was_notable && self.notable.len() < NOTABLE_LINES {
-            self.notable.push(&slot);
+        self.let_go(&slot, was_notable);
+        slot.clone_from(line);
+        self.tail.push_back((slot, notable));
+    }
+
+    /// [`push`](Self::push) of `count` routine lines (none of them notable, none timed), given
+    /// by their numbers and texts: only the last of them stay in the ring, so the others are
+    /// counted as passed over without being copied.
+    fn push_routine<'a>(&mut self, count: usize, lines: impl Iterator<Item = (u64, &'a str)>) {
+        let mut lines = lines.take(count);
+        let mut left = count;
+        while self.head.len() < HEAD_LINES && left > 0 {
+            let Some((number, text)) = lines.next() else {
+                return;
+            };
+            match stored_cut(text) {
+                None => self.head.0.push(text, None, (number, None)),
+                Some(_) => {
+                    let mut stored = String::new();
+                    push_stored(&mut stored, text);
+                    self.head.0.push(&stored, None, (number, None));
+                }
+            }
+            left -= 1;
+        }
+        // Pushed one by one, the first of them would go through the ring and out again.
+        let passing = (self.tail.len() + left)
+            .saturating_sub(TAIL_LINES)
+            .saturating_sub(self.tail.len());
+        self.dropped += passing as u64;
+        for (number, text) in lines.skip(passing) {
+            let mut slot = match self.tail.len() < TAIL_LINES {
+                true => LineRef {
+                    line: number,
+                    text: String::new(),
+                    time: None,
+                    millis: None,
+                },
+                false => match self.tail.pop_front() {
+                    Some((slot, was_notable)) => {
+                        self.let_go(&slot, was_notable);
+                        slot
+                    }
+                    None => return,
+                },
+            };
+            slot.line = number;
+            slot.text.clear();
+            push_stored(&mut slot.text, text);
+            slot.time = None;
+            slot.millis = None;
+            self.tail.push_back((slot, false));
+        }
+    }
+
+    /// A line leaves the ring: kept among the notable ones if it is one and there is room.
+    fn let_go(&mut self, line: &LineRef, notable: bool) {
+        if notable && self.notable.len() < NOTABLE_LINES {
+            self.notable.push(line);
         } else {
             self.dropped += 1;
         }
-        slot.clone_from(line);
-        self.tail.push_back((slot, notable));
     }
 
     /// Every kept line, in input order.
@@ -715,12 +789,7 @@ impl Session {
         let at = LineRef::from(line);
         self.last_line = at.line;
         self.line_count += 1;
-        let verbosity = match level {
-            Level::Plain => 0,
-            Level::Debug1 => 1,
-            Level::Debug2 => 2,
-            Level::Debug3 => 3,
-        };
+        let verbosity = verbosity_of(level);
         self.verbosity = self.verbosity.max(verbosity);
         let known = !event.is_other();
         if known || verbosity > 0 {
@@ -745,6 +814,16 @@ impl Session {
         }
         self.lines.push(&at, notable);
         at
+    }
+
+    /// [`apply`](Self::apply) of each line of a run of routine lines, in one step: they change
+    /// only the session's counts and its last lines.
+    fn apply_routine<'a>(&mut self, run: &RoutineRun, lines: impl Iterator<Item = (u64, &'a str)>) {
+        self.last_line = run.last;
+        self.line_count += run.count as u64;
+        self.openssh_lines += run.count as u64;
+        self.verbosity = self.verbosity.max(run.verbosity);
+        self.lines.push_routine(run.count, lines);
     }
 
     fn apply_event(&mut self, event: &Event, at: &LineRef) {
@@ -1341,6 +1420,53 @@ impl Timeline {
     }
 }
 
+/// Debug lines that no event matched and that carry no time, one after another: a long log is
+/// mostly these, and all they change is a session's counts and its last lines.
+#[derive(Debug, Clone, Copy)]
+pub struct RoutineRun {
+    pub first: u64,
+    pub last: u64,
+    pub count: usize,
+    /// The loudest of their levels (1 to 3).
+    pub verbosity: u8,
+    /// Some of them are scp's own.
+    pub from_scp: bool,
+}
+
+impl RoutineRun {
+    /// A run of this one line, line `number`, if it is a routine line.
+    pub fn of(number: u64, timed: bool, classified: &Classified) -> Option<RoutineRun> {
+        let routine = classified.event.is_other() && classified.level != Level::Plain && !timed;
+        routine.then(|| RoutineRun {
+            first: number,
+            last: number,
+            count: 1,
+            verbosity: verbosity_of(classified.level),
+            from_scp: classified.from_scp,
+        })
+    }
+
+    /// The run with `next`, a routine line, added.
+    pub fn and(self, next: &RoutineRun) -> RoutineRun {
+        RoutineRun {
+            last: next.last,
+            count: self.count + next.count,
+            verbosity: self.verbosity.max(next.verbosity),
+            from_scp: self.from_scp || next.from_scp,
+            ..self
+        }
+    }
+}
+
+fn verbosity_of(level: Level) -> u8 {
+    match level {
+        Level::Plain => 0,
+        Level::Debug1 => 1,
+        Level::Debug2 => 2,
+        Level::Debug3 => 3,
+    }
+}
+
 /// Builds a [`Timeline`] one classified line at a time.
 #[derive(Debug, Default, Clone)]
 pub struct TimelineBuilder {
@@ -1367,13 +1493,30 @@ impl TimelineBuilder {
     /// Adds one line; gives it back (the timeline keeps copies of what it keeps), so the reader
     /// can reuse its buffers.
     pub fn push(&mut self, line: Line, classified: &Classified) -> LineRef {
-        let index = self.route(&line, &classified.event);
+        let index = self.route(line.number, &classified.event);
         self.current = Some(index);
         let session = &mut self.timeline.sessions[index];
         if classified.from_scp {
             session.note_program(Program::Scp);
         }
         session.apply(line, classified.level, &classified.event)
+    }
+
+    /// Adds a run of routine lines as [`push`](Self::push) of each would: `lines` gives the
+    /// number and text of each of the `run.count` lines, in order.
+    pub fn push_routine<'a>(
+        &mut self,
+        run: &RoutineRun,
+        lines: impl Iterator<Item = (u64, &'a str)>,
+    ) {
+        // What a routine line says moves no session on, so all of them go where the first goes.
+        let index = self.route(run.first, &Event::Other);
+        self.current = Some(index);
+        let session = &mut self.timeline.sessions[index];
+        if run.from_scp {
+            session.note_program(Program::Scp);
+        }
+        session.apply_routine(run, lines);
     }
 
     pub fn finish(self) -> Timeline {
@@ -1385,10 +1528,10 @@ impl TimelineBuilder {
         self.current.and_then(|i| self.timeline.sessions.get(i))
     }
 
-    /// Decides which connection a line belongs to, starting a new one where the log does.
-    fn route(&mut self, line: &Line, event: &Event) -> usize {
+    /// Decides which connection line `number` belongs to, starting a new one where the log does.
+    fn route(&mut self, number: u64, event: &Event) -> usize {
         let Some(current) = self.current else {
-            return self.start(line.number, Role::Direct, None);
+            return self.start(number, Role::Direct, None);
         };
         let session = &self.timeline.sessions[current];
         match event {
@@ -1396,14 +1539,14 @@ impl TimelineBuilder {
                 // A proxy command that is itself an ssh (ProxyJump) prints its own log into ours.
                 if let Some(parent) = self.waiting_on_proxy() {
                     let parent_id = self.timeline.sessions[parent].id;
-                    let jump = self.start(line.number, Role::JumpHost, Some(parent_id));
+                    let jump = self.start(number, Role::JumpHost, Some(parent_id));
                     self.active_jump = Some(jump);
                     return jump;
                 }
                 // Another run pasted after this one: it already had its version line or got further.
                 if session.client_version.is_some() || session.frontier > Phase::Config {
                     self.active_jump = None;
-                    return self.start(line.number, Role::Direct, None);
+                    return self.start(number, Role::Direct, None);
                 }
                 current
             }
@@ -1417,7 +1560,7 @@ impl TimelineBuilder {
                     if let Some((_, error)) = previous.failed_attempts.last().cloned() {
                         previous.fail(Some(Phase::Connect), &error);
                     }
-                    return self.start(line.number, Role::Direct, None);
+                    return self.start(number, Role::Direct, None);
                 }
                 current
             }

@@ -1,7 +1,9 @@
 //! Classifying on other threads changes nothing: a long log gives the same timeline whether all
-//! its lines are read on one thread or, past the first `PARALLEL_AFTER`, on classifier threads.
+//! its lines are read on one thread or, past the first `PARALLEL_AFTER`, on classifier threads
+//! (where runs of routine lines also go to the timeline in one step each).
 
 use vvvexplain::analyze::{timeline_with_threads, PARALLEL_AFTER};
+use vvvexplain::timeline::Timeline;
 
 mod common;
 
@@ -58,18 +60,76 @@ fn long_log() -> Vec<u8> {
     log
 }
 
-#[test]
-fn threads_give_the_timeline_one_thread_gives() {
-    let log = long_log();
-    let alone = timeline_with_threads(&log[..], Some(0)).expect("reading from memory cannot fail");
+/// The timeline of `log` read on this thread alone, after checking that 1 and 3 classifier
+/// threads give the same.
+fn same_with_threads(log: &[u8]) -> Timeline {
+    let alone = timeline_with_threads(log, Some(0)).expect("reading from memory cannot fail");
     assert!(alone.lines_read > 3 * PARALLEL_AFTER);
-    assert!(alone.sessions.len() > 2, "many sessions");
     let expected = format!("{alone:?}");
     for threads in [1, 3] {
-        let shared = timeline_with_threads(&log[..], Some(threads)).expect("reading from memory");
+        let shared = timeline_with_threads(log, Some(threads)).expect("reading from memory");
         assert!(
             format!("{shared:?}") == expected,
             "{threads} classifier thread(s) changed the timeline"
         );
     }
+    alone
+}
+
+#[test]
+fn threads_give_the_timeline_one_thread_gives() {
+    let timeline = same_with_threads(&long_log());
+    assert!(timeline.sessions.len() > 2, "many sessions");
+}
+
+/// One long sftp session, as a long transfer log is: long stretches of routine lines (more than
+/// the timeline keeps of a session's last lines), stretches where request lines come between
+/// them, and now and then a timed line, a line of remote output and a line too long to keep whole.
+fn long_session() -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/rules/ok/fixtures/sftp-vvv.log"
+    );
+    let transcript = std::fs::read_to_string(path).expect("the fixture is readable");
+    let debug: Vec<&str> = transcript
+        .lines()
+        .filter(|l| l.starts_with("debug"))
+        .collect();
+    let routine: Vec<&str> = debug
+        .iter()
+        .copied()
+        .filter(|line| vvvexplain::event::classify(line).event.is_other())
+        .collect();
+    let long_line = format!("debug3: {}", "x".repeat(3000));
+    let mut log = transcript.clone().into_bytes();
+    let mut add = |line: &str| {
+        log.extend_from_slice(line.as_bytes());
+        log.extend_from_slice(b"\r\n");
+    };
+    for round in 0..16 {
+        routine
+            .iter()
+            .cycle()
+            .take(2500 + round * 97)
+            .for_each(|l| add(l));
+        add(&format!(
+            "[10:15:{:02}.431] {}",
+            round,
+            routine[round % routine.len()]
+        ));
+        add("remote output that is no OpenSSH line");
+        add(&long_line);
+        debug.iter().cycle().take(700).for_each(|l| add(l));
+    }
+    log
+}
+
+#[test]
+fn threads_give_a_long_session_the_timeline_one_thread_gives() {
+    let timeline = same_with_threads(&long_session());
+    assert_eq!(timeline.sessions.len(), 1, "one session");
+    assert!(
+        timeline.sessions[0].lines.dropped() > 0,
+        "more lines than are kept"
+    );
 }

@@ -230,7 +230,7 @@ pub enum Outcome {
 }
 
 /// A line of the input, as shown in a verdict.
-#[derive(Debug, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, PartialEq, Eq, Serialize)]
 pub struct LineRef {
     pub line: u64,
     pub text: String,
@@ -817,12 +817,50 @@ impl Session {
     }
 
     /// [`apply`](Self::apply) of each line of a run of routine lines, in one step: they change
-    /// only the session's counts and its last lines.
+    /// only the session's counts, its last lines, and for requests what [`touch`](Self::touch)
+    /// of their phase and the last event keep.
     fn apply_routine<'a>(&mut self, run: &RoutineRun, lines: impl Iterator<Item = (u64, &'a str)>) {
         self.last_line = run.last;
         self.line_count += run.count as u64;
         self.openssh_lines += run.count as u64;
         self.verbosity = self.verbosity.max(run.verbosity);
+        if run.last_request.is_none() {
+            self.lines.push_routine(run.count, lines);
+            return;
+        }
+        // Touched in turn, each phase would keep its first request as key line, and its last.
+        let mut key_lines = [None; 2];
+        for (i, &phase) in REQUEST_PHASES.iter().enumerate() {
+            let Some((first, last)) = run.requests[i] else {
+                continue;
+            };
+            self.advance(phase);
+            let record = &mut self.phases[phase.index()];
+            record.first_line.get_or_insert(first);
+            record.last_line = Some(last);
+            if record.key_line.is_none() {
+                key_lines[i] = Some(first);
+            }
+        }
+        let (phases, last_event) = (&mut self.phases, &mut self.last_event);
+        let lines = lines.inspect(|&(number, text)| {
+            let kept = |slot: &mut Option<LineRef>| {
+                let line = slot.get_or_insert_with(LineRef::default);
+                line.line = number;
+                line.text.clear();
+                push_stored(&mut line.text, text);
+                line.time = None;
+                line.millis = None;
+            };
+            if run.last_request == Some(number) {
+                kept(last_event);
+            }
+            for (i, &phase) in REQUEST_PHASES.iter().enumerate() {
+                if key_lines[i] == Some(number) {
+                    kept(&mut phases[phase.index()].key_line);
+                }
+            }
+        });
         self.lines.push_routine(run.count, lines);
     }
 
@@ -1262,15 +1300,7 @@ impl Session {
                 }
                 self.touch(P::Transfer, at);
             }
-            E::SftpPacket { name } => {
-                let phase = match name.as_str() {
-                    "SSH2_FXP_READ" | "SSH2_FXP_WRITE" | "SSH2_FXP_OPEN" | "SSH2_FXP_CLOSE" => {
-                        P::Transfer
-                    }
-                    _ => P::Sftp,
-                };
-                self.touch(phase, at);
-            }
+            E::SftpPacket { name } => self.touch(request_phase(name), at),
             E::ScpError { text } => {
                 self.note_program(Program::Scp);
                 self.set_fact(P::Transfer, "scp_error", text.clone());
@@ -1420,8 +1450,18 @@ impl Timeline {
     }
 }
 
-/// Debug lines that no event matched and that carry no time, one after another: a long log is
-/// mostly these, and all they change is a session's counts and its last lines.
+/// The phase an sftp request belongs to: moving a file's bytes, or the sftp session around it.
+fn request_phase(name: &str) -> Phase {
+    match name {
+        "SSH2_FXP_READ" | "SSH2_FXP_WRITE" | "SSH2_FXP_OPEN" | "SSH2_FXP_CLOSE" => Phase::Transfer,
+        _ => Phase::Sftp,
+    }
+}
+
+/// Routine lines one after another: debug lines that carry no time and that either no event
+/// matched or are sftp's requests (`Sent message SSH2_FXP_WRITE I:…`). A long log is mostly
+/// these; all they change is a session's counts, its last lines, and, for requests, the line
+/// range of their phase and the session's last event.
 #[derive(Debug, Clone, Copy)]
 pub struct RoutineRun {
     pub first: u64,
@@ -1431,28 +1471,59 @@ pub struct RoutineRun {
     pub verbosity: u8,
     /// Some of them are scp's own.
     pub from_scp: bool,
+    /// The last request among them.
+    pub last_request: Option<u64>,
+    /// For the transfer and the sftp phase: the first and the last request of that phase.
+    pub requests: [Option<(u64, u64)>; 2],
 }
+
+const REQUEST_PHASES: [Phase; 2] = [Phase::Transfer, Phase::Sftp];
 
 impl RoutineRun {
     /// A run of this one line, line `number`, if it is a routine line.
     pub fn of(number: u64, timed: bool, classified: &Classified) -> Option<RoutineRun> {
-        let routine = classified.event.is_other() && classified.level != Level::Plain && !timed;
-        routine.then(|| RoutineRun {
+        if timed || classified.level == Level::Plain {
+            return None;
+        }
+        let mut requests = [None; 2];
+        let last_request = match &classified.event {
+            Event::Other => None,
+            Event::SftpPacket { name } => {
+                let phase = request_phase(name);
+                let i = REQUEST_PHASES.iter().position(|&p| p == phase)?;
+                requests[i] = Some((number, number));
+                Some(number)
+            }
+            _ => return None,
+        };
+        Some(RoutineRun {
             first: number,
             last: number,
             count: 1,
             verbosity: verbosity_of(classified.level),
             from_scp: classified.from_scp,
+            last_request,
+            requests,
         })
     }
 
     /// The run with `next`, a routine line, added.
     pub fn and(self, next: &RoutineRun) -> RoutineRun {
+        let mut requests = self.requests;
+        for (mine, theirs) in requests.iter_mut().zip(next.requests) {
+            let Some(theirs) = theirs else { continue };
+            *mine = Some(match *mine {
+                Some((first, _)) => (first, theirs.1),
+                None => theirs,
+            });
+        }
         RoutineRun {
             last: next.last,
             count: self.count + next.count,
             verbosity: self.verbosity.max(next.verbosity),
             from_scp: self.from_scp || next.from_scp,
+            last_request: next.last_request.or(self.last_request),
+            requests,
             ..self
         }
     }
@@ -1673,6 +1744,53 @@ fn event_is_pre_auth(event: &Event) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_of_routine_lines_in_one_step_is_each_line_in_turn() {
+        // Past the kept head and through the ring of last lines; requests of both phases, the
+        // first of each phase inside the run; scp's own lines; a line too long to keep whole.
+        let long = format!("debug3: {}", "y".repeat(STORED_TEXT_BYTES + 10));
+        let pattern = [
+            "debug2: channel 0: rcvd adjust 65536",
+            "debug3: Sent message SSH2_FXP_REALPATH I:0",
+            "scp: debug3: In write loop, ack for 6 3 bytes at 0",
+            "debug3: Sent message SSH2_FXP_WRITE I:7 O:0 S:3",
+            long.as_str(),
+            "debug1: channel 0: window 1 sent adjust 2",
+        ];
+        let texts: Vec<&str> = std::iter::once("debug1: Sending subsystem: sftp")
+            .chain(
+                pattern
+                    .iter()
+                    .copied()
+                    .cycle()
+                    .take(HEAD_LINES + 3 * TAIL_LINES + 7),
+            )
+            .collect();
+        let line = |i: usize| Line {
+            number: i as u64 + 1,
+            text: texts[i].to_string(),
+            time: None,
+            millis: None,
+            truncated: false,
+        };
+        let classified: Vec<Classified> = texts.iter().map(|t| crate::event::classify(t)).collect();
+        let mut each = TimelineBuilder::new();
+        for (i, classified) in classified.iter().enumerate() {
+            let _ = each.push(line(i), classified);
+        }
+        let mut at_once = TimelineBuilder::new();
+        let _ = at_once.push(line(0), &classified[0]);
+        let run = (1..texts.len())
+            .map(|i| RoutineRun::of(i as u64 + 1, false, &classified[i]).expect("routine"))
+            .reduce(|run, next| run.and(&next))
+            .expect("lines");
+        let numbered = (1..texts.len()).map(|i| (i as u64 + 1, texts[i]));
+        at_once.push_routine(&run, numbered);
+        let (each, at_once) = (each.finish(), at_once.finish());
+        assert!(each.sessions[0].phase(Phase::Transfer).key_line.is_some());
+        assert_eq!(format!("{at_once:?}"), format!("{each:?}"));
+    }
 
     #[test]
     fn line_store_keeps_head_notable_and_tail_in_order() {

@@ -3,6 +3,7 @@
 //! (where runs of routine lines also go to the timeline in one step each).
 
 use vvvexplain::analyze::{timeline_with_threads, PARALLEL_AFTER};
+use vvvexplain::event::Event;
 use vvvexplain::timeline::Timeline;
 
 mod common;
@@ -86,6 +87,11 @@ fn threads_give_the_timeline_one_thread_gives() {
 /// the timeline keeps of a session's last lines), stretches where request lines come between
 /// them, and now and then a timed line, a line of remote output and a line too long to keep whole.
 fn long_session() -> Vec<u8> {
+    long_session_with(true)
+}
+
+/// [`long_session`], with or without the requests of its recorded start.
+fn long_session_with(requests_first: bool) -> Vec<u8> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/rules/ok/fixtures/sftp-vvv.log"
@@ -101,11 +107,20 @@ fn long_session() -> Vec<u8> {
         .filter(|line| vvvexplain::event::classify(line).event.is_other())
         .collect();
     let long_line = format!("debug3: {}", "x".repeat(3000));
-    let mut log = transcript.clone().into_bytes();
+    let is_request = |line: &str| {
+        let event = vvvexplain::event::classify(line).event;
+        matches!(event, Event::SftpPacket { .. })
+    };
+    let mut log = Vec::new();
     let mut add = |line: &str| {
         log.extend_from_slice(line.as_bytes());
         log.extend_from_slice(b"\r\n");
     };
+    for line in transcript.lines() {
+        if requests_first || !is_request(line) {
+            add(line);
+        }
+    }
     for round in 0..16 {
         routine
             .iter()
@@ -119,8 +134,19 @@ fn long_session() -> Vec<u8> {
         ));
         add("remote output that is no OpenSSH line");
         add(&long_line);
-        debug.iter().cycle().take(700).for_each(|l| add(l));
+        let middle = debug.iter().cycle().take(700);
+        middle
+            .filter(|l| requests_first || !is_request(l))
+            .for_each(|l| add(l));
     }
+    // A transfer cut off: its requests are the last events, and routine lines follow the last.
+    let transfer: Vec<&str> = debug
+        .iter()
+        .copied()
+        .filter(|line| vvvexplain::event::classify(line).event.is_other() || is_request(line))
+        .collect();
+    transfer.iter().cycle().take(3000).for_each(|l| add(l));
+    routine.iter().take(2).for_each(|l| add(l));
     log
 }
 
@@ -132,4 +158,12 @@ fn threads_give_a_long_session_the_timeline_one_thread_gives() {
         timeline.sessions[0].lines.dropped() > 0,
         "more lines than are kept"
     );
+}
+
+#[test]
+fn threads_give_requests_first_seen_late_the_timeline_one_thread_gives() {
+    // The transfer's first request comes after the classifier threads start: the phase's first
+    // line and key line are set in a run of routine lines.
+    let timeline = same_with_threads(&long_session_with(false));
+    assert_eq!(timeline.sessions.len(), 1, "one session");
 }

@@ -327,6 +327,10 @@ struct Batch {
     ends: Vec<(usize, bool)>,
     /// Each line read, its text and time moved beside it into one buffer.
     read: LineTexts<(Line, Classified)>,
+    /// The lines read cut into stretches, each: how many lines, and for a run of routine lines,
+    /// all of them but the last, and the last. Made where the batch is read, so the reading
+    /// thread, which places every batch, need not.
+    stretches: Vec<Stretch>,
 }
 
 /// Classifier threads, each with its own [`Classifier`]. A batch goes to a thread with room for
@@ -345,9 +349,6 @@ struct ClassifierPool {
     empty: Vec<Batch>,
     /// Where the reading thread normalises the lines of the batches it does itself.
     scratch: Buffers,
-    /// The batch being placed cut into stretches, each: how many lines, and for a run of
-    /// routine lines, all of them but the last and the last.
-    stretches: Vec<Stretch>,
 }
 
 type Stretch = (usize, Option<RoutineRun>, Option<RoutineRun>);
@@ -395,7 +396,6 @@ impl ClassifierPool {
             filling: Batch::default(),
             empty: Vec::new(),
             scratch: Buffers::default(),
-            stretches: Vec::new(),
         }
     }
 
@@ -462,23 +462,8 @@ impl ClassifierPool {
             }
         };
         // Runs of routine lines go to the timeline in one step each, without a copy of each line.
-        let mut stretches = std::mem::take(&mut self.stretches);
-        stretches.clear();
-        for (_, time, (line, classified)) in batch.read.iter() {
-            let timed = time.is_some() || line.millis.is_some();
-            let routine = RoutineRun::of(line.number, timed, classified);
-            match (stretches.last_mut(), routine) {
-                (Some((len, most, Some(last))), Some(next)) => {
-                    *most = Some(most.map_or(*last, |most| most.and(last)));
-                    *last = next;
-                    *len += 1;
-                }
-                (Some((len, None, None)), None) => *len += 1,
-                (_, routine) => stretches.push((1, None, routine)),
-            }
-        }
         let mut lines = batch.read.drain();
-        for &(len, most, _) in &stretches {
+        for &(len, most, _) in &batch.stretches {
             let mut one_by_one = len;
             if let Some(run) = most {
                 let run_lines = (&mut lines).take(run.count);
@@ -502,10 +487,10 @@ impl ClassifierPool {
             }
         }
         drop(lines);
-        self.stretches = stretches;
         batch.bytes.clear();
         batch.ends.clear();
         batch.read.clear();
+        batch.stretches.clear();
         self.empty.push(batch);
         true
     }
@@ -516,6 +501,20 @@ impl ClassifierPool {
             self.send(analyzer);
         }
         while self.place_oldest(analyzer, true) {}
+    }
+}
+
+/// Adds a line to the stretches of its batch: to the run of routine lines before it if it is one
+/// too (`routine`), else to the lines before it if they are none.
+fn add_to_stretches(stretches: &mut Vec<Stretch>, routine: Option<RoutineRun>) {
+    match (stretches.last_mut(), routine) {
+        (Some((len, most, Some(last))), Some(next)) => {
+            *most = Some(most.map_or(*last, |most| most.and(last)));
+            *last = next;
+            *len += 1;
+        }
+        (Some((len, None, None)), None) => *len += 1,
+        (_, routine) => stretches.push((1, None, routine)),
     }
 }
 
@@ -530,6 +529,11 @@ fn read_batch(classifier: &mut Classifier, scratch: &mut Buffers, batch: &mut Ba
         if let Some((mut line, classified)) = read_line(classifier, number, raw, truncated, buffers)
         {
             let (text, time) = (std::mem::take(&mut line.text), line.time.take());
+            let timed = time.is_some() || line.millis.is_some();
+            add_to_stretches(
+                &mut batch.stretches,
+                RoutineRun::of(number, timed, &classified),
+            );
             batch.read.push(&text, time.as_deref(), (line, classified));
             *scratch = Buffers {
                 text,

@@ -326,11 +326,20 @@ struct Batch {
     bytes: Vec<u8>,
     ends: Vec<(usize, bool)>,
     /// Each line read, its text and time moved beside it into one buffer.
-    read: LineTexts<(Line, Classified)>,
+    read: LineTexts<ReadLine>,
     /// The lines read cut into stretches, each: how many lines, and for a run of routine lines,
     /// all of them but the last, and the last. Made where the batch is read, so the reading
     /// thread, which places every batch, need not.
     stretches: Vec<Stretch>,
+}
+
+/// A line a classifier thread read, but for its text and time, which its batch holds end to end
+/// (a line's record is copied in and looked at again: the smaller, the better).
+struct ReadLine {
+    number: u64,
+    millis: Option<u64>,
+    truncated: bool,
+    classified: Classified,
 }
 
 /// Classifier threads, each with its own [`Classifier`]. A batch goes to a thread with room for
@@ -462,27 +471,30 @@ impl ClassifierPool {
             }
         };
         // Runs of routine lines go to the timeline in one step each, without a copy of each line.
-        let mut lines = batch.read.drain();
+        let mut lines = batch.read.iter_mut();
         for &(len, most, _) in &batch.stretches {
             let mut one_by_one = len;
             if let Some(run) = most {
                 let run_lines = (&mut lines).take(run.count);
-                analyzer.place_routine(
-                    &run,
-                    run_lines.map(|(text, _, (line, _))| (line.number, text)),
-                );
+                analyzer.place_routine(&run, run_lines.map(|(text, _, read)| (read.number, text)));
                 one_by_one -= run.count;
             }
-            for (text, time, (mut line, classified)) in (&mut lines).take(one_by_one) {
+            for (text, time, read) in (&mut lines).take(one_by_one) {
                 let mut buffers = analyzer.spare.pop().unwrap_or_default();
                 buffers.text.clear();
                 buffers.text.push_str(text);
-                line.text = buffers.text;
-                line.time = time.map(|time| {
-                    buffers.time.clear();
-                    buffers.time.push_str(time);
-                    buffers.time
-                });
+                let line = Line {
+                    number: read.number,
+                    text: buffers.text,
+                    time: time.map(|time| {
+                        buffers.time.clear();
+                        buffers.time.push_str(time);
+                        buffers.time
+                    }),
+                    millis: read.millis,
+                    truncated: read.truncated,
+                };
+                let classified = std::mem::replace(&mut read.classified, Classified::OTHER);
                 analyzer.place(line, classified, None);
             }
         }
@@ -526,18 +538,20 @@ fn read_batch(classifier: &mut Classifier, scratch: &mut Buffers, batch: &mut Ba
         let raw = &batch.bytes[start..end];
         start = end;
         let buffers = std::mem::take(scratch);
-        if let Some((mut line, classified)) = read_line(classifier, number, raw, truncated, buffers)
-        {
-            let (text, time) = (std::mem::take(&mut line.text), line.time.take());
-            let timed = time.is_some() || line.millis.is_some();
-            add_to_stretches(
-                &mut batch.stretches,
-                RoutineRun::of(number, timed, &classified),
-            );
-            batch.read.push(&text, time.as_deref(), (line, classified));
+        if let Some((line, classified)) = read_line(classifier, number, raw, truncated, buffers) {
+            let timed = line.time.is_some() || line.millis.is_some();
+            let routine = RoutineRun::of(number, timed, &classified);
+            add_to_stretches(&mut batch.stretches, routine);
+            let read = ReadLine {
+                number,
+                millis: line.millis,
+                truncated: line.truncated,
+                classified,
+            };
+            batch.read.push(&line.text, line.time.as_deref(), read);
             *scratch = Buffers {
-                text,
-                time: time.unwrap_or_default(),
+                text: line.text,
+                time: line.time.unwrap_or_default(),
             };
         }
     }

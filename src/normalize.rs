@@ -100,15 +100,15 @@ impl<T> LineTexts<T> {
         })
     }
 
-    /// [`iter`](Self::iter), taking the `T`s out; [`clear`](Self::clear) then lets the texts go.
+    /// [`iter`](Self::iter), with each `T` to change or take out.
     #[inline]
-    pub fn drain(&mut self) -> impl Iterator<Item = (&str, Option<&str>, T)> {
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, Option<&str>, &mut T)> {
         let mut start = 0;
         let texts = &self.texts;
         self.lines
-            .drain(..)
+            .iter_mut()
             .map(move |(text_end, time_end, value)| {
-                let (text, time) = texts_at(texts, &mut start, text_end, time_end);
+                let (text, time) = texts_at(texts, &mut start, *text_end, *time_end);
                 (text, time, value)
             })
     }
@@ -497,7 +497,11 @@ mod tests {
             .map(|(text, time, &n)| (text, time, n))
             .collect();
         assert_eq!(kept, lines);
-        assert_eq!(texts.drain().collect::<Vec<_>>(), lines);
+        for (_, _, n) in texts.iter_mut() {
+            *n *= 10;
+        }
+        let changed: Vec<_> = texts.iter().map(|(_, _, &n)| n).collect();
+        assert_eq!(changed, [10, 20, 30, 40]);
         texts.clear();
         assert_eq!(texts.len(), 0);
         texts.push("d", None, 5);

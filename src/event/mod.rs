@@ -47,6 +47,15 @@ pub struct Classified {
     pub event: Event,
 }
 
+impl Classified {
+    /// A plain line nothing in the grammar knows.
+    pub const OTHER: Classified = Classified {
+        level: Level::Plain,
+        from_scp: false,
+        event: Event::Other,
+    };
+}
+
 /// Which way a channel or transfer went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -531,11 +540,7 @@ fn parse(rule: Rule, text: &str) -> Classified {
 fn unknown_line(text: &str) -> Classified {
     match OpenSshGrammar::parse(Rule::unknown_line, text) {
         Ok(pairs) => from_pairs(pairs),
-        Err(_) => Classified {
-            level: Level::Plain,
-            from_scp: false,
-            event: Event::Other,
-        },
+        Err(_) => Classified::OTHER,
     }
 }
 

@@ -311,7 +311,9 @@ pub enum Event {
         remote: String,
     },
     SftpPacket {
-        name: String,
+        /// Shared, not copied: a transfer log names the same request on every other line, and
+        /// the classifier answers those lines from memory.
+        name: std::sync::Arc<str>,
     },
     ScpError {
         text: String,
@@ -739,7 +741,7 @@ fn parse_event(pair: Pair<'_, Rule>) -> Event {
         },
         Rule::sftp_transfer_start => parse_sftp_transfer_start(pair),
         Rule::sftp_packet => Event::SftpPacket {
-            name: field(&pair, Rule::fxp_name),
+            name: field(&pair, Rule::fxp_name).into(),
         },
         Rule::scp_error => Event::ScpError {
             text: field(&pair, Rule::text),

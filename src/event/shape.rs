@@ -193,34 +193,43 @@ impl Shapes {
         words.clear();
         self.current.len = bytes.len();
         let mut hash = bytes.len() as u64;
-        let mut chunks = bytes.chunks_exact(8);
-        let tail = chunks.remainder();
-        let last = (!tail.is_empty()).then(|| {
-            let mut word = [0u8; 8];
-            word[..tail.len()].copy_from_slice(tail);
-            word
-        });
-        let all = (&mut chunks).map(|c| <[u8; 8]>::try_from(c).unwrap_or_default());
-        for (i, word) in all.chain(last).enumerate() {
-            let x = u64::from_le_bytes(word);
+        let mut high = 0;
+        // One pass, and a vector that grows once (the length is known).
+        words.extend((0..bytes.len().div_ceil(8)).map(|i| {
+            let x = word_at(bytes, i);
             let word = if i < KEPT_WORDS {
                 x
             } else {
-                if x & HIGH != 0 {
-                    return None;
-                }
+                high |= x;
                 // Bytes below 0x80: adding 0x50 sets the high bit from '0' up, adding 0x46 from
-                // ':' up, and neither carries into the next byte.
-                let digits = (x + 0x50 * ONES) & !(x + 0x46 * ONES) & HIGH;
+                // ':' up, and neither carries into the next byte (checked below).
+                let digits = (x.wrapping_add(0x50 * ONES)) & !(x.wrapping_add(0x46 * ONES)) & HIGH;
                 let digits = (digits >> 7) * 0xFF;
                 (x & !digits) | ((u64::from(MARK) * ONES) & digits)
             };
-            words.push(word);
             hash = (hash ^ word)
                 .wrapping_mul(0x9E37_79B9_7F4A_7C15)
                 .rotate_left(29);
+            word
+        }));
+        if high & HIGH != 0 {
+            return None;
         }
         Some(hash)
+    }
+}
+
+/// Bytes `8 * i` to `8 * i + 8` of a line as one number, zeros past its end.
+fn word_at(bytes: &[u8], i: usize) -> u64 {
+    let at = 8 * i;
+    match bytes.get(at..at + 8) {
+        Some(eight) => u64::from_le_bytes(<[u8; 8]>::try_from(eight).unwrap_or_default()),
+        None => {
+            let tail = bytes.get(at..).unwrap_or_default();
+            let mut word = [0u8; 8];
+            word[..tail.len()].copy_from_slice(tail);
+            u64::from_le_bytes(word)
+        }
     }
 }
 

@@ -159,7 +159,7 @@ proptest! {
 }
 
 #[test]
-fn lines_that_hold_a_literal_with_a_digit_are_not_read_by_shape() {
+fn lines_that_hold_a_literal_with_a_digit_are_read_by_shape_only_with_that_digit() {
     // Past the tags `SSH2_MSG_` has its digit marked in a shape: an `SSH3` line has the same
     // shape, and no event may match it, but one may match the `SSH2` line.
     let mut classifier = Classifier::new();

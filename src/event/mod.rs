@@ -419,9 +419,7 @@ impl Classifier {
         match self.shapes.look_up(text) {
             Lookup::Known(Answer::Tags(classified)) => classified,
             Lookup::Known(Answer::Events(candidates)) => act_on(candidates, text, Some(self)),
-            Lookup::Unfit | Lookup::Known(Answer::LineByLine) => {
-                act_on(filter.candidates(text), text, Some(self))
-            }
+            Lookup::Unfit => act_on(filter.candidates(text), text, Some(self)),
             Lookup::New => {
                 let candidates = filter.candidates(text);
                 let classified = act_on(candidates, text, Some(self));
@@ -430,7 +428,7 @@ impl Classifier {
                     Candidates::None if tags_in_shape => Answer::Tags(classified.clone()),
                     candidates => Answer::Events(candidates),
                 };
-                self.shapes.remember(guard, answer);
+                self.shapes.remember(guard, text, answer);
                 classified
             }
         }

@@ -6,10 +6,11 @@
 //! by a mark: a literal with neither digits nor the mark occurs in a line exactly where it occurs
 //! in its shape, since the other bytes stay where they are. A literal that holds a digit
 //! (`SSH2_MSG_`, `x11-req`) occurs alike in two lines of one shape too, unless one of its digits
-//! falls where digits are marked: a shape that holds such a marked occurrence (`SSH\0_MSG_`)
-//! does not stand for its lines, which are read one by one. The first bytes are kept as they are
-//! because a line's tags are read from them (`unknown_line` reads at most [`KEPT`]): so a line
-//! with the shape of one no event can match has that line's tags as well.
+//! falls where digits are marked: where a shape holds such a marked occurrence (`SSH\0_MSG_`),
+//! the digits of the line it was made from are remembered with it, and it stands only for lines
+//! with the same digits there. The first bytes are kept as they are because a line's tags are
+//! read from them (`unknown_line` reads at most [`KEPT`]): so a line with the shape of one no
+//! event can match has that line's tags as well.
 
 use super::filter::Candidates;
 use super::Classified;
@@ -36,8 +37,6 @@ pub(super) enum Answer {
     Tags(Classified),
     /// The filter's answer, for the classifier to act on.
     Events(Candidates),
-    /// The shape may hold a literal with a digit marked: its lines are read one by one.
-    LineByLine,
 }
 
 #[derive(Debug)]
@@ -45,10 +44,12 @@ struct Shape {
     hash: u64,
     text: ShapeText,
     answer: Answer,
+    /// Where the shape holds a literal with a digit marked: the place, and the digit the line
+    /// had there. Lines with other digits there are not of this shape.
+    digits: Vec<(usize, u8)>,
 }
 
-/// The marked occurrences of the grammar's literals that keep a shape from standing for its
-/// lines.
+/// The grammar's literals that hold a digit, as they occur in a shape with digits marked.
 #[derive(Debug)]
 pub(super) struct Guard {
     marked: Vec<memchr::memmem::Finder<'static>>,
@@ -76,8 +77,24 @@ impl Guard {
         Some(Guard { marked })
     }
 
-    fn admits(&self, shape: &[u8]) -> bool {
-        self.marked.iter().all(|m| m.find(shape).is_none())
+    /// The places of the marks of every marked occurrence of a literal in `shape`, each with the
+    /// digit `line` has there.
+    fn digits_in(&self, shape: &[u8], line: &[u8], digits: &mut Vec<(usize, u8)>) {
+        digits.clear();
+        for marked in &self.marked {
+            let pattern = marked.needle();
+            let mut from = 0;
+            // Every occurrence, overlapping ones too.
+            while let Some(found) = shape.get(from..).and_then(|rest| marked.find(rest)) {
+                let at = from + found;
+                for (i, _) in pattern.iter().enumerate().filter(|&(_, &b)| b == MARK) {
+                    if let Some(&digit) = line.get(at + i) {
+                        digits.push((at + i, digit));
+                    }
+                }
+                from = at + 1;
+            }
+        }
     }
 }
 
@@ -91,6 +108,8 @@ pub(super) struct Shapes {
     hash: u64,
     /// The bytes of `current`, for the guard to read.
     bytes: Vec<u8>,
+    /// The digits the guard found in the line last remembered.
+    digits: Vec<(usize, u8)>,
 }
 
 /// A shape: its length and its bytes eight at a time, the last word padded with zeros. Words
@@ -136,25 +155,26 @@ impl Shapes {
             self.slots.resize_with(SETS * WAYS, || None);
         }
         let set = self.set();
-        let known = self.slots[set..set + WAYS]
-            .iter()
-            .flatten()
-            .find(|s| s.hash == hash && s.text == self.current);
+        let line = text.as_bytes();
+        let known = self.slots[set..set + WAYS].iter().flatten().find(|s| {
+            s.hash == hash
+                && s.text == self.current
+                && s.digits
+                    .iter()
+                    .all(|&(at, digit)| line.get(at) == Some(&digit))
+        });
         match known {
             Some(shape) => Lookup::Known(shape.answer.clone()),
             None => Lookup::New,
         }
     }
 
-    /// Remembers what the line last looked up said, or that its shape does not stand for it.
-    pub(super) fn remember(&mut self, guard: &Guard, answer: Answer) {
+    /// Remembers what `line`, the line last looked up, said.
+    pub(super) fn remember(&mut self, guard: &Guard, line: &str, answer: Answer) {
         self.bytes.clear();
         let words = self.current.words.iter().flat_map(|w| w.to_le_bytes());
         self.bytes.extend(words.take(self.current.len));
-        let answer = match guard.admits(&self.bytes) {
-            true => answer,
-            false => Answer::LineByLine,
-        };
+        guard.digits_in(&self.bytes, line.as_bytes(), &mut self.digits);
         let set = self.set();
         let slots = &mut self.slots[set..set + WAYS];
         let free = slots.iter().position(Option::is_none);
@@ -165,12 +185,14 @@ impl Shapes {
                 old.hash = self.hash;
                 old.text.clone_from(&self.current);
                 old.answer = answer;
+                old.digits.clone_from(&self.digits);
             }
             None => {
                 *slot = Some(Shape {
                     hash: self.hash,
                     text: self.current.clone(),
                     answer,
+                    digits: self.digits.clone(),
                 })
             }
         }
@@ -274,25 +296,40 @@ mod tests {
     }
 
     #[test]
-    fn a_shape_that_may_hold_a_literal_with_a_digit_marked_stands_for_no_line() {
+    fn a_shape_that_holds_a_literal_with_a_digit_marked_stands_for_lines_with_that_digit() {
         let guard = Guard::new(["SSH2_MSG_", "x11-req", "Connection closed"].into_iter()).unwrap();
-        let mut shapes = Shapes::default();
-        for (line, stands) in [
-            ("debug1: kex: got SSH3_MSG_KEXINIT", false),
-            ("debug2: channel 0: request x12-req confirm 0", false),
-            // `x11-` across the last kept byte: its second digit is marked.
-            ("debug2: ab cd x11-req", false),
+        for (line, other, same) in [
+            (
+                "debug1: kex: got SSH3_MSG_KEXINIT",
+                "debug1: kex: got SSH2_MSG_KEXINIT",
+                false,
+            ),
+            (
+                "debug2: channel 0: request x12-req confirm 0",
+                "debug2: channel 0: request x11-req confirm 1",
+                false,
+            ),
+            // `x11-` across the last kept byte: only its second digit is marked.
+            ("debug2: ab cd x11-req", "debug2: ab cd x12-req", false),
+            ("debug2: ab cd x11-req 5", "debug2: ab cd x11-req 7", true),
             // The digit among the kept bytes: lines of this shape all have it.
-            ("debug1: SSH2_MSG_KEXINIT sent", true),
-            ("debug2: channel 0: rcvd adjust 65536", true),
+            (
+                "debug1: SSH2_MSG_KEXINIT 1",
+                "debug1: SSH2_MSG_KEXINIT 2",
+                true,
+            ),
+            (
+                "debug2: channel 0: rcvd adjust 65536",
+                "debug2: channel 1: rcvd adjust 12345",
+                true,
+            ),
         ] {
+            let mut shapes = Shapes::default();
             assert!(matches!(shapes.look_up(line), Lookup::New), "{line}");
-            shapes.remember(&guard, Answer::Events(Candidates::Several));
-            let answer = match shapes.look_up(line) {
-                Lookup::Known(answer) => answer,
-                _ => panic!("{line}: not remembered"),
-            };
-            assert_eq!(!matches!(answer, Answer::LineByLine), stands, "{line}");
+            shapes.remember(&guard, line, Answer::Events(Candidates::Several));
+            assert!(matches!(shapes.look_up(line), Lookup::Known(_)), "{line}");
+            let known = matches!(shapes.look_up(other), Lookup::Known(_));
+            assert_eq!(known, same, "{line} / {other}");
         }
         assert!(Guard::new(["a\0b"].into_iter()).is_none());
     }

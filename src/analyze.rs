@@ -2,7 +2,8 @@
 //!
 //! Input is read as a stream with a bounded line length, so a log of any size or an endless
 //! stream goes through in constant memory; only the timeline's bounded state is kept. A long log
-//! has its lines normalised and classified on other threads (see [`timeline_of`]).
+//! has its lines normalised and classified on other threads, and its runs of routine lines
+//! placed in the timeline in one step each (see [`timeline_of`]).
 
 use std::io::{self, BufRead};
 use std::sync::mpsc;

@@ -7,7 +7,16 @@
 mod common;
 
 use proptest::prelude::*;
-use vvvexplain::event::{classify, classify_full, Classifier};
+use vvvexplain::event::{classify, classify_full, Classifier, SHAPES_AFTER};
+
+/// A classifier past the lines it reads before it remembers line shapes.
+fn remembering_classifier() -> Classifier {
+    let mut classifier = Classifier::new();
+    for _ in 0..SHAPES_AFTER {
+        classifier.classify("warming up");
+    }
+    classifier
+}
 
 /// Every recorded line, as the normaliser would hand it to the classifier.
 fn recorded_lines() -> Vec<String> {
@@ -32,7 +41,7 @@ fn recorded_lines() -> Vec<String> {
 fn the_fast_path_agrees_with_the_full_parse_on_every_recorded_line() {
     // One classifier for all lines, as the pipeline uses it: what it remembers from one line
     // must hold for the next.
-    let mut classifier = Classifier::new();
+    let mut classifier = remembering_classifier();
     let lines = recorded_lines();
     for line in &lines {
         assert_eq!(classifier.classify(line), classify_full(line), "{line}");
@@ -43,7 +52,7 @@ fn the_fast_path_agrees_with_the_full_parse_on_every_recorded_line() {
 #[test]
 fn the_fast_path_is_taken_for_routine_lines() {
     // Not a timing test: the same answer, through the path that reads only the tags.
-    let mut classifier = Classifier::new();
+    let mut classifier = remembering_classifier();
     for line in [
         "debug2: channel 0: rcvd adjust 2097152",
         "debug3: In write loop, ack for 6 3 bytes at 0",
@@ -84,7 +93,7 @@ proptest! {
         let (p, q) = (on_char(&other, splice.0), on_char(&other, splice.1));
         let piece = &other[p.min(q)..p.max(q)];
         let mutated = format!("{}{piece}{}", &line[..from], &line[to..]);
-        let mut classifier = Classifier::new();
+        let mut classifier = remembering_classifier();
         // Twice: once as the first line of its kind, once answered from memory.
         prop_assert_eq!(classifier.classify(&line), classify_full(&line));
         prop_assert_eq!(classifier.classify(&mutated), classify_full(&mutated));
@@ -115,7 +124,7 @@ proptest! {
         cut in 0usize..6,
         piece in "[A-Z_:0-9 a-z\"\n]{0,6}|SSH2_FXP_[A-Z]{2,6}|Connection closed|scp: |debug3: ",
     ) {
-        let mut classifier = Classifier::new();
+        let mut classifier = remembering_classifier();
         prop_assert_eq!(classifier.classify(seen), classify_full(seen));
         let from = at.index(seen.len() + 1);
         let to = (from + cut).min(seen.len());
@@ -151,7 +160,7 @@ proptest! {
                 false => c,
             })
             .collect();
-        let mut classifier = Classifier::new();
+        let mut classifier = remembering_classifier();
         prop_assert_eq!(classifier.classify(&line), classify_full(&line), "{}", line);
         prop_assert_eq!(classifier.classify(&changed), classify_full(&changed), "{}", changed);
         prop_assert_eq!(classifier.classify(&line), classify_full(&line), "{}", line);
@@ -162,7 +171,7 @@ proptest! {
 fn lines_that_hold_a_literal_with_a_digit_are_read_by_shape_only_with_that_digit() {
     // Past the tags `SSH2_MSG_` has its digit marked in a shape: an `SSH3` line has the same
     // shape, and no event may match it, but one may match the `SSH2` line.
-    let mut classifier = Classifier::new();
+    let mut classifier = remembering_classifier();
     for line in [
         "debug1: expecting SSH3_MSG_KEX_ECDH_REPLY",
         "debug1: expecting SSH2_MSG_KEX_ECDH_REPLY",
@@ -175,7 +184,7 @@ fn lines_that_hold_a_literal_with_a_digit_are_read_by_shape_only_with_that_digit
 
 #[test]
 fn transfer_lines_that_differ_in_their_numbers_are_read_alike() {
-    let mut classifier = Classifier::new();
+    let mut classifier = remembering_classifier();
     for id in 0..3000u32 {
         let line = format!(
             "debug3: Sent message SSH2_FXP_WRITE I:{id} O:{} S:2048",
@@ -188,7 +197,7 @@ fn transfer_lines_that_differ_in_their_numbers_are_read_alike() {
 #[test]
 fn a_line_an_event_only_begins_keeps_its_tags() {
     // `Exit status 0` is an event; with more after it the line is none, but still a debug1 line.
-    let mut classifier = Classifier::new();
+    let mut classifier = remembering_classifier();
     for line in [
         "debug1: Exit status 0 and more",
         "scp: debug1: Exit status 0 and more",

@@ -365,6 +365,8 @@ pub struct Classifier {
     tags: Vec<Option<(LineStart, Classified)>>,
     /// What the filter said of lines of each shape (a line with its digits marked).
     shapes: Shapes,
+    /// Lines classified, up to [`SHAPES_AFTER`].
+    lines: usize,
     /// Event lines whose first bytes decide what they say, the latest [`DECIDED_SLOTS`].
     decided: Vec<DecidedLine>,
     /// The slot the next such line takes once all are used.
@@ -379,6 +381,10 @@ struct DecidedLine {
     start: Vec<u8>,
     classified: Classified,
 }
+
+/// Lines a classifier reads before it remembers shapes: a typical transcript (150-300 lines, few
+/// of one shape) would pay more to fill the memory than it saves.
+pub const SHAPES_AFTER: usize = 512;
 
 /// A transfer log repeats one or two such starts (`debug3: Sent message SSH2_FXP_WRITE I:`)
 /// hundreds of thousands of times; a few slots hold them, and are few enough to look through.
@@ -413,8 +419,12 @@ impl Classifier {
         let Some(filter) = EventFilter::get() else {
             return classify_full(text);
         };
-        let Some(guard) = filter.shape_guard() else {
-            return act_on(filter.candidates(text), text, Some(self));
+        let guard = match filter.shape_guard() {
+            Some(guard) if self.lines >= SHAPES_AFTER => guard,
+            _ => {
+                self.lines += 1;
+                return act_on(filter.candidates(text), text, Some(self));
+            }
         };
         match self.shapes.look_up(text) {
             Lookup::Known(Answer::Tags(classified)) => classified,

@@ -522,7 +522,10 @@ impl ClassifierPool {
 fn add_to_stretches(stretches: &mut Vec<Stretch>, routine: Option<RoutineRun>) {
     match (stretches.last_mut(), routine) {
         (Some((len, most, Some(last))), Some(next)) => {
-            *most = Some(most.map_or(*last, |most| most.and(last)));
+            match most {
+                Some(most) => most.extend(last),
+                None => *most = Some(*last),
+            }
             *last = next;
             *len += 1;
         }

@@ -1507,24 +1507,22 @@ impl RoutineRun {
         })
     }
 
-    /// The run with `next`, a routine line, added.
-    pub fn and(self, next: &RoutineRun) -> RoutineRun {
-        let mut requests = self.requests;
-        for (mine, theirs) in requests.iter_mut().zip(next.requests) {
+    /// Adds `next`, the routine lines right after these, to the run.
+    pub fn extend(&mut self, next: &RoutineRun) {
+        self.last = next.last;
+        self.count += next.count;
+        self.verbosity = self.verbosity.max(next.verbosity);
+        self.from_scp |= next.from_scp;
+        if next.last_request.is_none() {
+            return;
+        }
+        self.last_request = next.last_request;
+        for (mine, theirs) in self.requests.iter_mut().zip(next.requests) {
             let Some(theirs) = theirs else { continue };
             *mine = Some(match *mine {
                 Some((first, _)) => (first, theirs.1),
                 None => theirs,
             });
-        }
-        RoutineRun {
-            last: next.last,
-            count: self.count + next.count,
-            verbosity: self.verbosity.max(next.verbosity),
-            from_scp: self.from_scp || next.from_scp,
-            last_request: next.last_request.or(self.last_request),
-            requests,
-            ..self
         }
     }
 }
@@ -1783,7 +1781,10 @@ mod tests {
         let _ = at_once.push(line(0), &classified[0]);
         let run = (1..texts.len())
             .map(|i| RoutineRun::of(i as u64 + 1, false, &classified[i]).expect("routine"))
-            .reduce(|run, next| run.and(&next))
+            .reduce(|mut run, next| {
+                run.extend(&next);
+                run
+            })
             .expect("lines");
         let numbered = (1..texts.len()).map(|i| (i as u64 + 1, texts[i]));
         at_once.push_routine(&run, numbered);

@@ -427,7 +427,11 @@ impl Classifier {
             }
         };
         match self.shapes.look_up(text) {
-            Lookup::Known(Answer::Tags(classified)) => classified,
+            Lookup::Known(Answer::Tags { level, from_scp }) => Classified {
+                level,
+                from_scp,
+                event: Event::Other,
+            },
             Lookup::Known(Answer::Events(candidates)) => act_on(candidates, text, Some(self)),
             Lookup::Unfit => act_on(filter.candidates(text), text, Some(self)),
             Lookup::New => {
@@ -435,7 +439,10 @@ impl Classifier {
                 let classified = act_on(candidates, text, Some(self));
                 let tags_in_shape = UNKNOWN_LINE_READS_AT_MOST.is_some_and(|r| r <= shape::KEPT);
                 let answer = match candidates {
-                    Candidates::None if tags_in_shape => Answer::Tags(classified.clone()),
+                    Candidates::None if tags_in_shape => Answer::Tags {
+                        level: classified.level,
+                        from_scp: classified.from_scp,
+                    },
                     candidates => Answer::Events(candidates),
                 };
                 self.shapes.remember(guard, text, answer);

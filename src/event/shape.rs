@@ -13,7 +13,7 @@
 //! event can match has that line's tags as well.
 
 use super::filter::Candidates;
-use super::Classified;
+use super::Level;
 
 /// Bytes kept as they are at the start of a line: its tags (whole words of eight bytes).
 pub(super) const KEPT: usize = 16;
@@ -33,8 +33,8 @@ const WAYS: usize = 4;
 /// What a shape told.
 #[derive(Debug, Clone)]
 pub(super) enum Answer {
-    /// No event can match; the line's tags are these.
-    Tags(Classified),
+    /// No event can match; the line's tags are these (its event is `Other`).
+    Tags { level: Level, from_scp: bool },
     /// The filter's answer, for the classifier to act on.
     Events(Candidates),
 }

@@ -9,7 +9,9 @@ use std::io::{self, BufRead};
 use std::sync::mpsc;
 
 use crate::event::{Classified, Classifier, Level};
-use crate::normalize::{normalize, Buffers, Line, LineTexts, Normalized, MAX_LINE_BYTES};
+use crate::normalize::{
+    as_printed, normalize, Buffers, Line, LineTexts, Normalized, MAX_LINE_BYTES,
+};
 use crate::timeline::{RoutineRun, Timeline, TimelineBuilder};
 
 /// Feeds lines through the normaliser, the grammar and the timeline.
@@ -541,6 +543,22 @@ fn read_batch(classifier: &mut Classifier, scratch: &mut Buffers, batch: &mut Ba
     for (number, &(end, truncated)) in (batch.first..).zip(&batch.ends) {
         let raw = &batch.bytes[start..end];
         start = end;
+        // A line as OpenSSH printed it goes into the batch straight from the raw bytes.
+        if let Some(text) = as_printed(raw) {
+            let classified = classifier.classify(text);
+            add_to_stretches(
+                &mut batch.stretches,
+                RoutineRun::of(number, false, &classified),
+            );
+            let read = ReadLine {
+                number,
+                millis: None,
+                truncated: truncated || raw.len() > MAX_LINE_BYTES,
+                classified,
+            };
+            batch.read.push(text, None, read);
+            continue;
+        }
         let buffers = std::mem::take(scratch);
         if let Some((line, classified)) = read_line(classifier, number, raw, truncated, buffers) {
             let timed = line.time.is_some() || line.millis.is_some();

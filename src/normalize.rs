@@ -133,6 +133,29 @@ fn texts_at<'a>(
 /// normalised in any order, on any thread.
 pub fn normalize(number: u64, raw: &[u8], buffers: Buffers) -> Normalized {
     let truncated = raw.len() > MAX_LINE_BYTES;
+    if let Some(text) = as_printed(raw) {
+        let mut buffer = buffers.text;
+        buffer.clear();
+        buffer.push_str(text);
+        return Normalized::Line(Line {
+            millis: None,
+            number,
+            text: buffer,
+            time: None,
+            truncated,
+        });
+    }
+    normalize_with_care(
+        number,
+        &raw[..raw.len().min(MAX_LINE_BYTES)],
+        truncated,
+        buffers,
+    )
+}
+
+/// The normal form of a raw line that is its own text with no time, the common case: `None`
+/// for any other line, which [`normalize`] reads with care.
+pub fn as_printed(raw: &[u8]) -> Option<&str> {
     let raw = &raw[..raw.len().min(MAX_LINE_BYTES)];
     // Nearly every line of a long log is OpenSSH's own, as it printed it: it starts with a
     // lowercase letter (`debug1:`, `channel`, `sftp>`), so it has no quoting, fence or prefix,
@@ -140,20 +163,9 @@ pub fn normalize(number: u64, raw: &[u8], buffers: Buffers) -> Normalized {
     // it is plain ASCII without CR or escape. One pass says so.
     let printed = raw.strip_suffix(b"\r").unwrap_or(raw);
     if matches!(printed.first(), Some(b'a'..=b'z')) && is_plain_ascii(printed) {
-        if let Ok(text) = std::str::from_utf8(printed) {
-            let mut buffer = buffers.text;
-            buffer.clear();
-            buffer.push_str(text);
-            return Normalized::Line(Line {
-                millis: None,
-                number,
-                text: buffer,
-                time: None,
-                truncated,
-            });
-        }
+        return std::str::from_utf8(printed).ok();
     }
-    normalize_with_care(number, raw, truncated, buffers)
+    None
 }
 
 /// ASCII with no CR and no escape (the bytes the normaliser has to see to), checked eight bytes

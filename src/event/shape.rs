@@ -243,15 +243,27 @@ impl Shapes {
 
 /// Bytes `8 * i` to `8 * i + 8` of a line as one number, zeros past its end.
 fn word_at(bytes: &[u8], i: usize) -> u64 {
+    let eight = |at: usize| {
+        let word = bytes
+            .get(at..at + 8)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok());
+        word.map(u64::from_le_bytes)
+    };
     let at = 8 * i;
-    match bytes.get(at..at + 8) {
-        Some(eight) => u64::from_le_bytes(<[u8; 8]>::try_from(eight).unwrap_or_default()),
-        None => {
-            let tail = bytes.get(at..).unwrap_or_default();
-            let mut word = [0u8; 8];
-            word[..tail.len()].copy_from_slice(tail);
-            u64::from_le_bytes(word)
-        }
+    if let Some(word) = eight(at) {
+        return word;
+    }
+    let tail = bytes.len().saturating_sub(at);
+    // The line's last eight bytes, shifted down to the tail: copying the tail into a word in
+    // memory and reading it back as one stalls the CPU (the store cannot be forwarded).
+    match bytes.len().checked_sub(8).and_then(eight) {
+        Some(last) if tail > 0 => last >> (8 * (8 - tail)),
+        _ => bytes
+            .get(at..)
+            .unwrap_or_default()
+            .iter()
+            .rev()
+            .fold(0, |word, &b| (word << 8) | u64::from(b)),
     }
 }
 
@@ -264,6 +276,20 @@ mod tests {
         shapes.shape_of(text.as_bytes())?;
         let words = shapes.current.words.iter().flat_map(|w| w.to_le_bytes());
         Some(words.take(shapes.current.len).collect())
+    }
+
+    #[test]
+    fn words_are_the_bytes_eight_at_a_time_zeros_past_the_end() {
+        let text: Vec<u8> = (1..=40).collect();
+        for len in 0..=text.len() {
+            let bytes = &text[..len];
+            for i in 0..len.div_ceil(8) {
+                let mut expected = [0u8; 8];
+                let part = &bytes[8 * i..(8 * i + 8).min(len)];
+                expected[..part.len()].copy_from_slice(part);
+                assert_eq!(word_at(bytes, i), u64::from_le_bytes(expected), "{len} {i}");
+            }
+        }
     }
 
     #[test]

@@ -427,25 +427,26 @@ impl Classifier {
             }
         };
         match self.shapes.look_up(text) {
-            Lookup::Known(Answer::Tags { level, from_scp }) => Classified {
+            Lookup::Known(_, Some(said)) => said,
+            Lookup::Known(Answer::Tags { level, from_scp }, None) => Classified {
                 level,
                 from_scp,
                 event: Event::Other,
             },
-            Lookup::Known(Answer::Events(candidates)) => act_on(candidates, text, Some(self)),
+            Lookup::Known(Answer::Events(candidates), None) => act_on(candidates, text, Some(self)),
             Lookup::Unfit => act_on(filter.candidates(text), text, Some(self)),
             Lookup::New => {
                 let candidates = filter.candidates(text);
                 let classified = act_on(candidates, text, Some(self));
                 let tags_in_shape = UNKNOWN_LINE_READS_AT_MOST.is_some_and(|r| r <= shape::KEPT);
-                let answer = match candidates {
-                    Candidates::None if tags_in_shape => Answer::Tags {
-                        level: classified.level,
-                        from_scp: classified.from_scp,
-                    },
-                    candidates => Answer::Events(candidates),
+                let (answer, said) = match candidates {
+                    Candidates::None if tags_in_shape => {
+                        let (level, from_scp) = (classified.level, classified.from_scp);
+                        (Answer::Tags { level, from_scp }, None)
+                    }
+                    candidates => (Answer::Events(candidates), Some(&classified)),
                 };
-                self.shapes.remember(guard, text, answer);
+                self.shapes.remember(guard, text, answer, said);
                 classified
             }
         }

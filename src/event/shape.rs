@@ -13,7 +13,7 @@
 //! event can match has that line's tags as well.
 
 use super::filter::Candidates;
-use super::Level;
+use super::{Classified, Level};
 
 /// Bytes kept as they are at the start of a line: its tags (whole words of eight bytes).
 pub(super) const KEPT: usize = 16;
@@ -47,6 +47,10 @@ struct Shape {
     /// Where the shape holds a literal with a digit marked: the place, and the digit the line
     /// had there. Lines with other digits there are not of this shape.
     digits: Vec<(usize, u8)>,
+    /// For a shape events may match: the line it was made from, and what that line says, for
+    /// the same line again (a log of many runs repeats their set-up lines).
+    line: Vec<u8>,
+    said: Option<Classified>,
 }
 
 /// The grammar's literals that hold a digit, as they occur in a shape with digits marked.
@@ -137,7 +141,9 @@ impl Clone for ShapeText {
 
 /// Where a line's shape was looked up.
 pub(super) enum Lookup {
-    Known(Answer),
+    /// What the shape told, and what the line says if it is the very line the shape was made
+    /// from.
+    Known(Answer, Option<Classified>),
     /// Not seen: what the line turns out to say can be remembered.
     New,
     /// A line whose shape is not remembered.
@@ -164,13 +170,23 @@ impl Shapes {
                     .all(|&(at, digit)| line.get(at) == Some(&digit))
         });
         match known {
-            Some(shape) => Lookup::Known(shape.answer.clone()),
+            Some(shape) => {
+                let same_line = shape.said.as_ref().filter(|_| shape.line == line);
+                Lookup::Known(shape.answer.clone(), same_line.cloned())
+            }
             None => Lookup::New,
         }
     }
 
-    /// Remembers what `line`, the line last looked up, said.
-    pub(super) fn remember(&mut self, guard: &Guard, line: &str, answer: Answer) {
+    /// Remembers what `line`, the line last looked up, said: the filter's `answer`, and for a
+    /// line events may match, what it `said`.
+    pub(super) fn remember(
+        &mut self,
+        guard: &Guard,
+        line: &str,
+        answer: Answer,
+        said: Option<&Classified>,
+    ) {
         self.bytes.clear();
         let words = self.current.words.iter().flat_map(|w| w.to_le_bytes());
         self.bytes.extend(words.take(self.current.len));
@@ -186,6 +202,11 @@ impl Shapes {
                 old.text.clone_from(&self.current);
                 old.answer = answer;
                 old.digits.clone_from(&self.digits);
+                old.line.clear();
+                if said.is_some() {
+                    old.line.extend_from_slice(line.as_bytes());
+                }
+                old.said = said.cloned();
             }
             None => {
                 *slot = Some(Shape {
@@ -193,6 +214,8 @@ impl Shapes {
                     text: self.current.clone(),
                     answer,
                     digits: self.digits.clone(),
+                    line: said.map(|_| line.as_bytes().to_vec()).unwrap_or_default(),
+                    said: said.cloned(),
                 })
             }
         }
@@ -352,9 +375,9 @@ mod tests {
         ] {
             let mut shapes = Shapes::default();
             assert!(matches!(shapes.look_up(line), Lookup::New), "{line}");
-            shapes.remember(&guard, line, Answer::Events(Candidates::Several));
-            assert!(matches!(shapes.look_up(line), Lookup::Known(_)), "{line}");
-            let known = matches!(shapes.look_up(other), Lookup::Known(_));
+            shapes.remember(&guard, line, Answer::Events(Candidates::Several), None);
+            assert!(matches!(shapes.look_up(line), Lookup::Known(..)), "{line}");
+            let known = matches!(shapes.look_up(other), Lookup::Known(..));
             assert_eq!(known, same, "{line} / {other}");
         }
         assert!(Guard::new(["a\0b"].into_iter()).is_none());

@@ -142,7 +142,7 @@ fn mutate(seeds: &[Vec<u8>], rng: &mut Rng) -> Vec<u8> {
     let mut data = seeds[rng.below(seeds.len())].clone();
     for _ in 0..=rng.below(8) {
         let at = rng.below(data.len() + 1);
-        match rng.below(7) {
+        match rng.below(8) {
             0 if !data.is_empty() => {
                 let end = (at + rng.below(64)).min(data.len());
                 data.drain(at.min(end)..end);
@@ -169,6 +169,14 @@ fn mutate(seeds: &[Vec<u8>], rng: &mut Rng) -> Vec<u8> {
                 }
             }
             5 => data.truncate(at),
+            6 if data.len() < 64 * 1024 => {
+                // The whole input over again: past the lines a classifier reads before it
+                // remembers line shapes.
+                let copy = data.clone();
+                for _ in 0..=rng.below(4) {
+                    data.extend_from_slice(&copy);
+                }
+            }
             _ => {
                 let digits = rng.next().to_string();
                 data.splice(at..at, digits.bytes());

@@ -354,10 +354,15 @@ impl Event {
     }
 }
 
-/// Classifies lines, remembering what the grammar said of the tags of lines no event can match.
-///
-/// Those are most lines of a long log (`debug2: channel 0: rcvd adjust 65536`); `unknown_line`
-/// reads only their first bytes, so lines that start alike get the same answer from it.
+/// Classifies lines, remembering what it may reuse, each memory held equal to the full parse by
+/// `tests/grammar.rs`:
+/// - the tags of lines no event can match, most lines of a long log (`debug2: channel 0: rcvd
+///   adjust 65536`): `unknown_line` reads only their first bytes, so lines that start alike get
+///   the same answer from it;
+/// - the literal filter's answer for each line shape (the line with its digits marked, see
+///   `shape.rs`), and what a line events may match said, for that line again;
+/// - what an event ending in `unread_rest` said, for lines that start with the bytes that
+///   decided it (sftp's requests, see `build/prefix.rs`).
 #[derive(Debug, Default)]
 pub struct Classifier {
     /// What `unknown_line` said of a line start, in one of the [`TAG_WAYS`] slots of the set its

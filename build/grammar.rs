@@ -1,6 +1,6 @@
 //! The line parser and the tables of its fast path, derived from `grammar/openssh.pest`.
 //!
-//! Four things come out of the grammar here:
+//! Five things come out of the grammar here:
 //! - the parser: pest's generator runs here rather than through `#[derive(Parser)]`, so that the
 //!   entry rules below are part of it;
 //! - for each alternative of `event`, an entry rule: `line` with `event` narrowed to that one
@@ -10,7 +10,9 @@
 //!   its anchor), and how many bytes of a line `unknown_line` reads, so its result can be reused
 //!   for every line that starts with the same bytes;
 //! - for each event that ends in `unread_rest`, how many first bytes of a line decide it, so the
-//!   classifier can answer a transfer log's request lines from memory (`prefix.rs`).
+//!   classifier can answer a transfer log's request lines from memory (`prefix.rs`);
+//! - the tags a line is always parsed with before any event when it starts with them
+//!   (`scp: debug3: `), so the filter looks for events' literals only past them (`prefix.rs`).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -224,6 +226,17 @@ impl<'a> Grammar<'a> {
             }
             code.push_str("]);\n");
         }
+        let tags = crate::prefix::tags_before_events(&by_name);
+        let _ = writeln!(
+            code,
+            "/// The tags every line that starts with them is parsed with, before any event (the\n\
+             /// bytes each position may hold): events, and their literals, lie past them.\n\
+             pub const TAGS_BEFORE_EVENTS: Option<&[(u8, u8)]> = {};",
+            match tags {
+                Some(classes) => format!("Some(&{classes:?})"),
+                None => "None".to_string(),
+            }
+        );
         let reads = extent(self.expr("unknown_line"), &by_name, 0).map(|(reads, _)| reads);
         let _ = write!(
             code,

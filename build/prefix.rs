@@ -47,23 +47,23 @@ fn times(a: Bound, n: u32) -> Bound {
     Some(a?.saturating_mul(i64::from(n)).max(NOTHING))
 }
 
-/// The grammar's rules, with `event` read as one of its alternatives.
+/// The grammar's rules, with `event` read as one of its alternatives, or as it is.
 pub struct Reads<'a> {
     rules: &'a HashMap<&'a str, &'a Expr>,
-    event: Expr,
+    event: Option<Expr>,
 }
 
 impl<'a> Reads<'a> {
     pub fn new(rules: &'a HashMap<&'a str, &'a Expr>, event: &str) -> Self {
         Reads {
             rules,
-            event: Expr::Ident(event.to_string()),
+            event: Some(Expr::Ident(event.to_string())),
         }
     }
 
     fn rule(&self, name: &str) -> Option<&Expr> {
-        match name {
-            "event" => Some(&self.event),
+        match (name, &self.event) {
+            ("event", Some(event)) => Some(event),
             _ => self.rules.get(name).copied(),
         }
     }
@@ -298,6 +298,22 @@ fn flatten<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>, seq: bool) {
     }
 }
 
+/// The alternatives of the choice `line` makes at the start of a line, when `line` is that choice
+/// between SOI and EOI.
+fn line_alternatives<'e>(rules: &HashMap<&str, &'e Expr>) -> Option<Vec<&'e Expr>> {
+    let mut parts = Vec::new();
+    flatten(rules.get("line")?, &mut parts, true);
+    let [Expr::Ident(soi), choice, Expr::Ident(eoi)] = parts[..] else {
+        return None;
+    };
+    if soi != "SOI" || eoi != "EOI" {
+        return None;
+    }
+    let mut alternatives = Vec::new();
+    flatten(choice, &mut alternatives, false);
+    Some(alternatives)
+}
+
 /// The rule that starts an alternative when it is a token made of one literal: `(rule, literal)`.
 fn leading_literal<'e>(
     rules: &HashMap<&str, &'e Expr>,
@@ -338,17 +354,7 @@ pub fn decided_by_start(rules: &HashMap<&str, &Expr>, alternative: &str) -> Opti
     );
     let bytes = |bound: Bound| bound.map(|b| usize::try_from(b.max(0)).unwrap_or(0));
     let rest_reads = bytes(reads.before(event, UNREAD_REST)?.0)?;
-    // `line` is SOI, a choice made at the start of the line, EOI.
-    let mut parts = Vec::new();
-    flatten(rules["line"], &mut parts, true);
-    let [Expr::Ident(soi), choice, Expr::Ident(eoi)] = parts[..] else {
-        return None;
-    };
-    if soi != "SOI" || eoi != "EOI" {
-        return None;
-    }
-    let mut alternatives = Vec::new();
-    flatten(choice, &mut alternatives, false);
+    let alternatives = line_alternatives(rules)?;
     let mut untagged = Some(NOTHING);
     // Every leading literal, whether or not its alternatives hold the event: a line that starts
     // with none of them is one on which they all failed at once.
@@ -397,4 +403,57 @@ pub fn decided_by_start(rules: &HashMap<&str, &Expr>, alternative: &str) -> Opti
             .map(|(rule, literal, bound)| (literal, rule, bytes(bound)))
             .collect(),
     })
+}
+
+/// The tags every line that starts with them is parsed with, before any event: the bytes each
+/// position of them may hold (`(low, high)`), or `None`.
+///
+/// When the first alternative of `line` starts with tokens of fixed length made of literals and
+/// ASCII classes (`scp_tag ~ level`, `scp: debug3: `) and what follows them cannot fail, a line
+/// that starts with those bytes is parsed through that alternative, those tokens take exactly
+/// those bytes, and every event, with the literals it needs, lies past them.
+pub fn tags_before_events(rules: &HashMap<&str, &Expr>) -> Option<Vec<(u8, u8)>> {
+    let reads = Reads { rules, event: None };
+    let alternatives = line_alternatives(rules)?;
+    let mut first = Vec::new();
+    flatten(alternatives.first()?, &mut first, true);
+    let mut classes = Vec::new();
+    let mut tokens = 0;
+    for part in &first {
+        match byte_classes(part, rules, 0) {
+            Some(more) if matches!(part, Expr::Ident(_)) => {
+                classes.extend(more);
+                tokens += 1;
+            }
+            _ => break,
+        }
+    }
+    let rest = &first[tokens..];
+    let cannot_fail = rest.iter().all(|e| reads.on_failure(e) == Some(NOTHING));
+    let holds_event = rest.iter().any(|e| reads.contains(e, "event"));
+    (tokens > 0 && cannot_fail && holds_event).then_some(classes)
+}
+
+/// The bytes each position of every match of `e` may hold, when its matches all have one length
+/// and it is made of ASCII literals and ASCII classes.
+fn byte_classes(e: &Expr, rules: &HashMap<&str, &Expr>, depth: usize) -> Option<Vec<(u8, u8)>> {
+    if depth > 64 {
+        return None;
+    }
+    match e {
+        Expr::Str(s) if s.is_ascii() => Some(s.bytes().map(|b| (b, b)).collect()),
+        Expr::Ident(name) => match rules.get(name.as_str()) {
+            Some(rule) => byte_classes(rule, rules, depth + 1),
+            None => match name.as_str() {
+                "ASCII_DIGIT" => Some(vec![(b'0', b'9')]),
+                _ => None,
+            },
+        },
+        Expr::Seq(a, b) => {
+            let mut classes = byte_classes(a, rules, depth + 1)?;
+            classes.extend(byte_classes(b, rules, depth + 1)?);
+            Some(classes)
+        }
+        _ => None,
+    }
 }

@@ -195,6 +195,30 @@ fn transfer_lines_that_differ_in_their_numbers_are_read_alike() {
 }
 
 #[test]
+fn events_past_the_tags_of_scp_lines_are_found() {
+    // A line that starts with `scp: debugN: ` is parsed with those tags first, so the filter
+    // looks for events past them: an event there, and a line where they are not the tags.
+    for line in [
+        "scp: debug3: scp: /x: No such file or directory",
+        "scp: debug3: Sent message SSH2_FXP_WRITE I:1 O:2 S:3",
+        "scp: debug3: SSH2_FXP_STATUS 0",
+        "scp: debug2: Remote version: 3",
+        "scp: debug1: Exit status 0 and more",
+        "scp: debug1: ",
+        "scp: debug9: Connection closed",
+        "scp: debugX: scp: foo",
+        "scp: debug3:scp: foo",
+        "scp: debug3",
+        "scp: /nope: No such file or directory",
+    ] {
+        assert_eq!(classify(line), classify_full(line), "{line}");
+        let mut classifier = remembering_classifier();
+        assert_eq!(classifier.classify(line), classify_full(line), "{line}");
+        assert_eq!(classifier.classify(line), classify_full(line), "{line}");
+    }
+}
+
+#[test]
 fn a_line_an_event_only_begins_keeps_its_tags() {
     // `Exit status 0` is an event; with more after it the line is none, but still a debug1 line.
     let mut classifier = remembering_classifier();

@@ -138,6 +138,13 @@ impl EventFilter {
     }
 
     pub fn candidates(&self, text: &str) -> Candidates {
+        // Past the tags a line starts with, when events can only lie past them.
+        let text = match TAGS_BEFORE_EVENTS {
+            Some(tags) if starts_with_tags(text.as_bytes(), tags) => {
+                text.get(tags.len()..).unwrap_or(text)
+            }
+            _ => text,
+        };
         let mut checked = [0u64; 4];
         let mut found = None;
         let mut several = false;
@@ -160,6 +167,15 @@ impl EventFilter {
             None => Candidates::None,
         }
     }
+}
+
+/// Whether a line starts with bytes each within its pair of `tags`.
+fn starts_with_tags(line: &[u8], tags: &[(u8, u8)]) -> bool {
+    line.len() >= tags.len()
+        && line
+            .iter()
+            .zip(tags)
+            .all(|(b, &(low, high))| (low..=high).contains(b))
 }
 
 /// Finds which of a set of literals occur in a line.

@@ -3,7 +3,7 @@
 //! `build/grammar.rs`), so that the pest parser only sees lines that can matter.
 
 use super::generated::Rule;
-use super::shape::Guard;
+use super::shape::{self, Guard};
 
 /// One alternative of the grammar's `event`.
 #[derive(Debug)]
@@ -118,7 +118,10 @@ impl EventFilter {
             anchored,
             alternatives,
             other_clauses: alternatives.iter().map(|_| Default::default()).collect(),
-            shape_guard: Guard::new(every_literal.copied()),
+            // A shape keeps its first bytes as they are: whether a line starts with the tags
+            // must be told by them for lines of one shape to get one answer.
+            shape_guard: Guard::new(every_literal.copied())
+                .filter(|_| TAGS_BEFORE_EVENTS.is_none_or(|tags| tags.len() <= shape::KEPT)),
         })
     }
 

@@ -1151,7 +1151,7 @@ class Lab:
                     if k not in sshd_kids:
                         sig(k, signal.SIGKILL)
 
-    def big_transfer(self, path, size_mb, buffer_bytes=None):
+    def big_transfer(self, path, size_mb, buffer_bytes=None, program="sftp"):
         sc = dict(name="big-transfer", cause="big-transfer", sshd=[])
         PORTS["big-transfer"] = 22190
         ports = (22190, 22191, 22192)
@@ -1171,11 +1171,16 @@ class Lab:
         tmo = CLIENT_TIMEOUT + size_mb
         try:
             t0 = time.time()
-            # A small buffer (-B) makes one request, and its log lines, per few KB: the log of one
-            # long session with every request number and offset different.
-            buffer = ["-B", str(buffer_bytes)] if buffer_bytes else []
-            r = subprocess.run(self.client_cmd(["sftp", "-vvv", *buffer, "-b", "batch.txt", "-P", str(ports[0]), U],
-                                               timeout=tmo),
+            # A small buffer (sftp -B, scp -X buffer=) makes one request, and its log lines, per
+            # few KB: the log of one long session with every request number and offset different.
+            if program == "scp":
+                # scp (8.8+ speaks sftp) logs its own requests, `scp: debug3: Sent message …`.
+                buffer = ["-X", f"buffer={buffer_bytes}"] if buffer_bytes else []
+                argv = ["scp", "-vvv", *buffer, "-P", str(ports[0]), "bigfile.bin", f"{U}:bigfile.up"]
+            else:
+                buffer = ["-B", str(buffer_bytes)] if buffer_bytes else []
+                argv = ["sftp", "-vvv", *buffer, "-b", "batch.txt", "-P", str(ports[0]), U]
+            r = subprocess.run(self.client_cmd(argv, timeout=tmo),
                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, cwd=CHOME, timeout=tmo + 15)
             dt = time.time() - t0
@@ -1229,7 +1234,9 @@ def main():
     ap.add_argument("--out", default=str(REPO / "rules"))
     ap.add_argument("--big-transfer", metavar="PATH")
     ap.add_argument("--size-mb", type=int, default=16)
-    ap.add_argument("--buffer-bytes", type=int, help="sftp -B for --big-transfer")
+    ap.add_argument("--buffer-bytes", type=int, help="sftp -B (scp -X buffer=) for --big-transfer")
+    ap.add_argument("--program", choices=["sftp", "scp"], default="sftp",
+                    help="the client --big-transfer records: sftp (put and get) or scp (an upload)")
     ap.add_argument("--strict", action="store_true",
                     help="also fail when a transcript lacks the expected key line")
     a = ap.parse_args()
@@ -1262,7 +1269,7 @@ def main():
     try:
         lab.setup()
         if a.big_transfer:
-            return lab.big_transfer(a.big_transfer, a.size_mb, a.buffer_bytes)
+            return lab.big_transfer(a.big_transfer, a.size_mb, a.buffer_bytes, a.program)
         for sc in sel:
             try:
                 out, rc, dt = lab.run_scenario(sc)

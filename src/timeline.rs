@@ -287,6 +287,18 @@ fn push_stored(buffer: &mut String, text: &str) {
     }
 }
 
+impl LineRef {
+    /// Becomes line `number`, a line without a time, as it is stored (what `LineRef::from` of
+    /// that line gives), in this one's buffer.
+    fn set_untimed(&mut self, number: u64, text: &str) {
+        self.line = number;
+        self.text.clear();
+        push_stored(&mut self.text, text);
+        self.time = None;
+        self.millis = None;
+    }
+}
+
 impl From<Line> for LineRef {
     /// Takes the line's text (cut to [`STORED_TEXT_BYTES`]) without copying it.
     fn from(line: Line) -> Self {
@@ -466,12 +478,7 @@ impl LineStore {
         self.dropped += passing as u64;
         for (number, text) in lines.skip(passing) {
             let mut slot = match self.tail.len() < TAIL_LINES {
-                true => LineRef {
-                    line: number,
-                    text: String::new(),
-                    time: None,
-                    millis: None,
-                },
+                true => LineRef::default(),
                 false => match self.tail.pop_front() {
                     Some((slot, was_notable)) => {
                         self.let_go(&slot, was_notable);
@@ -480,11 +487,7 @@ impl LineStore {
                     None => return,
                 },
             };
-            slot.line = number;
-            slot.text.clear();
-            push_stored(&mut slot.text, text);
-            slot.time = None;
-            slot.millis = None;
+            slot.set_untimed(number, text);
             self.tail.push_back((slot, false));
         }
     }
@@ -845,12 +848,8 @@ impl Session {
         let (phases, last_event) = (&mut self.phases, &mut self.last_event);
         let lines = lines.inspect(|&(number, text)| {
             let kept = |slot: &mut Option<LineRef>| {
-                let line = slot.get_or_insert_with(LineRef::default);
-                line.line = number;
-                line.text.clear();
-                push_stored(&mut line.text, text);
-                line.time = None;
-                line.millis = None;
+                slot.get_or_insert_with(LineRef::default)
+                    .set_untimed(number, text);
             };
             if run.last_request == Some(number) {
                 kept(last_event);

@@ -10,7 +10,7 @@ use std::sync::mpsc;
 
 use crate::event::{Classified, Classifier, Level};
 use crate::normalize::{
-    as_printed, normalize, Buffers, Line, LineTexts, Normalized, MAX_LINE_BYTES,
+    normalize, Buffers, Line, LineTexts, Normalized, PrintedLines, MAX_LINE_BYTES,
 };
 use crate::timeline::{RoutineRun, Timeline, TimelineBuilder};
 
@@ -540,11 +540,13 @@ fn add_to_stretches(stretches: &mut Vec<Stretch>, routine: Option<RoutineRun>) {
 /// join the batch's.
 fn read_batch(classifier: &mut Classifier, scratch: &mut Buffers, batch: &mut Batch) {
     let mut start = 0;
+    let printed = PrintedLines::new(&batch.bytes, batch.ends.iter().map(|&(end, _)| end));
     for (number, &(end, truncated)) in (batch.first..).zip(&batch.ends) {
         let raw = &batch.bytes[start..end];
+        let as_printed = printed.line(start, end);
         start = end;
         // A line as OpenSSH printed it goes into the batch straight from the raw bytes.
-        if let Some(text) = as_printed(raw) {
+        if let Some(text) = as_printed {
             let classified = classifier.classify(text);
             add_to_stretches(
                 &mut batch.stretches,

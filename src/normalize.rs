@@ -168,6 +168,62 @@ pub fn as_printed(raw: &[u8]) -> Option<&str> {
     None
 }
 
+/// [`as_printed`] of many lines lying end to end, with what it looks for found in one pass over
+/// all of them: checked line by line, the checks cost more to start than to run on a short line.
+pub struct PrintedLines<'a> {
+    bytes: &'a [u8],
+    /// All the lines as text, when all of them are ASCII with no escape, and no CR but the one
+    /// that ends a line (ssh ends its lines with one for a terminal in raw mode).
+    plain: Option<&'a str>,
+}
+
+impl<'a> PrintedLines<'a> {
+    /// The lines of `bytes` that end at `ends`, one after another from its start.
+    pub fn new(bytes: &'a [u8], ends: impl IntoIterator<Item = usize>) -> Self {
+        let mut start = 0;
+        let mut ending_in_cr = 0;
+        for end in ends {
+            ending_in_cr += usize::from(end > start && bytes[end - 1] == b'\r');
+            start = end;
+        }
+        let plain = plain_crs(bytes) == Some(ending_in_cr);
+        PrintedLines {
+            bytes,
+            plain: plain.then(|| std::str::from_utf8(bytes).ok()).flatten(),
+        }
+    }
+
+    /// [`as_printed`] of the line at `start..end` of the bytes.
+    pub fn line(&self, start: usize, end: usize) -> Option<&'a str> {
+        let raw = &self.bytes[start..end];
+        match self.plain {
+            Some(plain) if raw.len() <= MAX_LINE_BYTES => {
+                let printed = plain.get(start..end - usize::from(raw.last() == Some(&b'\r')))?;
+                matches!(printed.as_bytes().first(), Some(b'a'..=b'z')).then_some(printed)
+            }
+            _ => as_printed(raw),
+        }
+    }
+}
+
+/// How many CRs `bytes` holds, if it is ASCII with no escape. CRs are counted, not searched for:
+/// a search would stop at the one ending each line. Counted in bytes, 255 at most at a time, so
+/// the compiler makes vector instructions of it.
+fn plain_crs(bytes: &[u8]) -> Option<usize> {
+    let mut crs = 0;
+    let mut other = 0;
+    for block in bytes.chunks(usize::from(u8::MAX)) {
+        let n = block
+            .iter()
+            .fold(0u8, |n, &b| n.wrapping_add(u8::from(b == b'\r')));
+        crs += usize::from(n);
+        other |= block
+            .iter()
+            .fold(0, |f, &b| f | (b & 0x80) | u8::from(b == 0x1b));
+    }
+    (other == 0).then_some(crs)
+}
+
 /// ASCII with no CR and no escape (the bytes the normaliser has to see to), checked eight bytes
 /// at a time: lines are short, and a general search pays more to start than this whole pass.
 fn is_plain_ascii(raw: &[u8]) -> bool {
@@ -471,6 +527,8 @@ mod tests {
         }
     }
 
+    use proptest::strategy::Strategy;
+
     proptest::proptest! {
         #[test]
         fn any_line_reads_alike_either_way(
@@ -486,10 +544,69 @@ mod tests {
         }
 
         #[test]
+        fn lines_read_together_read_as_one_by_one(
+            mut lines in proptest::collection::vec(
+                (proptest::collection::vec(proptest::sample::select(&b"ad Z:"[..]), 0..12), proptest::prelude::any::<bool>())
+                    .prop_map(|(mut line, cr)| { line.extend(cr.then_some(b'\r')); line }),
+                1..40,
+            ),
+            other in proptest::option::of((
+                proptest::prelude::any::<(usize, usize)>(),
+                proptest::sample::select(&b"\r\x1b\x80\xc3"[..]),
+            )),
+        ) {
+            if let Some(((line, at), byte)) = other {
+                let count = lines.len();
+                let line = &mut lines[line % count];
+                line.insert(at % (line.len() + 1), byte);
+            }
+            let mut bytes = Vec::new();
+            let mut ends = Vec::new();
+            for line in &lines {
+                bytes.extend_from_slice(line);
+                ends.push(bytes.len());
+            }
+            let printed = PrintedLines::new(&bytes, ends.iter().copied());
+            let mut start = 0;
+            for end in ends {
+                proptest::prop_assert_eq!(printed.line(start, end), as_printed(&bytes[start..end]));
+                start = end;
+            }
+        }
+
+        #[test]
+        fn crs_are_counted_in_plain_ascii(
+            mut raw in proptest::collection::vec(proptest::sample::select(&b"ab\r\n"[..]), 0..2000),
+            other in proptest::option::of((
+                proptest::prelude::any::<usize>(),
+                proptest::sample::select(&[0x1b, 0x80, 0xc3, 0xff][..]),
+            )),
+        ) {
+            if let Some((at, byte)) = other {
+                raw.insert(at % (raw.len() + 1), byte);
+            }
+            let plain = raw.iter().all(|&b| b < 0x80 && b != 0x1b);
+            let crs = raw.iter().filter(|&&b| b == b'\r').count();
+            proptest::prop_assert_eq!(plain_crs(&raw), plain.then_some(crs));
+        }
+
+        #[test]
         fn plain_ascii_is_told_apart(raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
             let plain = raw.iter().all(|&b| b < 0x80 && b != b'\r' && b != 0x1b);
             proptest::prop_assert_eq!(is_plain_ascii(&raw), plain);
         }
+    }
+
+    #[test]
+    fn a_long_line_among_plain_ones_is_cut_before_its_cr_comes_off() {
+        let mut long = vec![b'd'; MAX_LINE_BYTES];
+        long.extend_from_slice(b"\r");
+        let bytes = [&b"debug1: a\r"[..], &long, b"debug2: b"].concat();
+        let ends = [10, 10 + long.len(), bytes.len()];
+        let printed = PrintedLines::new(&bytes, ends);
+        assert_eq!(printed.line(0, 10), Some("debug1: a"));
+        assert_eq!(printed.line(10, ends[1]), as_printed(&long));
+        assert_eq!(printed.line(ends[1], ends[2]), Some("debug2: b"));
     }
 
     #[test]

@@ -41,7 +41,8 @@ pub(super) enum Answer {
 
 #[derive(Debug)]
 struct Shape {
-    hash: u64,
+    /// The key of its set: see [`Shapes::key`].
+    key: u64,
     text: ShapeText,
     answer: Answer,
     /// Where the shape holds a literal with a digit marked: the place, and the digit the line
@@ -107,17 +108,16 @@ impl Guard {
 pub(super) struct Shapes {
     /// [`SETS`] × [`WAYS`] slots, made on first use.
     slots: Vec<Option<Shape>>,
-    /// The shape of the line being classified.
+    /// The shape of the line last looked up and not found, and its key.
     current: ShapeText,
-    hash: u64,
+    key: u64,
     /// The bytes of `current`, for the guard to read.
     bytes: Vec<u8>,
     /// The digits the guard found in the line last remembered.
     digits: Vec<(usize, u8)>,
 }
 
-/// A shape: its length and its bytes eight at a time, the last word padded with zeros. Words
-/// compare and hash without a byte copied.
+/// A shape: its length and its bytes eight at a time, the last word padded with zeros.
 #[derive(Debug, Default)]
 struct ShapeText {
     len: usize,
@@ -164,28 +164,36 @@ pub(super) enum Lookup {
 impl Shapes {
     /// Looks up the shape of `text`.
     pub(super) fn look_up(&mut self, text: &str) -> Lookup {
-        let Some(hash) = self.shape_of(text.as_bytes()) else {
+        let line = text.as_bytes();
+        let Some(key) = Self::key(line) else {
             return Lookup::Unfit;
         };
-        self.hash = hash;
+        self.key = key;
         if self.slots.is_empty() {
             self.slots.resize_with(SETS * WAYS, || None);
         }
         let set = self.set();
-        let line = text.as_bytes();
+        // Compared word by word as the line's shape is made, never written out: most lines
+        // match the first shape compared.
         let known = self.slots[set..set + WAYS].iter().flatten().find(|s| {
-            s.hash == hash
-                && s.text == self.current
+            s.key == key
+                && s.text.len == line.len()
+                && s.text.words.len() == line.len().div_ceil(8)
+                && {
+                    let mut known = s.text.words.iter();
+                    each_shape_word(line, |word| word.is_some() && word == known.next().copied())
+                }
                 && s.digits
                     .iter()
                     .all(|&(at, digit)| line.get(at) == Some(&digit))
         });
-        match known {
-            Some(shape) => {
-                let same_line = shape.said.as_ref().filter(|_| shape.line == line);
-                Lookup::Known(shape.answer.clone(), same_line.cloned())
-            }
-            None => Lookup::New,
+        if let Some(shape) = known {
+            let same_line = shape.said.as_ref().filter(|_| shape.line == line);
+            return Lookup::Known(shape.answer.clone(), same_line.cloned());
+        }
+        match self.shape_of(line) {
+            true => Lookup::New,
+            false => Lookup::Unfit,
         }
     }
 
@@ -205,11 +213,11 @@ impl Shapes {
         let set = self.set();
         let slots = &mut self.slots[set..set + WAYS];
         let free = slots.iter().position(Option::is_none);
-        let slot = &mut slots[free.unwrap_or((self.hash >> 16) as usize % WAYS)];
+        let slot = &mut slots[free.unwrap_or((self.key >> 16) as usize % WAYS)];
         match slot {
             // A shape taken over lends its buffer: no allocation once the slots are filled.
             Some(old) => {
-                old.hash = self.hash;
+                old.key = self.key;
                 old.text.clone_from(&self.current);
                 old.answer = answer;
                 old.digits.clone_from(&self.digits);
@@ -221,7 +229,7 @@ impl Shapes {
             }
             None => {
                 *slot = Some(Shape {
-                    hash: self.hash,
+                    key: self.key,
                     text: self.current.clone(),
                     answer,
                     digits: self.digits.clone(),
@@ -233,46 +241,78 @@ impl Shapes {
     }
 
     fn set(&self) -> usize {
-        ((self.hash >> 40) as usize % SETS) * WAYS
+        ((self.key >> 40) as usize % SETS) * WAYS
     }
 
-    /// Makes the shape of a line in `current`; gives its hash, or `None` for a line not
-    /// remembered (long, or with a byte past ASCII).
-    fn shape_of(&mut self, bytes: &[u8]) -> Option<u64> {
-        const HIGH: u64 = 0x8080_8080_8080_8080;
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        const KEPT_WORDS: usize = KEPT / 8;
-        if bytes.len() > LONGEST {
+    /// Which shapes a line's may be: a hash of the line's length and of the first and last words
+    /// of its shape (shapes of a log's lines mostly differ there, and the ones between cost more
+    /// to make than to compare). `None` for a line not remembered: a long one, or one with a byte
+    /// past ASCII in its last word.
+    fn key(line: &[u8]) -> Option<u64> {
+        if line.len() > LONGEST {
             return None;
         }
+        let last = match line.len().div_ceil(8).checked_sub(1) {
+            Some(i) => shape_word(i, word_at(line, i))?,
+            None => 0,
+        };
+        let key = [word_at(line, 0), word_at(line, 1), last].into_iter().fold(
+            line.len() as u64,
+            |key, word| {
+                (key ^ word)
+                    .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                    .rotate_left(29)
+            },
+        );
+        Some(key)
+    }
+
+    /// Makes the shape of a line in `current`; `false` for a line not remembered (long, or with
+    /// a byte past ASCII past the kept ones).
+    fn shape_of(&mut self, line: &[u8]) -> bool {
+        if line.len() > LONGEST {
+            return false;
+        }
+        self.current.len = line.len();
         let words = &mut self.current.words;
         words.clear();
-        self.current.len = bytes.len();
-        let mut hash = bytes.len() as u64;
-        let mut high = 0;
-        // One pass, and a vector that grows once (the length is known).
-        words.extend((0..bytes.len().div_ceil(8)).map(|i| {
-            let x = word_at(bytes, i);
-            let word = if i < KEPT_WORDS {
-                x
-            } else {
-                high |= x;
-                // Bytes below 0x80: adding 0x50 sets the high bit from '0' up, adding 0x46 from
-                // ':' up, and neither carries into the next byte (checked below).
-                let digits = (x.wrapping_add(0x50 * ONES)) & !(x.wrapping_add(0x46 * ONES)) & HIGH;
-                let digits = (digits >> 7) * 0xFF;
-                (x & !digits) | ((u64::from(MARK) * ONES) & digits)
-            };
-            hash = (hash ^ word)
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                .rotate_left(29);
-            word
-        }));
-        if high & HIGH != 0 {
-            return None;
-        }
-        Some(hash)
+        each_shape_word(line, |word| word.map(|word| words.push(word)).is_some())
     }
+}
+
+/// Hands the words of a line's shape to `each` in turn, from its bytes eight at a time, until it
+/// says to stop; says whether it went through them all.
+fn each_shape_word(line: &[u8], mut each: impl FnMut(Option<u64>) -> bool) -> bool {
+    let chunks = line.chunks_exact(8);
+    let tail = !chunks.remainder().is_empty();
+    let mut i = 0;
+    for chunk in chunks {
+        let x = <[u8; 8]>::try_from(chunk).map_or(0, u64::from_le_bytes);
+        if !each(shape_word(i, x)) {
+            return false;
+        }
+        i += 1;
+    }
+    !tail || each(shape_word(i, word_at(line, i)))
+}
+
+/// Word `i` of a line's shape, from the line's bytes `x` there: among the first [`KEPT`] bytes as
+/// they are, past them with digits marked. `None` past them for a byte past ASCII (the marking
+/// below is only right for ASCII).
+fn shape_word(i: usize, x: u64) -> Option<u64> {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    if i < KEPT / 8 {
+        return Some(x);
+    }
+    if x & HIGH != 0 {
+        return None;
+    }
+    // Bytes below 0x80: adding 0x50 sets the high bit from '0' up, adding 0x46 from ':' up, and
+    // neither carries into the next byte.
+    let digits = (x.wrapping_add(0x50 * ONES)) & !(x.wrapping_add(0x46 * ONES)) & HIGH;
+    let digits = (digits >> 7) * 0xFF;
+    Some((x & !digits) | ((u64::from(MARK) * ONES) & digits))
 }
 
 /// Bytes `8 * i` to `8 * i + 8` of a line as one number, zeros past its end.
@@ -307,7 +347,9 @@ mod tests {
 
     fn shape(text: &str) -> Option<Vec<u8>> {
         let mut shapes = Shapes::default();
-        shapes.shape_of(text.as_bytes())?;
+        if !shapes.shape_of(text.as_bytes()) {
+            return None;
+        }
         let words = shapes.current.words.iter().flat_map(|w| w.to_le_bytes());
         Some(words.take(shapes.current.len).collect())
     }
@@ -392,5 +434,22 @@ mod tests {
             assert_eq!(known, same, "{line} / {other}");
         }
         assert!(Guard::new(["a\0b"].into_iter()).is_none());
+    }
+
+    #[test]
+    fn a_line_with_a_byte_past_ascii_past_the_kept_ones_has_no_shape() {
+        let guard = Guard::new(std::iter::empty()).unwrap();
+        let mut shapes = Shapes::default();
+        // Same length, same first and last words: only a word between tells them apart.
+        let line = "debug1: one two 3 four five six";
+        let odd = "debug1: one two \u{e9}four five six";
+        assert_eq!(line.len(), odd.len());
+        assert!(matches!(shapes.look_up(line), Lookup::New));
+        shapes.remember(&guard, line, Answer::Events(Candidates::Several), None);
+        assert!(matches!(shapes.look_up(odd), Lookup::Unfit));
+        assert!(
+            matches!(shapes.look_up("debug1: \u{e9}"), Lookup::New),
+            "kept as it is"
+        );
     }
 }

@@ -12,7 +12,7 @@ use crate::event::{Classified, Classifier, Level};
 use crate::normalize::{
     normalize, Buffers, Line, LineTexts, Normalized, PrintedLines, MAX_LINE_BYTES,
 };
-use crate::timeline::{RoutineRun, Timeline, TimelineBuilder};
+use crate::timeline::{RoutineRun, RunLines, Timeline, TimelineBuilder};
 
 /// Feeds lines through the normaliser, the grammar and the timeline.
 #[derive(Debug, Default)]
@@ -138,7 +138,7 @@ impl Analyzer {
     /// [`place`](Self::place) of each line of a run of routine lines but the last (which the
     /// next line may turn out to continue), in one step: a routine line continues no line, so
     /// the line held back goes to the timeline first.
-    fn place_routine<'a>(&mut self, run: &RoutineRun, lines: impl Iterator<Item = (u64, &'a str)>) {
+    fn place_routine<'a>(&mut self, run: &RoutineRun, lines: &impl RunLines<'a>) {
         if let Some((prev, prev_class)) = self.pending.take() {
             self.push_to_timeline(prev, &prev_class);
         }
@@ -330,19 +330,22 @@ struct Batch {
     ends: Vec<(usize, bool)>,
     /// Each line read, its text and time moved beside it into one buffer.
     read: LineTexts<ReadLine>,
+    /// What each line placed on its own says (the lines not inside a run of routine lines), in
+    /// order.
+    said: Vec<Classified>,
     /// The lines read cut into stretches, each: how many lines, and for a run of routine lines,
     /// all of them but the last, and the last. Made where the batch is read, so the reading
     /// thread, which places every batch, need not.
     stretches: Vec<Stretch>,
 }
 
-/// A line a classifier thread read, but for its text and time, which its batch holds end to end
-/// (a line's record is copied in and looked at again: the smaller, the better).
+/// A line a classifier thread read, but for its text and time, which its batch holds end to end,
+/// and what it says, which the batch keeps only for a line placed on its own (a line's record is
+/// copied in and looked at again: the smaller, the better).
 struct ReadLine {
     number: u64,
     millis: Option<u64>,
     truncated: bool,
-    classified: Classified,
 }
 
 /// Classifier threads, each with its own [`Classifier`]. A batch goes to a thread with room for
@@ -474,15 +477,20 @@ impl ClassifierPool {
             }
         };
         // Runs of routine lines go to the timeline in one step each, without a copy of each line.
-        let mut lines = batch.read.iter_mut();
+        let mut at = 0;
+        let read = &batch.read;
+        let mut said = batch.said.drain(..);
         for &(len, most, _) in &batch.stretches {
             let mut one_by_one = len;
             if let Some(run) = most {
-                let run_lines = (&mut lines).take(run.count);
-                analyzer.place_routine(&run, run_lines.map(|(text, _, read)| (read.number, text)));
+                let start = at;
+                let run_lines = |i: usize| read.get(start + i).map(|(text, _, l)| (l.number, text));
+                analyzer.place_routine(&run, &run_lines);
+                at += run.count;
                 one_by_one -= run.count;
             }
-            for (text, time, read) in (&mut lines).take(one_by_one) {
+            let lines = (at..at + one_by_one).filter_map(|i| read.get(i));
+            for ((text, time, read), classified) in lines.zip(&mut said) {
                 let mut buffers = analyzer.spare.pop().unwrap_or_default();
                 buffers.text.clear();
                 buffers.text.push_str(text);
@@ -497,11 +505,11 @@ impl ClassifierPool {
                     millis: read.millis,
                     truncated: read.truncated,
                 };
-                let classified = std::mem::replace(&mut read.classified, Classified::OTHER);
                 analyzer.place(line, classified, None);
             }
+            at += one_by_one;
         }
-        drop(lines);
+        drop(said);
         batch.bytes.clear();
         batch.ends.clear();
         batch.read.clear();
@@ -520,8 +528,14 @@ impl ClassifierPool {
 }
 
 /// Adds a line to the stretches of its batch: to the run of routine lines before it if it is one
-/// too (`routine`), else to the lines before it if they are none.
-fn add_to_stretches(stretches: &mut Vec<Stretch>, routine: Option<RoutineRun>) {
+/// too (`routine`), else to the lines before it if they are none. What it says is kept while it
+/// may be placed on its own.
+fn add_to_stretches(
+    stretches: &mut Vec<Stretch>,
+    said: &mut Vec<Classified>,
+    routine: Option<RoutineRun>,
+    classified: Classified,
+) {
     match (stretches.last_mut(), routine) {
         (Some((len, most, Some(last))), Some(next)) => {
             match most {
@@ -530,10 +544,13 @@ fn add_to_stretches(stretches: &mut Vec<Stretch>, routine: Option<RoutineRun>) {
             }
             *last = next;
             *len += 1;
+            // The line before is inside the run now, and placed with it.
+            said.pop();
         }
         (Some((len, None, None)), None) => *len += 1,
         (_, routine) => stretches.push((1, None, routine)),
     }
+    said.push(classified);
 }
 
 /// Normalises and classifies a batch of raw lines, each in `scratch` before its text and time
@@ -548,15 +565,12 @@ fn read_batch(classifier: &mut Classifier, scratch: &mut Buffers, batch: &mut Ba
         // A line as OpenSSH printed it goes into the batch straight from the raw bytes.
         if let Some(text) = as_printed {
             let classified = classifier.classify(text);
-            add_to_stretches(
-                &mut batch.stretches,
-                RoutineRun::of(number, false, &classified),
-            );
+            let routine = RoutineRun::of(number, false, &classified);
+            add_to_stretches(&mut batch.stretches, &mut batch.said, routine, classified);
             let read = ReadLine {
                 number,
                 millis: None,
                 truncated: truncated || raw.len() > MAX_LINE_BYTES,
-                classified,
             };
             batch.read.push(text, None, read);
             continue;
@@ -565,12 +579,11 @@ fn read_batch(classifier: &mut Classifier, scratch: &mut Buffers, batch: &mut Ba
         if let Some((line, classified)) = read_line(classifier, number, raw, truncated, buffers) {
             let timed = line.time.is_some() || line.millis.is_some();
             let routine = RoutineRun::of(number, timed, &classified);
-            add_to_stretches(&mut batch.stretches, routine);
+            add_to_stretches(&mut batch.stretches, &mut batch.said, routine, classified);
             let read = ReadLine {
                 number,
                 millis: line.millis,
                 truncated: line.truncated,
-                classified,
             };
             batch.read.push(&line.text, line.time.as_deref(), read);
             *scratch = Buffers {

@@ -100,17 +100,16 @@ impl<T> LineTexts<T> {
         })
     }
 
-    /// [`iter`](Self::iter), with each `T` to change or take out.
+    /// The text, time and `T` of line `at` (the lines it holds are numbered from 0).
     #[inline]
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, Option<&str>, &mut T)> {
-        let mut start = 0;
-        let texts = &self.texts;
-        self.lines
-            .iter_mut()
-            .map(move |(text_end, time_end, value)| {
-                let (text, time) = texts_at(texts, &mut start, *text_end, *time_end);
-                (text, time, value)
-            })
+    pub fn get(&self, at: usize) -> Option<(&str, Option<&str>, &T)> {
+        let (text_end, time_end, value) = self.lines.get(at)?;
+        let mut start = match at.checked_sub(1).and_then(|before| self.lines.get(before)) {
+            Some((text_end, time_end, _)) => time_end.unwrap_or(*text_end),
+            None => 0,
+        };
+        let (text, time) = texts_at(&self.texts, &mut start, *text_end, *time_end);
+        Some((text, time, value))
     }
 }
 
@@ -626,11 +625,11 @@ mod tests {
             .map(|(text, time, &n)| (text, time, n))
             .collect();
         assert_eq!(kept, lines);
-        for (_, _, n) in texts.iter_mut() {
-            *n *= 10;
+        for (at, line) in lines.iter().enumerate() {
+            let (text, time, &n) = texts.get(at).unwrap();
+            assert_eq!((text, time, n), *line);
         }
-        let changed: Vec<_> = texts.iter().map(|(_, _, &n)| n).collect();
-        assert_eq!(changed, [10, 20, 30, 40]);
+        assert_eq!(texts.get(lines.len()), None);
         texts.clear();
         assert_eq!(texts.len(), 0);
         texts.push("d", None, 5);

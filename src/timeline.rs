@@ -452,31 +452,30 @@ impl LineStore {
     }
 
     /// [`push`](Self::push) of `count` routine lines (none of them notable, none timed), given
-    /// by their numbers and texts: only the last of them stay in the ring, so the others are
-    /// counted as passed over without being copied.
-    fn push_routine<'a>(&mut self, count: usize, lines: impl Iterator<Item = (u64, &'a str)>) {
-        let mut lines = lines.take(count);
-        let mut left = count;
-        while self.head.len() < HEAD_LINES && left > 0 {
-            let Some((number, text)) = lines.next() else {
-                return;
-            };
-            match stored_cut(text) {
-                None => self.head.0.push(text, None, (number, None)),
-                Some(_) => {
-                    let mut stored = String::new();
-                    push_stored(&mut stored, text);
-                    self.head.0.push(&stored, None, (number, None));
+    /// by their places in the run: only the last of them stay in the ring, so the others are
+    /// counted as passed over without being looked at.
+    fn push_routine<'a>(&mut self, count: usize, lines: &impl RunLines<'a>) {
+        let mut next = 0;
+        while self.head.len() < HEAD_LINES && next < count {
+            if let Some((number, text)) = lines.line(next) {
+                match stored_cut(text) {
+                    None => self.head.0.push(text, None, (number, None)),
+                    Some(_) => {
+                        let mut stored = String::new();
+                        push_stored(&mut stored, text);
+                        self.head.0.push(&stored, None, (number, None));
+                    }
                 }
             }
-            left -= 1;
+            next += 1;
         }
         // Pushed one by one, the first of them would go through the ring and out again.
+        let left = count - next;
         let passing = (self.tail.len() + left)
             .saturating_sub(TAIL_LINES)
             .saturating_sub(self.tail.len());
         self.dropped += passing as u64;
-        for (number, text) in lines.skip(passing) {
+        for (number, text) in (next + passing..count).filter_map(|i| lines.line(i)) {
             let mut slot = match self.tail.len() < TAIL_LINES {
                 true => LineRef::default(),
                 false => match self.tail.pop_front() {
@@ -822,17 +821,12 @@ impl Session {
     /// [`apply`](Self::apply) of each line of a run of routine lines, in one step: they change
     /// only the session's counts, its last lines, and for requests what [`touch`](Self::touch)
     /// of their phase and the last event keep.
-    fn apply_routine<'a>(&mut self, run: &RoutineRun, lines: impl Iterator<Item = (u64, &'a str)>) {
+    fn apply_routine<'a>(&mut self, run: &RoutineRun, lines: &impl RunLines<'a>) {
         self.last_line = run.last;
         self.line_count += run.count as u64;
         self.openssh_lines += run.count as u64;
         self.verbosity = self.verbosity.max(run.verbosity);
-        if run.last_request.is_none() {
-            self.lines.push_routine(run.count, lines);
-            return;
-        }
         // Touched in turn, each phase would keep its first request as key line, and its last.
-        let mut key_lines = [None; 2];
         for (i, &phase) in REQUEST_PHASES.iter().enumerate() {
             let Some((first, last)) = run.requests[i] else {
                 continue;
@@ -842,24 +836,18 @@ impl Session {
             record.first_line.get_or_insert(first);
             record.last_line = Some(last);
             if record.key_line.is_none() {
-                key_lines[i] = Some(first);
-            }
-        }
-        let (phases, last_event) = (&mut self.phases, &mut self.last_event);
-        let lines = lines.inspect(|&(number, text)| {
-            let kept = |slot: &mut Option<LineRef>| {
-                slot.get_or_insert_with(LineRef::default)
-                    .set_untimed(number, text);
-            };
-            if run.last_request == Some(number) {
-                kept(last_event);
-            }
-            for (i, &phase) in REQUEST_PHASES.iter().enumerate() {
-                if key_lines[i] == Some(number) {
-                    kept(&mut phases[phase.index()].key_line);
+                if let Some(text) = find_line(run, lines, first) {
+                    let key = record.key_line.get_or_insert_with(LineRef::default);
+                    key.set_untimed(first, text);
                 }
             }
-        });
+        }
+        if let Some(last) = run.last_request {
+            if let Some(text) = find_line(run, lines, last) {
+                let event = self.last_event.get_or_insert_with(LineRef::default);
+                event.set_untimed(last, text);
+            }
+        }
         self.lines.push_routine(run.count, lines);
     }
 
@@ -1478,6 +1466,34 @@ pub struct RoutineRun {
 
 const REQUEST_PHASES: [Phase; 2] = [Phase::Transfer, Phase::Sftp];
 
+/// The lines of a run of routine lines, by their place in it: each one's number and text. Where
+/// they are kept can hand out any one of them at once, and the timeline looks at only a few.
+pub trait RunLines<'a> {
+    fn line(&self, at: usize) -> Option<(u64, &'a str)>;
+}
+
+impl<'a, F: Fn(usize) -> Option<(u64, &'a str)>> RunLines<'a> for F {
+    fn line(&self, at: usize) -> Option<(u64, &'a str)> {
+        self(at)
+    }
+}
+
+/// The text of line `number` of a run (its lines are in order of their numbers).
+fn find_line<'a>(run: &RoutineRun, lines: &impl RunLines<'a>, number: u64) -> Option<&'a str> {
+    let (mut low, mut high) = (0, run.count);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        match lines.line(middle)?.0 < number {
+            true => low = middle + 1,
+            false => high = middle,
+        }
+    }
+    lines
+        .line(low)
+        .filter(|&(n, _)| n == number)
+        .map(|(_, text)| text)
+}
+
 impl RoutineRun {
     /// A run of this one line, line `number`, if it is a routine line.
     pub fn of(number: u64, timed: bool, classified: &Classified) -> Option<RoutineRun> {
@@ -1571,12 +1587,8 @@ impl TimelineBuilder {
     }
 
     /// Adds a run of routine lines as [`push`](Self::push) of each would: `lines` gives the
-    /// number and text of each of the `run.count` lines, in order.
-    pub fn push_routine<'a>(
-        &mut self,
-        run: &RoutineRun,
-        lines: impl Iterator<Item = (u64, &'a str)>,
-    ) {
+    /// number and text of each of the `run.count` lines by its place in the run.
+    pub fn push_routine<'a>(&mut self, run: &RoutineRun, lines: &impl RunLines<'a>) {
         // What a routine line says moves no session on, so all of them go where the first goes.
         let index = self.route(run.first, &Event::Other);
         self.current = Some(index);
@@ -1785,8 +1797,8 @@ mod tests {
                 run
             })
             .expect("lines");
-        let numbered = (1..texts.len()).map(|i| (i as u64 + 1, texts[i]));
-        at_once.push_routine(&run, numbered);
+        let numbered = |at: usize| texts.get(at + 1).map(|&text| (at as u64 + 2, text));
+        at_once.push_routine(&run, &numbered);
         let (each, at_once) = (each.finish(), at_once.finish());
         assert!(each.sessions[0].phase(Phase::Transfer).key_line.is_some());
         assert_eq!(format!("{at_once:?}"), format!("{each:?}"));

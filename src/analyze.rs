@@ -10,7 +10,7 @@ use std::sync::mpsc;
 
 use crate::event::{Classified, Classifier, Level};
 use crate::normalize::{
-    normalize, Buffers, Line, LineTexts, Normalized, PrintedLines, MAX_LINE_BYTES,
+    count_byte, normalize, Buffers, Line, LineTexts, Normalized, PrintedLines, MAX_LINE_BYTES,
 };
 use crate::timeline::{RoutineRun, RunLines, Timeline, TimelineBuilder};
 
@@ -92,7 +92,7 @@ impl Analyzer {
     /// Counts one raw line read; gives its number.
     fn count_line(&mut self, truncated: bool) -> u64 {
         self.line_number += 1;
-        self.builder.note_line_read(truncated);
+        self.builder.note_lines_read(1, u64::from(truncated));
         self.line_number
     }
 
@@ -127,7 +127,7 @@ impl Analyzer {
 
     fn push_to_timeline(&mut self, line: Line, classified: &Classified) {
         let done = self.builder.push(line, classified);
-        if self.spare.len() < BATCH_LINES {
+        if self.spare.len() < SPARE_BUFFERS {
             self.spare.push(Buffers {
                 text: done.text,
                 time: done.time.unwrap_or_default(),
@@ -211,11 +211,43 @@ fn join_wrapped(
     })
 }
 
+/// The most of a line kept: a longer one is cut to this and counted as cut.
+const KEPT: usize = MAX_LINE_BYTES + 1;
+
 /// Reads `reader` to its end, line by line, cutting lines longer than the normaliser keeps
 /// without ever holding more than that in memory. Lines that lie whole in the reader's buffer are
 /// handed over from it without a copy.
 pub fn read_lines<R: BufRead>(mut reader: R, mut each: impl FnMut(&[u8], bool)) -> io::Result<()> {
-    const KEPT: usize = MAX_LINE_BYTES + 1;
+    read_lines_while(&mut reader, |line, truncated| {
+        each(line, truncated);
+        true
+    })
+    .map(drop)
+}
+
+/// The reader's buffer, filled if it was empty (empty at the end of the input), read again when a
+/// signal cut a read short.
+fn fill<R: BufRead>(reader: &mut R) -> io::Result<&[u8]> {
+    loop {
+        match reader.fill_buf() {
+            // Not read again: a terminal's end of input is one keypress, not one per read.
+            Ok([]) => return Ok(&[]),
+            Ok(_) => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    // Filled now: this only hands the buffer out (returned from the loop, the borrow checker
+    // would hold the reader borrowed across its turns).
+    reader.fill_buf()
+}
+
+/// [`read_lines`] for as long as `each` says to go on; the reader is left right past the line it
+/// said stop after. Says whether it stopped before the end.
+fn read_lines_while<R: BufRead>(
+    reader: &mut R,
+    mut each: impl FnMut(&[u8], bool) -> bool,
+) -> io::Result<bool> {
     // A line that began in an earlier buffer, and whether it was cut.
     let mut carried: Vec<u8> = Vec::new();
     let mut truncated = false;
@@ -225,16 +257,12 @@ pub fn read_lines<R: BufRead>(mut reader: R, mut each: impl FnMut(&[u8], bool)) 
         *truncated |= bytes.len() > room;
     };
     loop {
-        let buf = match reader.fill_buf() {
-            Ok(buf) => buf,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
+        let buf = fill(reader)?;
         if buf.is_empty() {
             if !carried.is_empty() || truncated {
                 each(&carried, truncated);
             }
-            return Ok(());
+            return Ok(false);
         }
         let mut start = 0;
         if !carried.is_empty() || truncated {
@@ -245,16 +273,24 @@ pub fn read_lines<R: BufRead>(mut reader: R, mut each: impl FnMut(&[u8], bool)) 
                 continue;
             };
             carry(&mut carried, &mut truncated, &buf[..end]);
-            each(&carried, truncated);
+            let go_on = each(&carried, truncated);
             carried.clear();
             truncated = false;
             start = end + 1;
+            if !go_on {
+                reader.consume(start);
+                return Ok(true);
+            }
         }
         let first = start;
         for end in memchr::memchr_iter(b'\n', &buf[first..]).map(|at| first + at) {
             let line = &buf[start..end];
-            each(&line[..line.len().min(KEPT)], line.len() > KEPT);
+            let go_on = each(&line[..line.len().min(KEPT)], line.len() > KEPT);
             start = end + 1;
+            if !go_on {
+                reader.consume(start);
+                return Ok(true);
+            }
         }
         carry(&mut carried, &mut truncated, &buf[start..]);
         let used = buf.len();
@@ -266,9 +302,10 @@ pub fn read_lines<R: BufRead>(mut reader: R, mut each: impl FnMut(&[u8], bool)) 
 ///
 /// Normalising and classifying are most of the work, and what they make of a line depends on
 /// that line alone. So past the first [`PARALLEL_AFTER`] lines (a typical log never gets there)
-/// batches of raw lines go to classifier threads, one per other core, while this thread reads,
-/// builds the timeline in input order and classifies the batches no thread has room for. The
-/// timeline is the same as with every line done on one thread (a test holds the two equal).
+/// the input goes in blocks of whole lines to classifier threads, one per other core, which cut
+/// them into lines, while this thread reads, builds the timeline in input order and classifies
+/// the blocks no thread has room for. The timeline is the same as with every line done on one
+/// thread (a test holds the two equal).
 pub fn timeline_of<R: BufRead>(reader: R) -> io::Result<Timeline> {
     timeline_with_threads(reader, None)
 }
@@ -276,49 +313,49 @@ pub fn timeline_of<R: BufRead>(reader: R) -> io::Result<Timeline> {
 /// [`timeline_of`] with at most `threads` classifier threads (0: every line done on this one);
 /// `None`: one per other core.
 pub fn timeline_with_threads<R: BufRead>(
-    reader: R,
+    mut reader: R,
     threads: Option<usize>,
 ) -> io::Result<Timeline> {
     let mut analyzer = Analyzer::new();
-    std::thread::scope(|scope| {
-        let mut pool: Option<ClassifierPool> = None;
-        read_lines(reader, |raw, truncated| match &mut pool {
-            Some(pool) => pool.push(raw, truncated, &mut analyzer),
-            None => {
-                analyzer.push(raw, truncated);
-                if analyzer.line_number == PARALLEL_AFTER {
-                    // Asked only now: it reads the process's CPU limits (~30 µs), which a
-                    // typical log should not pay for.
-                    let threads = threads.unwrap_or_else(|| {
-                        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-                        cores.saturating_sub(1).clamp(1, MAX_THREADS)
-                    });
-                    pool = (threads > 0).then(|| ClassifierPool::start(scope, threads));
-                }
-            }
-        })?;
-        if let Some(pool) = pool {
-            pool.finish(&mut analyzer);
-        }
-        Ok::<(), io::Error>(())
+    let more = read_lines_while(&mut reader, |raw, truncated| {
+        analyzer.push(raw, truncated);
+        analyzer.line_number < PARALLEL_AFTER
     })?;
+    // Asked only now: it reads the process's CPU limits (~30 µs), which a typical log should not
+    // pay for.
+    let threads = more.then(|| {
+        threads.unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            cores.saturating_sub(1).clamp(1, MAX_THREADS)
+        })
+    });
+    match threads {
+        None => {}
+        Some(0) => read_lines(reader, |raw, truncated| analyzer.push(raw, truncated))?,
+        Some(threads) => std::thread::scope(|scope| {
+            ClassifierPool::start(scope, threads).read_all(reader, &mut analyzer)
+        })?,
+    }
     Ok(analyzer.finish())
 }
 
 /// Lines read before the work moves to other threads: starting them costs more than a typical
 /// log takes.
 pub const PARALLEL_AFTER: u64 = 16 * 1024;
-/// Lines handed to a classifier thread at a time: small batches keep the threads from waiting
-/// long on each other (4,096 was ~10% slower on 2 cores), large enough to make a hand-over rare.
-const BATCH_LINES: usize = 1024;
+/// Bytes of whole lines handed to a classifier thread at a time: small batches keep the threads
+/// from waiting long on each other (4,096 lines, ~200 KB, was ~10% slower on 2 cores), large
+/// enough to make a hand-over rare.
+const BATCH_BYTES: usize = 64 * 1024;
+/// Buffers of lines kept for reuse: a line or two are in the works at a time.
+const SPARE_BUFFERS: usize = 16;
 /// Batches in flight per classifier thread, and done on the reading thread but not yet placed:
 /// bounds memory, keeps every thread busy.
 const BATCHES_IN_FLIGHT: usize = 4;
 /// Past this many, the reading thread is the bottleneck: it does about a third of the work.
 const MAX_THREADS: usize = 8;
 
-/// Raw lines on their way to a classifier thread (their bytes one after another, where each ends
-/// and whether the reader cut it, and the number of the first), then what it made of them.
+/// Raw lines on their way to a classifier thread (their bytes, each line ended by a newline, and
+/// the number of the first), then what it made of them.
 ///
 /// The texts (and times) of the lines read travel end to end in one buffer, reused from batch to
 /// batch, so that no line costs an allocation: memory allocated on one thread and freed on
@@ -327,7 +364,11 @@ const MAX_THREADS: usize = 8;
 struct Batch {
     first: u64,
     bytes: Vec<u8>,
-    ends: Vec<(usize, bool)>,
+    /// How many lines it holds, and how many of them were cut to [`KEPT`].
+    lines: u64,
+    truncated: u64,
+    /// Where each line starts and ends in `bytes` (cut to [`KEPT`]), and whether it was cut.
+    ends: Vec<(usize, usize, bool)>,
     /// Each line read, its text and time moved beside it into one buffer.
     read: LineTexts<ReadLine>,
     /// What each line placed on its own says (the lines not inside a run of routine lines), in
@@ -360,6 +401,12 @@ struct ClassifierPool {
     /// Every batch not yet placed, oldest first.
     queue: std::collections::VecDeque<Slot>,
     filling: Batch,
+    /// Where the line being read starts in the batch being filled: the bytes before are whole
+    /// lines.
+    line_start: usize,
+    /// The line being read was cut to [`KEPT`] bytes (and one more, to tell it was): the rest of
+    /// it is passed over.
+    passing_over: bool,
     /// Emptied batches, to fill again.
     empty: Vec<Batch>,
     /// Where the reading thread normalises the lines of the batches it does itself.
@@ -409,26 +456,65 @@ impl ClassifierPool {
             from,
             queue: std::collections::VecDeque::new(),
             filling: Batch::default(),
+            line_start: 0,
+            passing_over: false,
             empty: Vec::new(),
             scratch: Buffers::default(),
         }
     }
 
-    fn push(&mut self, raw: &[u8], truncated: bool, analyzer: &mut Analyzer) {
-        let number = analyzer.count_line(truncated);
-        let batch = &mut self.filling;
-        if batch.ends.is_empty() {
-            batch.first = number;
+    /// Reads the rest of `reader` in batches of whole lines, and places every line.
+    fn read_all<R: BufRead>(mut self, mut reader: R, analyzer: &mut Analyzer) -> io::Result<()> {
+        loop {
+            let buf = fill(&mut reader)?;
+            if buf.is_empty() {
+                break;
+            }
+            // The batch being filled is never full here: it is sent once it is.
+            let used = buf
+                .len()
+                .min(BATCH_BYTES.saturating_sub(self.filling.bytes.len()));
+            self.take(&buf[..used]);
+            reader.consume(used);
+            if self.filling.bytes.len() >= BATCH_BYTES {
+                self.send(analyzer);
+            }
         }
-        batch.bytes.extend_from_slice(raw);
-        batch.ends.push((batch.bytes.len(), truncated));
-        if batch.ends.len() == BATCH_LINES {
+        // A last line with no newline after it.
+        if self.filling.bytes.len() > self.line_start {
+            self.filling.bytes.push(b'\n');
+            self.line_start = self.filling.bytes.len();
+        }
+        if self.line_start > 0 {
             self.send(analyzer);
+        }
+        while self.place_oldest(analyzer, true) {}
+        Ok(())
+    }
+
+    /// Adds bytes read to the batch being filled, with no more kept of a line than [`KEPT`] and
+    /// one byte (which tells the line was longer).
+    fn take(&mut self, mut bytes: &[u8]) {
+        if self.passing_over {
+            let Some(end) = memchr::memchr(b'\n', bytes) else {
+                return;
+            };
+            self.passing_over = false;
+            bytes = &bytes[end..];
+        }
+        let batch = &mut self.filling.bytes;
+        batch.extend_from_slice(bytes);
+        if let Some(end) = memchr::memrchr(b'\n', bytes) {
+            self.line_start = batch.len() - bytes.len() + end + 1;
+        }
+        if batch.len() - self.line_start > KEPT + 1 {
+            batch.truncate(self.line_start + KEPT + 1);
+            self.passing_over = true;
         }
     }
 
-    /// Places the batches that are done, then hands the batch being filled to a thread with room
-    /// for it, or does it here.
+    /// Places the batches that are done, then hands the whole lines of the batch being filled to
+    /// a thread with room for them, or does them here; the line being read starts the next batch.
     fn send(&mut self, analyzer: &mut Analyzer) {
         while self.place_oldest(analyzer, false) {}
         // Batches done here wait behind the oldest one sent: their number is bounded too, as if
@@ -436,8 +522,15 @@ impl ClassifierPool {
         if self.queue.len() > (self.to.len() + 1) * BATCHES_IN_FLIGHT {
             self.place_oldest(analyzer, true);
         }
-        let next = self.empty.pop().unwrap_or_default();
-        let batch = std::mem::replace(&mut self.filling, next);
+        let mut next = self.empty.pop().unwrap_or_default();
+        next.bytes
+            .extend_from_slice(&self.filling.bytes[self.line_start..]);
+        let mut batch = std::mem::replace(&mut self.filling, next);
+        batch.bytes.truncate(self.line_start);
+        self.line_start = 0;
+        batch.first = analyzer.line_number + 1;
+        batch.lines = count_byte(&batch.bytes, b'\n') as u64;
+        analyzer.line_number += batch.lines;
         let free = (0..self.to.len()).find(|&t| self.busy[t] < BATCHES_IN_FLIGHT);
         let unsent = match free {
             Some(thread) => match self.to[thread].send(batch) {
@@ -510,20 +603,15 @@ impl ClassifierPool {
             at += one_by_one;
         }
         drop(said);
+        analyzer
+            .builder
+            .note_lines_read(batch.lines, batch.truncated);
         batch.bytes.clear();
-        batch.ends.clear();
+        batch.truncated = 0;
         batch.read.clear();
         batch.stretches.clear();
         self.empty.push(batch);
         true
-    }
-
-    /// Sends what is left and places every batch; the threads end when their senders go.
-    fn finish(mut self, analyzer: &mut Analyzer) {
-        if !self.filling.ends.is_empty() {
-            self.send(analyzer);
-        }
-        while self.place_oldest(analyzer, true) {}
     }
 }
 
@@ -553,17 +641,27 @@ fn add_to_stretches(
     said.push(classified);
 }
 
-/// Normalises and classifies a batch of raw lines, each in `scratch` before its text and time
-/// join the batch's.
+/// Cuts a batch into lines, and normalises and classifies them, each in `scratch` before its text
+/// and time join the batch's.
 fn read_batch(classifier: &mut Classifier, scratch: &mut Buffers, batch: &mut Batch) {
+    let bytes = &batch.bytes;
     let mut start = 0;
-    let printed = PrintedLines::new(&batch.bytes, batch.ends.iter().map(|&(end, _)| end));
-    for (number, &(end, truncated)) in (batch.first..).zip(&batch.ends) {
-        let raw = &batch.bytes[start..end];
-        let as_printed = printed.line(start, end);
-        start = end;
+    let lines = memchr::memchr_iter(b'\n', bytes).map(|end| {
+        let line = (start, end.min(start + KEPT), end - start > KEPT);
+        start = end + 1;
+        line
+    });
+    batch.ends.clear();
+    batch.ends.extend(lines);
+    let printed = PrintedLines::new(
+        bytes,
+        batch.ends.iter().map(|&(start, end, _)| (start, end)),
+    );
+    for (number, &(start, end, truncated)) in (batch.first..).zip(&batch.ends) {
+        let raw = &bytes[start..end];
+        batch.truncated += u64::from(truncated);
         // A line as OpenSSH printed it goes into the batch straight from the raw bytes.
-        if let Some(text) = as_printed {
+        if let Some(text) = printed.line(start, end) {
             let classified = classifier.classify(text);
             let routine = RoutineRun::of(number, false, &classified);
             add_to_stretches(&mut batch.stretches, &mut batch.said, routine, classified);
@@ -618,6 +716,45 @@ mod tests {
                 (b"last".to_vec(), false)
             ]
         );
+    }
+
+    /// Input like a terminal's: once it has said the input ended, reading again would wait for
+    /// more (here, fails).
+    struct Terminal {
+        input: Vec<u8>,
+        at: usize,
+        ended: bool,
+    }
+
+    impl io::Read for Terminal {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.ended {
+                return Err(io::Error::other("read again after the end of input"));
+            }
+            let n = buf.len().min(self.input.len() - self.at);
+            buf[..n].copy_from_slice(&self.input[self.at..self.at + n]);
+            self.at += n;
+            self.ended = n == 0;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn the_end_of_input_is_read_once() {
+        let line = b"debug1: channel 0: rcvd adjust 65536\n";
+        for lines in [3, PARALLEL_AFTER as usize * 2] {
+            for threads in [0, 1] {
+                let input = line.repeat(lines);
+                let terminal = Terminal {
+                    input,
+                    at: 0,
+                    ended: false,
+                };
+                let reader = io::BufReader::with_capacity(4096, terminal);
+                let timeline = timeline_with_threads(reader, Some(threads)).unwrap();
+                assert_eq!(timeline.lines_read, lines as u64);
+            }
+        }
     }
 
     #[test]

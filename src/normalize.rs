@@ -177,14 +177,13 @@ pub struct PrintedLines<'a> {
 }
 
 impl<'a> PrintedLines<'a> {
-    /// The lines of `bytes` that end at `ends`, one after another from its start.
-    pub fn new(bytes: &'a [u8], ends: impl IntoIterator<Item = usize>) -> Self {
-        let mut start = 0;
-        let mut ending_in_cr = 0;
-        for end in ends {
-            ending_in_cr += usize::from(end > start && bytes[end - 1] == b'\r');
-            start = end;
-        }
+    /// The lines at `lines` (where each starts and ends) of `bytes`. A CR elsewhere in `bytes`
+    /// than at the end of a line has every line checked on its own.
+    pub fn new(bytes: &'a [u8], lines: impl IntoIterator<Item = (usize, usize)>) -> Self {
+        let ending_in_cr: usize = lines
+            .into_iter()
+            .map(|(start, end)| usize::from(end > start && bytes.get(end - 1) == Some(&b'\r')))
+            .sum();
         let plain = plain_crs(bytes) == Some(ending_in_cr);
         PrintedLines {
             bytes,
@@ -206,21 +205,26 @@ impl<'a> PrintedLines<'a> {
 }
 
 /// How many CRs `bytes` holds, if it is ASCII with no escape. CRs are counted, not searched for:
-/// a search would stop at the one ending each line. Counted in a byte, 128 bytes at a time (a
-/// multiple of any vector's width), so the compiler makes a few vector instructions of it.
+/// a search would stop at the one ending each line.
 fn plain_crs(bytes: &[u8]) -> Option<usize> {
-    let mut crs = 0;
-    let mut other = 0;
-    for block in bytes.chunks(128) {
-        let n = block
+    let other = bytes
+        .iter()
+        .fold(0, |f, &b| f | (b & 0x80) | u8::from(b == 0x1b));
+    (other == 0).then(|| count_byte(bytes, b'\r'))
+}
+
+/// How many times `byte` is in `bytes`: counted in a byte, 128 bytes at a time (a multiple of any
+/// vector's width), so the compiler makes a few vector instructions of it.
+pub(crate) fn count_byte(bytes: &[u8], byte: u8) -> usize {
+    let count = |block: &[u8]| {
+        block
             .iter()
-            .fold(0u8, |n, &b| n.wrapping_add(u8::from(b == b'\r')));
-        crs += usize::from(n);
-        other |= block
-            .iter()
-            .fold(0, |f, &b| f | (b & 0x80) | u8::from(b == 0x1b));
-    }
-    (other == 0).then_some(crs)
+            .fold(0u8, |n, &b| n.wrapping_add(u8::from(b == byte)))
+    };
+    bytes
+        .chunks(128)
+        .map(|block| usize::from(count(block)))
+        .sum()
 }
 
 /// ASCII with no CR and no escape (the bytes the normaliser has to see to), checked eight bytes
@@ -560,16 +564,16 @@ mod tests {
                 line.insert(at % (line.len() + 1), byte);
             }
             let mut bytes = Vec::new();
-            let mut ends = Vec::new();
+            let mut ranges = Vec::new();
             for line in &lines {
+                let start = bytes.len();
                 bytes.extend_from_slice(line);
-                ends.push(bytes.len());
+                ranges.push((start, bytes.len()));
+                bytes.push(b'\n');
             }
-            let printed = PrintedLines::new(&bytes, ends.iter().copied());
-            let mut start = 0;
-            for end in ends {
+            let printed = PrintedLines::new(&bytes, ranges.iter().copied());
+            for (start, end) in ranges {
                 proptest::prop_assert_eq!(printed.line(start, end), as_printed(&bytes[start..end]));
-                start = end;
             }
         }
 
@@ -600,12 +604,16 @@ mod tests {
     fn a_long_line_among_plain_ones_is_cut_before_its_cr_comes_off() {
         let mut long = vec![b'd'; MAX_LINE_BYTES];
         long.extend_from_slice(b"\r");
-        let bytes = [&b"debug1: a\r"[..], &long, b"debug2: b"].concat();
-        let ends = [10, 10 + long.len(), bytes.len()];
-        let printed = PrintedLines::new(&bytes, ends);
+        let bytes = [&b"debug1: a\r\n"[..], &long, b"\ndebug2: b\n"].concat();
+        let lines = [
+            (0, 10),
+            (11, 11 + long.len()),
+            (12 + long.len(), bytes.len() - 1),
+        ];
+        let printed = PrintedLines::new(&bytes, lines);
         assert_eq!(printed.line(0, 10), Some("debug1: a"));
-        assert_eq!(printed.line(10, ends[1]), as_printed(&long));
-        assert_eq!(printed.line(ends[1], ends[2]), Some("debug2: b"));
+        assert_eq!(printed.line(lines[1].0, lines[1].1), as_printed(&long));
+        assert_eq!(printed.line(lines[2].0, lines[2].1), Some("debug2: b"));
     }
 
     #[test]

@@ -1567,11 +1567,10 @@ impl TimelineBuilder {
         Self::default()
     }
 
-    pub fn note_line_read(&mut self, truncated: bool) {
-        self.timeline.lines_read += 1;
-        if truncated {
-            self.timeline.lines_truncated += 1;
-        }
+    /// Counts lines read, and how many of them were cut.
+    pub fn note_lines_read(&mut self, lines: u64, truncated: u64) {
+        self.timeline.lines_read += lines;
+        self.timeline.lines_truncated += truncated;
     }
 
     /// Adds one line; gives it back (the timeline keeps copies of what it keeps), so the reader

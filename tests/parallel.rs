@@ -167,3 +167,32 @@ fn threads_give_requests_first_seen_late_the_timeline_one_thread_gives() {
     let timeline = same_with_threads(&long_session_with(false));
     assert_eq!(timeline.sessions.len(), 1, "one session");
 }
+
+#[test]
+fn threads_give_lines_cut_anywhere_the_timeline_one_thread_gives() {
+    // Past where the threads start: lines around the longest kept, and longer than a batch,
+    // read through buffers of several sizes, so that lines, and lines being cut, span refills.
+    let mut log = long_session();
+    let cut_at = vvvexplain::normalize::MAX_LINE_BYTES + 1;
+    for len in [cut_at - 1, cut_at, cut_at + 1, 3 * cut_at, 200_000] {
+        let line = format!("debug3: {}\n", "z".repeat(len - "debug3: ".len()));
+        log.extend_from_slice(line.as_bytes());
+        log.extend_from_slice(b"debug1: channel 0: rcvd adjust 65536\r\n");
+    }
+    log.extend_from_slice(b"debug1: Exit status 0");
+    for capacity in [7, 1000, 64 * 1024] {
+        let read = |threads| {
+            let reader = std::io::BufReader::with_capacity(capacity, &log[..]);
+            timeline_with_threads(reader, Some(threads)).expect("reading from memory")
+        };
+        let alone = read(0);
+        assert_eq!(alone.lines_truncated, 3, "lines longer than kept");
+        let expected = format!("{alone:?}");
+        for threads in [1, 3] {
+            assert!(
+                format!("{:?}", read(threads)) == expected,
+                "{threads} classifier thread(s) changed the timeline, buffer of {capacity}"
+            );
+        }
+    }
+}

@@ -12,7 +12,7 @@ use crate::event::{Classified, Classifier, Level};
 use crate::normalize::{
     count_byte, normalize, Buffers, Line, LineTexts, Normalized, PrintedLines, MAX_LINE_BYTES,
 };
-use crate::timeline::{RoutineRun, RunLines, Timeline, TimelineBuilder};
+use crate::timeline::{RoutineLine, RoutineRun, RunLines, Timeline, TimelineBuilder};
 
 /// Feeds lines through the normaliser, the grammar and the timeline.
 #[derive(Debug, Default)]
@@ -133,6 +133,29 @@ impl Analyzer {
                 time: done.time.unwrap_or_default(),
             });
         }
+    }
+
+    /// [`place`](Self::place) of a line a classifier thread read, which its batch holds.
+    fn place_read(
+        &mut self,
+        (text, time, read): (&str, Option<&str>, &ReadLine),
+        said: Classified,
+    ) {
+        let mut buffers = self.spare.pop().unwrap_or_default();
+        buffers.text.clear();
+        buffers.text.push_str(text);
+        let line = Line {
+            number: read.number,
+            text: buffers.text,
+            time: time.map(|time| {
+                buffers.time.clear();
+                buffers.time.push_str(time);
+                buffers.time
+            }),
+            millis: read.millis,
+            truncated: read.truncated,
+        };
+        self.place(line, said, None);
     }
 
     /// [`place`](Self::place) of each line of a run of routine lines but the last (which the
@@ -371,12 +394,10 @@ struct Batch {
     ends: Vec<(usize, usize, bool)>,
     /// Each line read, its text and time moved beside it into one buffer.
     read: LineTexts<ReadLine>,
-    /// What each line placed on its own says (the lines not inside a run of routine lines), in
-    /// order.
+    /// What each line of the stretches of lines placed on their own says, in order.
     said: Vec<Classified>,
-    /// The lines read cut into stretches, each: how many lines, and for a run of routine lines,
-    /// all of them but the last, and the last. Made where the batch is read, so the reading
-    /// thread, which places every batch, need not.
+    /// The lines read, cut into stretches. Made where the batch is read, so the reading thread,
+    /// which places every batch, need not.
     stretches: Vec<Stretch>,
 }
 
@@ -413,7 +434,14 @@ struct ClassifierPool {
     scratch: Buffers,
 }
 
-type Stretch = (usize, Option<RoutineRun>, Option<RoutineRun>);
+/// Lines of a batch that go to the timeline alike.
+enum Stretch {
+    /// This many lines, each placed on its own.
+    OnTheirOwn(usize),
+    /// Routine lines: all but the last in one step, and the last on its own, as the line after
+    /// it may turn out to continue it.
+    Routine(Option<RoutineRun>, RoutineLine),
+}
 
 enum Slot {
     /// With this classifier thread.
@@ -573,34 +601,29 @@ impl ClassifierPool {
         let mut at = 0;
         let read = &batch.read;
         let mut said = batch.said.drain(..);
-        for &(len, most, _) in &batch.stretches {
-            let mut one_by_one = len;
-            if let Some(run) = most {
-                let start = at;
-                let run_lines = |i: usize| read.get(start + i).map(|(text, _, l)| (l.number, text));
-                analyzer.place_routine(&run, &run_lines);
-                at += run.count;
-                one_by_one -= run.count;
+        for stretch in batch.stretches.drain(..) {
+            match stretch {
+                Stretch::OnTheirOwn(count) => {
+                    let lines = (at..at + count).filter_map(|i| read.get(i));
+                    for (line, classified) in lines.zip(&mut said) {
+                        analyzer.place_read(line, classified);
+                    }
+                    at += count;
+                }
+                Stretch::Routine(most, last) => {
+                    if let Some(run) = most {
+                        let start = at;
+                        let run_lines =
+                            |i: usize| read.get(start + i).map(|(text, _, l)| (l.number, text));
+                        analyzer.place_routine(&run, &run_lines);
+                        at += run.count;
+                    }
+                    if let Some(line) = read.get(at) {
+                        analyzer.place_read(line, last.said());
+                    }
+                    at += 1;
+                }
             }
-            let lines = (at..at + one_by_one).filter_map(|i| read.get(i));
-            for ((text, time, read), classified) in lines.zip(&mut said) {
-                let mut buffers = analyzer.spare.pop().unwrap_or_default();
-                buffers.text.clear();
-                buffers.text.push_str(text);
-                let line = Line {
-                    number: read.number,
-                    text: buffers.text,
-                    time: time.map(|time| {
-                        buffers.time.clear();
-                        buffers.time.push_str(time);
-                        buffers.time
-                    }),
-                    millis: read.millis,
-                    truncated: read.truncated,
-                };
-                analyzer.place(line, classified, None);
-            }
-            at += one_by_one;
         }
         drop(said);
         analyzer
@@ -615,30 +638,36 @@ impl ClassifierPool {
     }
 }
 
-/// Adds a line to the stretches of its batch: to the run of routine lines before it if it is one
-/// too (`routine`), else to the lines before it if they are none. What it says is kept while it
-/// may be placed on its own.
+/// Adds line `number` to the stretches of its batch: to the routine lines before it if it is one
+/// too, else to the lines before it if they are placed on their own.
 fn add_to_stretches(
     stretches: &mut Vec<Stretch>,
     said: &mut Vec<Classified>,
-    routine: Option<RoutineRun>,
+    number: u64,
+    timed: bool,
     classified: Classified,
 ) {
-    match (stretches.last_mut(), routine) {
-        (Some((len, most, Some(last))), Some(next)) => {
+    match (
+        stretches.last_mut(),
+        RoutineLine::of(number, timed, classified),
+    ) {
+        (Some(Stretch::Routine(most, last)), Ok(next)) => {
+            let last = std::mem::replace(last, next);
             match most {
-                Some(most) => most.extend(last),
-                None => *most = Some(*last),
+                Some(most) => most.add(&last),
+                None => *most = Some(RoutineRun::of(&last)),
             }
-            *last = next;
-            *len += 1;
-            // The line before is inside the run now, and placed with it.
-            said.pop();
         }
-        (Some((len, None, None)), None) => *len += 1,
-        (_, routine) => stretches.push((1, None, routine)),
+        (_, Ok(next)) => stretches.push(Stretch::Routine(None, next)),
+        (Some(Stretch::OnTheirOwn(count)), Err(classified)) => {
+            *count += 1;
+            said.push(classified);
+        }
+        (_, Err(classified)) => {
+            stretches.push(Stretch::OnTheirOwn(1));
+            said.push(classified);
+        }
     }
-    said.push(classified);
 }
 
 /// Cuts a batch into lines, and normalises and classifies them, each in `scratch` before its text
@@ -663,8 +692,13 @@ fn read_batch(classifier: &mut Classifier, scratch: &mut Buffers, batch: &mut Ba
         // A line as OpenSSH printed it goes into the batch straight from the raw bytes.
         if let Some(text) = printed.line(start, end) {
             let classified = classifier.classify(text);
-            let routine = RoutineRun::of(number, false, &classified);
-            add_to_stretches(&mut batch.stretches, &mut batch.said, routine, classified);
+            add_to_stretches(
+                &mut batch.stretches,
+                &mut batch.said,
+                number,
+                false,
+                classified,
+            );
             let read = ReadLine {
                 number,
                 millis: None,
@@ -676,8 +710,13 @@ fn read_batch(classifier: &mut Classifier, scratch: &mut Buffers, batch: &mut Ba
         let buffers = std::mem::take(scratch);
         if let Some((line, classified)) = read_line(classifier, number, raw, truncated, buffers) {
             let timed = line.time.is_some() || line.millis.is_some();
-            let routine = RoutineRun::of(number, timed, &classified);
-            add_to_stretches(&mut batch.stretches, &mut batch.said, routine, classified);
+            add_to_stretches(
+                &mut batch.stretches,
+                &mut batch.said,
+                number,
+                timed,
+                classified,
+            );
             let read = ReadLine {
                 number,
                 millis: line.millis,

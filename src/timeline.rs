@@ -5,6 +5,7 @@
 //! not grow with the length of the log.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -1494,51 +1495,84 @@ fn find_line<'a>(run: &RoutineRun, lines: &impl RunLines<'a>, number: u64) -> Op
         .map(|(_, text)| text)
 }
 
-impl RoutineRun {
-    /// A run of this one line, line `number`, if it is a routine line.
-    pub fn of(number: u64, timed: bool, classified: &Classified) -> Option<RoutineRun> {
+/// A routine line, all of what it says: its number, level, whether scp printed it, and for a
+/// request its name and which of the [`REQUEST_PHASES`] it is of. Small, as a long log makes one
+/// per line, and what a run is made from.
+#[derive(Debug, Clone)]
+pub struct RoutineLine {
+    number: u64,
+    level: Level,
+    from_scp: bool,
+    request: Option<(u8, Arc<str>)>,
+}
+
+impl RoutineLine {
+    /// Line `number`, if it is a routine line; else what it says, given back.
+    pub fn of(number: u64, timed: bool, classified: Classified) -> Result<RoutineLine, Classified> {
         if timed || classified.level == Level::Plain {
-            return None;
+            return Err(classified);
         }
-        let mut requests = [None; 2];
-        let last_request = match &classified.event {
+        let request = match &classified.event {
             Event::Other => None,
             Event::SftpPacket { name } => {
                 let phase = request_phase(name);
-                let i = REQUEST_PHASES.iter().position(|&p| p == phase)?;
-                requests[i] = Some((number, number));
-                Some(number)
+                match REQUEST_PHASES.iter().position(|&p| p == phase) {
+                    Some(i) => Some((i as u8, name.clone())),
+                    None => return Err(classified),
+                }
             }
-            _ => return None,
+            _ => return Err(classified),
         };
-        Some(RoutineRun {
-            first: number,
-            last: number,
-            count: 1,
-            verbosity: verbosity_of(classified.level),
+        Ok(RoutineLine {
+            number,
+            level: classified.level,
             from_scp: classified.from_scp,
-            last_request,
-            requests,
+            request,
         })
     }
 
-    /// Adds `next`, the routine lines right after these, to the run.
-    pub fn extend(&mut self, next: &RoutineRun) {
-        self.last = next.last;
-        self.count += next.count;
-        self.verbosity = self.verbosity.max(next.verbosity);
-        self.from_scp |= next.from_scp;
-        if next.last_request.is_none() {
+    /// What the line says, as it was classified.
+    pub fn said(self) -> Classified {
+        Classified {
+            level: self.level,
+            from_scp: self.from_scp,
+            event: match self.request {
+                None => Event::Other,
+                Some((_, name)) => Event::SftpPacket { name },
+            },
+        }
+    }
+}
+
+impl RoutineRun {
+    /// A run of this one line.
+    pub fn of(line: &RoutineLine) -> RoutineRun {
+        let mut run = RoutineRun {
+            first: line.number,
+            last: line.number,
+            count: 0,
+            verbosity: 0,
+            from_scp: false,
+            last_request: None,
+            requests: [None; 2],
+        };
+        run.add(line);
+        run
+    }
+
+    /// Adds `line`, the routine line right after these, to the run.
+    pub fn add(&mut self, line: &RoutineLine) {
+        self.last = line.number;
+        self.count += 1;
+        self.verbosity = self.verbosity.max(verbosity_of(line.level));
+        self.from_scp |= line.from_scp;
+        let phase = line.request.as_ref().map(|&(i, _)| usize::from(i));
+        let Some(request) = phase.and_then(|i| self.requests.get_mut(i)) else {
             return;
-        }
-        self.last_request = next.last_request;
-        for (mine, theirs) in self.requests.iter_mut().zip(next.requests) {
-            let Some(theirs) = theirs else { continue };
-            *mine = Some(match *mine {
-                Some((first, _)) => (first, theirs.1),
-                None => theirs,
-            });
-        }
+        };
+        self.last_request = Some(line.number);
+        let first = request.map_or(line.number, |(first, _)| first);
+        *request = Some((first, line.number));
     }
 }
 
@@ -1789,13 +1823,10 @@ mod tests {
         }
         let mut at_once = TimelineBuilder::new();
         let _ = at_once.push(line(0), &classified[0]);
-        let run = (1..texts.len())
-            .map(|i| RoutineRun::of(i as u64 + 1, false, &classified[i]).expect("routine"))
-            .reduce(|mut run, next| {
-                run.extend(&next);
-                run
-            })
-            .expect("lines");
+        let mut lines = (1..texts.len())
+            .map(|i| RoutineLine::of(i as u64 + 1, false, classified[i].clone()).expect("routine"));
+        let mut run = RoutineRun::of(&lines.next().expect("lines"));
+        lines.for_each(|line| run.add(&line));
         let numbered = |at: usize| texts.get(at + 1).map(|&text| (at as u64 + 2, text));
         at_once.push_routine(&run, &numbered);
         let (each, at_once) = (each.finish(), at_once.finish());

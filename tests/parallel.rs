@@ -196,3 +196,19 @@ fn threads_give_lines_cut_anywhere_the_timeline_one_thread_gives() {
         }
     }
 }
+
+#[test]
+fn threads_give_a_last_request_placed_on_its_own_the_timeline_one_thread_gives() {
+    // The last request of the log is the last of its routine lines: the line after it is placed
+    // on its own, and the request with it, as what it says.
+    let mut log = long_session();
+    log.extend_from_slice(b"debug3: Sent message SSH2_FXP_WRITE I:9 O:0 S:240\r\n");
+    log.extend_from_slice(b"remote output that is no OpenSSH line\r\n");
+    let timeline = same_with_threads(&log);
+    let session = &timeline.sessions[0];
+    assert_eq!(
+        session.last_event.as_ref().map(|line| line.line),
+        Some(timeline.lines_read - 1),
+        "the request is the last event"
+    );
+}

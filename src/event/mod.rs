@@ -419,6 +419,15 @@ impl Classifier {
         Self::default()
     }
 
+    /// A classifier for lines of a long log (a classifier thread's): it remembers line shapes
+    /// from its first line on, as the lines before have already shown the log is long.
+    pub fn for_long_log() -> Self {
+        Classifier {
+            lines: SHAPES_AFTER,
+            ..Self::default()
+        }
+    }
+
     /// Classifies one normalised line. Never fails: a line the grammar cannot place is `Other`.
     pub fn classify(&mut self, text: &str) -> Classified {
         let Some(filter) = EventFilter::get() else {

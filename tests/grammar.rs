@@ -7,15 +7,11 @@
 mod common;
 
 use proptest::prelude::*;
-use vvvexplain::event::{classify, classify_full, Classifier, SHAPES_AFTER};
+use vvvexplain::event::{classify, classify_full, Classifier};
 
-/// A classifier past the lines it reads before it remembers line shapes.
+/// A classifier that remembers line shapes from its first line.
 fn remembering_classifier() -> Classifier {
-    let mut classifier = Classifier::new();
-    for _ in 0..SHAPES_AFTER {
-        classifier.classify("warming up");
-    }
-    classifier
+    Classifier::for_long_log()
 }
 
 /// Every recorded line, as the normaliser would hand it to the classifier.

@@ -389,7 +389,7 @@ struct DecidedLine {
 
 /// Lines a classifier reads before it remembers shapes: a typical transcript (150-300 lines, few
 /// of one shape) would pay more to fill the memory than it saves.
-pub const SHAPES_AFTER: usize = 512;
+const SHAPES_AFTER: usize = 512;
 
 /// A transfer log repeats one or two such starts (`debug3: Sent message SSH2_FXP_WRITE I:`)
 /// hundreds of thousands of times; a few slots hold them, and are few enough to look through.

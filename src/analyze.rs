@@ -458,7 +458,7 @@ impl ClassifierPool {
             let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT);
             let (done_tx, done_rx) = mpsc::sync_channel(BATCHES_IN_FLIGHT);
             let classify = move || {
-                let mut classifier = Classifier::new();
+                let mut classifier = Classifier::for_long_log();
                 let mut scratch = Buffers::default();
                 for mut batch in batch_rx {
                     read_batch(&mut classifier, &mut scratch, &mut batch);

@@ -1,9 +1,10 @@
 //! The pipeline's front half: raw bytes → lines → normalised lines → classified events → timeline.
 //!
 //! Input is read as a stream with a bounded line length, so a log of any size or an endless
-//! stream goes through in constant memory; only the timeline's bounded state is kept. A long log
-//! has its lines normalised and classified on other threads, and its runs of routine lines
-//! placed in the timeline in one step each (see [`timeline_of`]).
+//! stream goes through in constant memory; only the timeline's bounded state is kept. A whole
+//! input is read in batches of lines, its runs of routine lines placed in the timeline in one
+//! step each, and a long one's batches normalised and classified on other threads too (see
+//! [`timeline_of`]); a live run's lines go one by one through an [`Analyzer`].
 
 use std::io::{self, BufRead};
 use std::sync::mpsc;
@@ -14,7 +15,8 @@ use crate::normalize::{
 };
 use crate::timeline::{RoutineLine, RoutineRun, RunLines, Timeline, TimelineBuilder};
 
-/// Feeds lines through the normaliser, the grammar and the timeline.
+/// Feeds lines one by one through the normaliser, the grammar and the timeline, as a live run
+/// gives them; also what a batch's lines are placed through.
 #[derive(Debug, Default)]
 pub struct Analyzer {
     classifier: Classifier,
@@ -237,17 +239,6 @@ fn join_wrapped(
 /// The most of a line kept: a longer one is cut to this and counted as cut.
 const KEPT: usize = MAX_LINE_BYTES + 1;
 
-/// Reads `reader` to its end, line by line, cutting lines longer than the normaliser keeps
-/// without ever holding more than that in memory. Lines that lie whole in the reader's buffer are
-/// handed over from it without a copy.
-pub fn read_lines<R: BufRead>(mut reader: R, mut each: impl FnMut(&[u8], bool)) -> io::Result<()> {
-    read_lines_while(&mut reader, |line, truncated| {
-        each(line, truncated);
-        true
-    })
-    .map(drop)
-}
-
 /// The reader's buffer, filled if it was empty (empty at the end of the input), read again when a
 /// signal cut a read short.
 fn fill<R: BufRead>(reader: &mut R) -> io::Result<&[u8]> {
@@ -265,12 +256,10 @@ fn fill<R: BufRead>(reader: &mut R) -> io::Result<&[u8]> {
     reader.fill_buf()
 }
 
-/// [`read_lines`] for as long as `each` says to go on; the reader is left right past the line it
-/// said stop after. Says whether it stopped before the end.
-fn read_lines_while<R: BufRead>(
-    reader: &mut R,
-    mut each: impl FnMut(&[u8], bool) -> bool,
-) -> io::Result<bool> {
+/// Reads `reader` to its end, line by line, cutting lines longer than the normaliser keeps
+/// without ever holding more than that in memory. Lines that lie whole in the reader's buffer are
+/// handed over from it without a copy.
+pub fn read_lines<R: BufRead>(mut reader: R, mut each: impl FnMut(&[u8], bool)) -> io::Result<()> {
     // A line that began in an earlier buffer, and whether it was cut.
     let mut carried: Vec<u8> = Vec::new();
     let mut truncated = false;
@@ -280,12 +269,12 @@ fn read_lines_while<R: BufRead>(
         *truncated |= bytes.len() > room;
     };
     loop {
-        let buf = fill(reader)?;
+        let buf = fill(&mut reader)?;
         if buf.is_empty() {
             if !carried.is_empty() || truncated {
                 each(&carried, truncated);
             }
-            return Ok(false);
+            return Ok(());
         }
         let mut start = 0;
         if !carried.is_empty() || truncated {
@@ -296,24 +285,16 @@ fn read_lines_while<R: BufRead>(
                 continue;
             };
             carry(&mut carried, &mut truncated, &buf[..end]);
-            let go_on = each(&carried, truncated);
+            each(&carried, truncated);
             carried.clear();
             truncated = false;
             start = end + 1;
-            if !go_on {
-                reader.consume(start);
-                return Ok(true);
-            }
         }
         let first = start;
         for end in memchr::memchr_iter(b'\n', &buf[first..]).map(|at| first + at) {
             let line = &buf[start..end];
-            let go_on = each(&line[..line.len().min(KEPT)], line.len() > KEPT);
+            each(&line[..line.len().min(KEPT)], line.len() > KEPT);
             start = end + 1;
-            if !go_on {
-                reader.consume(start);
-                return Ok(true);
-            }
         }
         carry(&mut carried, &mut truncated, &buf[start..]);
         let used = buf.len();
@@ -323,12 +304,13 @@ fn read_lines_while<R: BufRead>(
 
 /// Runs a whole reader through the pipeline's front half.
 ///
-/// Normalising and classifying are most of the work, and what they make of a line depends on
-/// that line alone. So past the first [`PARALLEL_AFTER`] lines (a typical log never gets there)
-/// the input goes in blocks of whole lines to classifier threads, one per other core, which cut
-/// them into lines, while this thread reads, builds the timeline in input order and classifies
-/// the blocks no thread has room for. The timeline is the same as with every line done on one
-/// thread (a test holds the two equal).
+/// The input is read in batches of whole lines, each cut into lines, normalised and classified
+/// in one go, its runs of routine lines placed in the timeline in one step each. That is most of
+/// the work, and what it makes of a line depends on that line alone: so past the first
+/// [`PARALLEL_AFTER`] lines (a typical log never gets there) classifier threads, one per other
+/// core, take batches, while this thread reads, builds the timeline in input order and does the
+/// batches no thread has room for. The timeline is the same as with the lines given one by one
+/// to an [`Analyzer`] (a test holds the two equal).
 pub fn timeline_of<R: BufRead>(reader: R) -> io::Result<Timeline> {
     timeline_with_threads(reader, None)
 }
@@ -336,29 +318,13 @@ pub fn timeline_of<R: BufRead>(reader: R) -> io::Result<Timeline> {
 /// [`timeline_of`] with at most `threads` classifier threads (0: every line done on this one);
 /// `None`: one per other core.
 pub fn timeline_with_threads<R: BufRead>(
-    mut reader: R,
+    reader: R,
     threads: Option<usize>,
 ) -> io::Result<Timeline> {
     let mut analyzer = Analyzer::new();
-    let more = read_lines_while(&mut reader, |raw, truncated| {
-        analyzer.push(raw, truncated);
-        analyzer.line_number < PARALLEL_AFTER
+    std::thread::scope(|scope| {
+        ClassifierPool::new(threads).read_all(scope, reader, &mut analyzer)
     })?;
-    // Asked only now: it reads the process's CPU limits (~30 µs), which a typical log should not
-    // pay for.
-    let threads = more.then(|| {
-        threads.unwrap_or_else(|| {
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-            cores.saturating_sub(1).clamp(1, MAX_THREADS)
-        })
-    });
-    match threads {
-        None => {}
-        Some(0) => read_lines(reader, |raw, truncated| analyzer.push(raw, truncated))?,
-        Some(threads) => std::thread::scope(|scope| {
-            ClassifierPool::start(scope, threads).read_all(reader, &mut analyzer)
-        })?,
-    }
     Ok(analyzer.finish())
 }
 
@@ -415,6 +381,9 @@ struct ReadLine {
 /// the cores whatever the share of reading is. Batches are placed in the order they were read:
 /// each thread answers its batches in the order it got them.
 struct ClassifierPool {
+    /// How many threads to start once the log is long (`None` inside: one per other core), until
+    /// they are started.
+    threads: Option<Option<usize>>,
     to: Vec<mpsc::SyncSender<Batch>>,
     from: Vec<mpsc::Receiver<Batch>>,
     /// Batches sent to each thread and not yet answered.
@@ -451,9 +420,33 @@ enum Slot {
 }
 
 impl ClassifierPool {
-    fn start<'scope>(scope: &'scope std::thread::Scope<'scope, '_>, threads: usize) -> Self {
-        let mut to = Vec::new();
-        let mut from = Vec::new();
+    /// A pool with no thread yet; `threads`: how many it will start (`None`: one per other core).
+    fn new(threads: Option<usize>) -> Self {
+        ClassifierPool {
+            threads: Some(threads),
+            to: Vec::new(),
+            from: Vec::new(),
+            busy: Vec::new(),
+            queue: std::collections::VecDeque::new(),
+            filling: Batch::default(),
+            line_start: 0,
+            passing_over: false,
+            empty: Vec::new(),
+            scratch: Buffers::default(),
+        }
+    }
+
+    /// Starts the classifier threads.
+    fn start<'scope>(&mut self, scope: &'scope std::thread::Scope<'scope, '_>) {
+        // Asked only now: it reads the process's CPU limits (~30 µs), which a typical log should
+        // not pay for.
+        let Some(threads) = self.threads.take() else {
+            return;
+        };
+        let threads = threads.unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            cores.saturating_sub(1).clamp(1, MAX_THREADS)
+        });
         for _ in 0..threads {
             let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT);
             let (done_tx, done_rx) = mpsc::sync_channel(BATCHES_IN_FLIGHT);
@@ -475,24 +468,20 @@ impl ClassifierPool {
             {
                 break;
             }
-            to.push(batch_tx);
-            from.push(done_rx);
-        }
-        ClassifierPool {
-            busy: vec![0; to.len()],
-            to,
-            from,
-            queue: std::collections::VecDeque::new(),
-            filling: Batch::default(),
-            line_start: 0,
-            passing_over: false,
-            empty: Vec::new(),
-            scratch: Buffers::default(),
+            self.to.push(batch_tx);
+            self.from.push(done_rx);
+            self.busy.push(0);
         }
     }
 
-    /// Reads the rest of `reader` in batches of whole lines, and places every line.
-    fn read_all<R: BufRead>(mut self, mut reader: R, analyzer: &mut Analyzer) -> io::Result<()> {
+    /// Reads `reader` in batches of whole lines, and places every line; starts the threads once
+    /// [`PARALLEL_AFTER`] lines are read.
+    fn read_all<'scope, R: BufRead>(
+        mut self,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        mut reader: R,
+        analyzer: &mut Analyzer,
+    ) -> io::Result<()> {
         loop {
             let buf = fill(&mut reader)?;
             if buf.is_empty() {
@@ -506,6 +495,9 @@ impl ClassifierPool {
             reader.consume(used);
             if self.filling.bytes.len() >= BATCH_BYTES {
                 self.send(analyzer);
+                if analyzer.line_number >= PARALLEL_AFTER {
+                    self.start(scope);
+                }
             }
         }
         // A last line with no newline after it.

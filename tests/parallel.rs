@@ -1,8 +1,11 @@
-//! Classifying on other threads changes nothing: a long log gives the same timeline whether all
-//! its lines are read on one thread or, past the first `PARALLEL_AFTER`, on classifier threads
-//! (where runs of routine lines also go to the timeline in one step each).
+//! Reading in batches changes nothing: a long log gives the same timeline whether its lines are
+//! given one by one to an `Analyzer` (as a live run does) or read in batches (where runs of
+//! routine lines go to the timeline in one step each), on this thread alone or, past the first
+//! `PARALLEL_AFTER` lines, on classifier threads too.
 
-use vvvexplain::analyze::{timeline_with_threads, PARALLEL_AFTER};
+use std::io::BufRead;
+
+use vvvexplain::analyze::{read_lines, timeline_with_threads, Analyzer, PARALLEL_AFTER};
 use vvvexplain::event::Event;
 use vvvexplain::timeline::Timeline;
 
@@ -61,24 +64,32 @@ fn long_log() -> Vec<u8> {
     log
 }
 
-/// The timeline of `log` read on this thread alone, after checking that 1 and 3 classifier
-/// threads give the same.
+/// The timeline of `log` given line by line to an analyzer.
+fn line_by_line(log: impl BufRead) -> Timeline {
+    let mut analyzer = Analyzer::new();
+    read_lines(log, |raw, truncated| analyzer.push(raw, truncated))
+        .expect("reading from memory cannot fail");
+    analyzer.finish()
+}
+
+/// The timeline of `log` given line by line, after checking that reading it in batches with 0,
+/// 1 and 3 classifier threads gives the same.
 fn same_with_threads(log: &[u8]) -> Timeline {
-    let alone = timeline_with_threads(log, Some(0)).expect("reading from memory cannot fail");
+    let alone = line_by_line(log);
     assert!(alone.lines_read > 3 * PARALLEL_AFTER);
     let expected = format!("{alone:?}");
-    for threads in [1, 3] {
+    for threads in [0, 1, 3] {
         let shared = timeline_with_threads(log, Some(threads)).expect("reading from memory");
         assert!(
             format!("{shared:?}") == expected,
-            "{threads} classifier thread(s) changed the timeline"
+            "batches with {threads} classifier thread(s) changed the timeline"
         );
     }
     alone
 }
 
 #[test]
-fn threads_give_the_timeline_one_thread_gives() {
+fn batches_give_the_timeline_lines_one_by_one_give() {
     let timeline = same_with_threads(&long_log());
     assert!(timeline.sessions.len() > 2, "many sessions");
 }
@@ -151,7 +162,7 @@ fn long_session_with(requests_first: bool) -> Vec<u8> {
 }
 
 #[test]
-fn threads_give_a_long_session_the_timeline_one_thread_gives() {
+fn batches_give_a_long_session_the_timeline_lines_one_by_one_give() {
     let timeline = same_with_threads(&long_session());
     assert_eq!(timeline.sessions.len(), 1, "one session");
     assert!(
@@ -161,7 +172,7 @@ fn threads_give_a_long_session_the_timeline_one_thread_gives() {
 }
 
 #[test]
-fn threads_give_requests_first_seen_late_the_timeline_one_thread_gives() {
+fn batches_give_requests_first_seen_late_the_timeline_lines_one_by_one_give() {
     // The transfer's first request comes after the classifier threads start: the phase's first
     // line and key line are set in a run of routine lines.
     let timeline = same_with_threads(&long_session_with(false));
@@ -169,7 +180,7 @@ fn threads_give_requests_first_seen_late_the_timeline_one_thread_gives() {
 }
 
 #[test]
-fn threads_give_lines_cut_anywhere_the_timeline_one_thread_gives() {
+fn batches_give_lines_cut_anywhere_the_timeline_lines_one_by_one_give() {
     // Past where the threads start: lines around the longest kept, and longer than a batch,
     // read through buffers of several sizes, so that lines, and lines being cut, span refills.
     let mut log = long_session();
@@ -181,14 +192,12 @@ fn threads_give_lines_cut_anywhere_the_timeline_one_thread_gives() {
     }
     log.extend_from_slice(b"debug1: Exit status 0");
     for capacity in [7, 1000, 64 * 1024] {
-        let read = |threads| {
-            let reader = std::io::BufReader::with_capacity(capacity, &log[..]);
-            timeline_with_threads(reader, Some(threads)).expect("reading from memory")
-        };
-        let alone = read(0);
+        let reader = || std::io::BufReader::with_capacity(capacity, &log[..]);
+        let alone = line_by_line(reader());
         assert_eq!(alone.lines_truncated, 3, "lines longer than kept");
         let expected = format!("{alone:?}");
-        for threads in [1, 3] {
+        let read = |threads| timeline_with_threads(reader(), Some(threads)).expect("from memory");
+        for threads in [0, 1, 3] {
             assert!(
                 format!("{:?}", read(threads)) == expected,
                 "{threads} classifier thread(s) changed the timeline, buffer of {capacity}"
@@ -198,7 +207,7 @@ fn threads_give_lines_cut_anywhere_the_timeline_one_thread_gives() {
 }
 
 #[test]
-fn threads_give_a_last_request_placed_on_its_own_the_timeline_one_thread_gives() {
+fn batches_give_a_last_request_placed_on_its_own_the_timeline_lines_one_by_one_give() {
     // The last request of the log is the last of its routine lines: the line after it is placed
     // on its own, and the request with it, as what it says.
     let mut log = long_session();

@@ -301,7 +301,7 @@ impl LineRef {
 }
 
 impl From<Line> for LineRef {
-    /// Takes the line's text (cut to [`STORED_TEXT_BYTES`]) without copying it.
+    /// Takes the line's text (cut to `STORED_TEXT_BYTES`) without copying it.
     fn from(line: Line) -> Self {
         let mut text = line.text;
         if let Some(cut) = stored_cut(&text) {
@@ -1496,7 +1496,7 @@ fn find_line<'a>(run: &RoutineRun, lines: &impl RunLines<'a>, number: u64) -> Op
 }
 
 /// A routine line, all of what it says: its number, level, whether scp printed it, and for a
-/// request its name and which of the [`REQUEST_PHASES`] it is of. Small, as a long log makes one
+/// request its name and which phase it is of (the transfer or sftp). Small, as a long log makes one
 /// per line, and what a run is made from.
 #[derive(Debug, Clone)]
 pub struct RoutineLine {

@@ -179,10 +179,25 @@ fn batches_give_requests_first_seen_late_the_timeline_lines_one_by_one_give() {
     assert_eq!(timeline.sessions.len(), 1, "one session");
 }
 
+/// Input that comes a few bytes at a time, as from a pipe.
+struct Trickle<'a> {
+    input: &'a [u8],
+    at_most: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.at_most).min(self.input.len());
+        buf[..n].copy_from_slice(&self.input[..n]);
+        self.input = &self.input[n..];
+        Ok(n)
+    }
+}
+
 #[test]
 fn batches_give_lines_cut_anywhere_the_timeline_lines_one_by_one_give() {
     // Past where the threads start: lines around the longest kept, and longer than a batch,
-    // read through buffers of several sizes, so that lines, and lines being cut, span refills.
+    // coming a few bytes at a time or more, so that lines, and lines being cut, span reads.
     let mut log = long_session();
     let cut_at = vvvexplain::normalize::MAX_LINE_BYTES + 1;
     for len in [cut_at - 1, cut_at, cut_at + 1, 3 * cut_at, 200_000] {
@@ -192,7 +207,11 @@ fn batches_give_lines_cut_anywhere_the_timeline_lines_one_by_one_give() {
     }
     log.extend_from_slice(b"debug1: Exit status 0");
     for capacity in [7, 1000, 64 * 1024] {
-        let reader = || std::io::BufReader::with_capacity(capacity, &log[..]);
+        let trickle = || Trickle {
+            input: &log[..],
+            at_most: capacity,
+        };
+        let reader = || std::io::BufReader::with_capacity(capacity, trickle());
         let alone = line_by_line(reader());
         assert_eq!(alone.lines_truncated, 3, "lines longer than kept");
         let expected = format!("{alone:?}");

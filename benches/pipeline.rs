@@ -10,6 +10,8 @@
 //! * `typical-failure`: `rules/auth-key-rejected/fixtures/ssh-vvv.log` (an `ssh -vvv` whose key
 //!   is refused, the everyday case);
 //! * `success-sftp`: `rules/ok/fixtures/sftp-vvv.log` (a successful `sftp -vvv` session);
+//! * `typical-timed`: `rules/slow-auth-server/fixtures/ssh-vvv-timed.log` (an `ssh -vvv` with a
+//!   time on every line, as `ts` or VS Code print it);
 //! * `large`: a large transfer log. The file named by `VVV_BENCH_BIG`, else
 //!   `/tmp/vvv-big/big-20mb.log` (real `sftp -vvv` transfer transcripts from
 //!   `tests/lab/lab.py --big-transfer`, concatenated), its first 10 MiB read into memory; when
@@ -98,6 +100,10 @@ fn small_inputs() -> Vec<(&'static str, Vec<u8>)> {
             fixture("rules/auth-key-rejected/fixtures/ssh-vvv.log"),
         ),
         ("success-sftp", fixture("rules/ok/fixtures/sftp-vvv.log")),
+        (
+            "typical-timed",
+            fixture("rules/slow-auth-server/fixtures/ssh-vvv-timed.log"),
+        ),
     ]
 }
 

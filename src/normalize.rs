@@ -180,11 +180,13 @@ impl<'a> PrintedLines<'a> {
     /// The lines at `lines` (where each starts and ends) of `bytes`. A CR elsewhere in `bytes`
     /// than at the end of a line has every line checked on its own.
     pub fn new(bytes: &'a [u8], lines: impl IntoIterator<Item = (usize, usize)>) -> Self {
-        let ending_in_cr: usize = lines
-            .into_iter()
-            .map(|(start, end)| usize::from(end > start && bytes.get(end - 1) == Some(&b'\r')))
-            .sum();
-        let plain = plain_crs(bytes) == Some(ending_in_cr);
+        let (mut ending_in_cr, mut may_be_printed) = (0, false);
+        for (start, end) in lines {
+            ending_in_cr += usize::from(end > start && bytes.get(end - 1) == Some(&b'\r'));
+            may_be_printed = may_be_printed || matches!(bytes.get(start), Some(b'a'..=b'z'));
+        }
+        // Lines that all start otherwise (a time on every line) are none as printed: no pass.
+        let plain = may_be_printed && plain_crs(bytes) == Some(ending_in_cr);
         PrintedLines {
             bytes,
             plain: plain.then(|| std::str::from_utf8(bytes).ok()).flatten(),

@@ -412,6 +412,66 @@ const PREFIX_PATTERNS: &[&str] = &[
 #[derive(Clone)]
 struct TimeReader {
     prefixes: Vec<(Regex, CaptureLocations)>,
+    /// Lines with a possible prefix read, until [`FIRST_BYTES_AFTER`]; then what each pattern's
+    /// lines start with.
+    lines: usize,
+    first_bytes: Option<&'static [Option<FirstBytes>]>,
+}
+
+/// Lines with a possible prefix a thread reads before it looks at their first bytes to skip
+/// patterns: deriving those costs as much as reading a typical timed transcript (~1.3 M
+/// instructions, parsing the patterns again).
+const FIRST_BYTES_AFTER: usize = 1024;
+
+/// The first two bytes a line may have for a pattern to match it, each as a set of 256 bits. A
+/// line of a timed log has one form, and would otherwise pay a search for each pattern before
+/// its own (`[+1.2s]` before `[10:15:02.431]`, four before syslog's) on every line.
+#[derive(Clone, Debug)]
+struct FirstBytes([[u64; 4]; 2]);
+
+impl FirstBytes {
+    /// What each prefix pattern's lines start with, derived once.
+    fn of_patterns() -> &'static [Option<FirstBytes>] {
+        static DERIVED: OnceLock<Vec<Option<FirstBytes>>> = OnceLock::new();
+        DERIVED.get_or_init(|| PREFIX_PATTERNS.iter().map(|p| FirstBytes::of(p)).collect())
+    }
+
+    /// From the pattern itself: its prefix literals (every match starts with one), cut to two
+    /// bytes; a literal of one byte that is not a whole match leaves the second byte open.
+    /// `None` when they do not bound a line's first two bytes.
+    fn of(pattern: &str) -> Option<FirstBytes> {
+        let mut parser = regex_syntax::ParserBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .build();
+        let hir = parser.parse(pattern).ok()?;
+        let mut extractor = regex_syntax::hir::literal::Extractor::new();
+        let prefixes = extractor.limit_literal_len(2).extract(&hir);
+        let mut sets = [[0; 4]; 2];
+        for literal in prefixes.literals()? {
+            let (first, second) = match *literal.as_bytes() {
+                [first, second, ..] => (first, Some(second)),
+                [first] if !literal.is_exact() => (first, None),
+                _ => return None,
+            };
+            let add =
+                |set: &mut [u64; 4], byte: u8| set[usize::from(byte >> 6)] |= 1 << (byte & 63);
+            add(&mut sets[0], first);
+            match second {
+                Some(byte) => add(&mut sets[1], byte),
+                None => sets[1] = [u64::MAX; 4],
+            }
+        }
+        Some(FirstBytes(sets))
+    }
+
+    fn may_start(&self, line: &[u8]) -> bool {
+        let has = |set: &[u64; 4], byte: u8| set[usize::from(byte >> 6)] & (1 << (byte & 63)) != 0;
+        match line {
+            [first, second, ..] => has(&self.0[0], *first) && has(&self.0[1], *second),
+            _ => false,
+        }
+    }
 }
 
 impl TimeReader {
@@ -429,6 +489,8 @@ impl TimeReader {
         });
         TimeReader {
             prefixes: prefixes.collect(),
+            lines: 0,
+            first_bytes: None,
         }
     }
 }
@@ -457,8 +519,19 @@ fn strip_prefixes(text: &str) -> (Option<&str>, &str) {
         return (None, text);
     }
     with_time_reader(|reader| {
-        for (pattern, slots) in &mut reader.prefixes {
-            if let Some(whole) = pattern.captures_read(slots, text.as_bytes()) {
+        if reader.first_bytes.is_none() {
+            reader.lines += 1;
+            if reader.lines >= FIRST_BYTES_AFTER {
+                reader.first_bytes = Some(FirstBytes::of_patterns());
+            }
+        }
+        let first_bytes = reader.first_bytes.unwrap_or_default();
+        for (i, (pattern, slots)) in reader.prefixes.iter_mut().enumerate() {
+            let first = first_bytes.get(i).and_then(Option::as_ref);
+            if first.is_some_and(|first| !first.may_start(bytes)) {
+                continue;
+            }
+            if let Some(whole) = pattern.captures_read(slots, bytes) {
                 // Group 1 of every pattern is `time` (a test holds it). Every match ends at an
                 // ASCII byte, so at a character's end; `get` all the same.
                 let time = slots.get(1).and_then(|(start, end)| text.get(start..end));
@@ -662,6 +735,47 @@ mod tests {
                 "{pattern}"
             );
         }
+    }
+
+    #[test]
+    fn prefixes_read_alike_before_and_after_first_bytes_are_looked_at() {
+        let lines = [
+            "[10:15:02.431] debug1: x",
+            "[+1.250s] debug1: x",
+            "Nov 22 10:15:02 host ssh[1]: debug1: x",
+            "Nov 22 10:15:02 debug1: x",
+            "2026-11-22T10:15:02Z debug1: x",
+            "4120 2026-11-22 10:15:02.431 debug1: x",
+            "10:15:02.5 debug1: x",
+            "[10:15] debug1: x",
+            "1",
+            "12 monkeys",
+        ];
+        // Tests run on threads of their own: this one's reader starts afresh.
+        let before: Vec<_> = lines.iter().map(|l| strip_prefixes(l)).collect();
+        for _ in 0..FIRST_BYTES_AFTER {
+            strip_prefixes(lines[0]);
+        }
+        assert!(with_time_reader(|reader| reader.first_bytes.is_some()));
+        let after: Vec<_> = lines.iter().map(|l| strip_prefixes(l)).collect();
+        assert_eq!(before, after);
+        assert!(before.iter().filter(|(time, _)| time.is_some()).count() >= 7);
+    }
+
+    #[test]
+    fn a_pattern_is_tried_only_on_lines_that_start_as_its_matches_do() {
+        let first = FirstBytes::of_patterns();
+        assert!(first.iter().all(Option::is_some), "every pattern tells");
+        let tried = |line: &str| -> Vec<usize> {
+            let bytes = line.as_bytes();
+            let may = |f: &Option<FirstBytes>| f.as_ref().is_some_and(|f| f.may_start(bytes));
+            (0..first.len()).filter(|&i| may(&first[i])).collect()
+        };
+        assert_eq!(tried("[10:15:02.431] debug1: x"), [1]);
+        assert_eq!(tried("[+1.250s] debug1: x"), [0]);
+        assert_eq!(tried("Nov 22 10:15:02 host ssh[1]: debug1: x"), [4]);
+        assert_eq!(tried("2026-11-22T10:15:02Z debug1: x"), [2, 3, 5]);
+        assert_eq!(tried("d"), Vec::<usize>::new());
     }
 
     #[test]

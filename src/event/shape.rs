@@ -178,7 +178,6 @@ impl Shapes {
         let known = self.slots[set..set + WAYS].iter().flatten().find(|s| {
             s.key == key
                 && s.text.len == line.len()
-                && s.text.words.len() == line.len().div_ceil(8)
                 && {
                     let mut known = s.text.words.iter();
                     each_shape_word(line, |word| word.is_some() && word == known.next().copied())

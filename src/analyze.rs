@@ -11,7 +11,8 @@ use std::sync::mpsc;
 
 use crate::event::{Classified, Classifier, Level};
 use crate::normalize::{
-    count_byte, normalize, Buffers, Line, LineTexts, Normalized, PrintedLines, MAX_LINE_BYTES,
+    count_byte, normalize, normalize_not_as_printed, Buffers, Line, LineTexts, Normalized,
+    PrintedLines, MAX_LINE_BYTES,
 };
 use crate::timeline::{RoutineLine, RoutineRun, RunLines, Timeline, TimelineBuilder};
 
@@ -49,16 +50,14 @@ impl DayClock {
     }
 }
 
-/// Normalises and classifies one raw line: the work that depends on that line alone. `None` for a
-/// wrapper's own line.
+/// Classifies one normalised line (`truncated` if the reader cut it): with its normalising, the
+/// work that depends on that line alone. `None` for a wrapper's own line.
 fn read_line(
     classifier: &mut Classifier,
-    number: u64,
-    raw: &[u8],
+    normalized: Normalized,
     truncated: bool,
-    buffers: Buffers,
 ) -> Option<(Line, Classified)> {
-    let Normalized::Line(mut line) = normalize(number, raw, buffers) else {
+    let Normalized::Line(mut line) = normalized else {
         return None;
     };
     line.truncated |= truncated;
@@ -84,9 +83,11 @@ impl Analyzer {
     pub fn push_at(&mut self, raw: &[u8], truncated: bool, elapsed: Option<std::time::Duration>) {
         let number = self.count_line(truncated);
         let buffers = self.spare.pop().unwrap_or_default();
-        if let Some((line, classified)) =
-            read_line(&mut self.classifier, number, raw, truncated, buffers)
-        {
+        if let Some((line, classified)) = read_line(
+            &mut self.classifier,
+            normalize(number, raw, buffers),
+            truncated,
+        ) {
             self.place(line, classified, elapsed);
         }
     }
@@ -700,7 +701,8 @@ fn read_batch(classifier: &mut Classifier, scratch: &mut Buffers, batch: &mut Ba
             continue;
         }
         let buffers = std::mem::take(scratch);
-        if let Some((line, classified)) = read_line(classifier, number, raw, truncated, buffers) {
+        let normalized = normalize_not_as_printed(number, raw, buffers);
+        if let Some((line, classified)) = read_line(classifier, normalized, truncated) {
             let timed = line.time.is_some() || line.millis.is_some();
             add_to_stretches(
                 &mut batch.stretches,

@@ -131,19 +131,25 @@ fn texts_at<'a>(
 /// `buffers` (cleared first). A line's normal form depends on that line alone, so lines can be
 /// normalised in any order, on any thread.
 pub fn normalize(number: u64, raw: &[u8], buffers: Buffers) -> Normalized {
+    let Some(text) = as_printed(raw) else {
+        return normalize_not_as_printed(number, raw, buffers);
+    };
+    let mut buffer = buffers.text;
+    buffer.clear();
+    buffer.push_str(text);
+    Normalized::Line(Line {
+        millis: None,
+        number,
+        text: buffer,
+        time: None,
+        truncated: raw.len() > MAX_LINE_BYTES,
+    })
+}
+
+/// [`normalize`] of a raw line [`as_printed`] (or [`PrintedLines`]) already found is not as
+/// printed: it is not checked again.
+pub fn normalize_not_as_printed(number: u64, raw: &[u8], buffers: Buffers) -> Normalized {
     let truncated = raw.len() > MAX_LINE_BYTES;
-    if let Some(text) = as_printed(raw) {
-        let mut buffer = buffers.text;
-        buffer.clear();
-        buffer.push_str(text);
-        return Normalized::Line(Line {
-            millis: None,
-            number,
-            text: buffer,
-            time: None,
-            truncated,
-        });
-    }
     normalize_with_care(
         number,
         &raw[..raw.len().min(MAX_LINE_BYTES)],

@@ -14,6 +14,16 @@ fn remembering_classifier() -> Classifier {
     Classifier::for_long_log()
 }
 
+/// Each line in turn, through one remembering classifier (what it remembers from one line must
+/// hold for the next), says what the full parse says.
+fn read_as_fully_parsed<S: AsRef<str>>(lines: impl IntoIterator<Item = S>) {
+    let mut classifier = remembering_classifier();
+    for line in lines {
+        let line = line.as_ref();
+        assert_eq!(classifier.classify(line), classify_full(line), "{line}");
+    }
+}
+
 /// Every recorded line, as the normaliser would hand it to the classifier.
 fn recorded_lines() -> Vec<String> {
     let mut lines = Vec::new();
@@ -35,13 +45,9 @@ fn recorded_lines() -> Vec<String> {
 
 #[test]
 fn the_fast_path_agrees_with_the_full_parse_on_every_recorded_line() {
-    // One classifier for all lines, as the pipeline uses it: what it remembers from one line
-    // must hold for the next.
-    let mut classifier = remembering_classifier();
+    // One classifier for all lines, as the pipeline uses it.
     let lines = recorded_lines();
-    for line in &lines {
-        assert_eq!(classifier.classify(line), classify_full(line), "{line}");
-    }
+    read_as_fully_parsed(&lines);
     assert!(lines.len() > 10_000, "only {} lines checked", lines.len());
 }
 
@@ -167,27 +173,22 @@ proptest! {
 fn lines_that_hold_a_literal_with_a_digit_are_read_by_shape_only_with_that_digit() {
     // Past the tags `SSH2_MSG_` has its digit marked in a shape: an `SSH3` line has the same
     // shape, and no event may match it, but one may match the `SSH2` line.
-    let mut classifier = remembering_classifier();
-    for line in [
+    read_as_fully_parsed([
         "debug1: expecting SSH3_MSG_KEX_ECDH_REPLY",
         "debug1: expecting SSH2_MSG_KEX_ECDH_REPLY",
         "debug2: channel 0: request x21-req confirm 0",
         "debug2: channel 0: request x11-req confirm 0",
-    ] {
-        assert_eq!(classifier.classify(line), classify_full(line), "{line}");
-    }
+    ]);
 }
 
 #[test]
 fn transfer_lines_that_differ_in_their_numbers_are_read_alike() {
-    let mut classifier = remembering_classifier();
-    for id in 0..3000u32 {
-        let line = format!(
+    read_as_fully_parsed((0..3000u32).map(|id| {
+        format!(
             "debug3: Sent message SSH2_FXP_WRITE I:{id} O:{} S:2048",
             id * 2048
-        );
-        assert_eq!(classifier.classify(&line), classify_full(&line), "{line}");
-    }
+        )
+    }));
 }
 
 #[test]

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use vvvexplain::analyze::timeline_with_threads;
 
+mod sftp_session;
+
 struct Counting;
 
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
@@ -35,17 +37,8 @@ static GLOBAL: Counting = Counting;
 /// A recorded `sftp -vvv` session, then `lines` debug lines of it that no event matches, over
 /// and over, as ssh prints them (`\r\n`), each after `prefix`: the middle of a long transfer log.
 fn long_log(lines: usize, prefix: &str) -> Vec<u8> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/rules/ok/fixtures/sftp-vvv.log"
-    );
-    let transcript = std::fs::read_to_string(path).expect("the fixture is readable");
-    let routine: Vec<&str> = transcript
-        .lines()
-        .filter(|line| {
-            line.starts_with("debug") && vvvexplain::event::classify(line).event.is_other()
-        })
-        .collect();
+    let transcript = sftp_session::transcript();
+    let routine = sftp_session::routine_lines(&transcript);
     assert!(routine.len() > 20, "the fixture has routine debug lines");
     let mut log = transcript.clone().into_bytes();
     for line in routine.iter().cycle().take(lines) {

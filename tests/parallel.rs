@@ -10,6 +10,7 @@ use vvvexplain::event::Event;
 use vvvexplain::timeline::Timeline;
 
 mod common;
+mod sftp_session;
 
 /// Every transcript, as recorded and as people paste it (CRLF, colours, timestamps, quoting,
 /// fences, lines cut at 80 columns, a byte that is not UTF-8), over and over: many sessions, with
@@ -103,20 +104,12 @@ fn long_session() -> Vec<u8> {
 
 /// [`long_session`], with or without the requests of its recorded start.
 fn long_session_with(requests_first: bool) -> Vec<u8> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/rules/ok/fixtures/sftp-vvv.log"
-    );
-    let transcript = std::fs::read_to_string(path).expect("the fixture is readable");
+    let transcript = sftp_session::transcript();
     let debug: Vec<&str> = transcript
         .lines()
         .filter(|l| l.starts_with("debug"))
         .collect();
-    let routine: Vec<&str> = debug
-        .iter()
-        .copied()
-        .filter(|line| vvvexplain::event::classify(line).event.is_other())
-        .collect();
+    let routine = sftp_session::routine_lines(&transcript);
     let long_line = format!("debug3: {}", "x".repeat(3000));
     let is_request = |line: &str| {
         let event = vvvexplain::event::classify(line).event;

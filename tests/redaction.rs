@@ -1,10 +1,12 @@
-//! Redaction on every real fixture: after `redact::redact`, no host, address, user, fingerprint
-//! or home directory of the log survives in the JSON, human or Markdown report.
+//! Redaction on every fixture: after `redact::redact`, no host, address, user, fingerprint or
+//! home directory of the log (as its typed events and the shape of its values show them) survives
+//! in the JSON, human or Markdown report, and the verdict itself is the same.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use regex::Regex;
+use vvvexplain::event::{self, Event};
 use vvvexplain::report::{self, Format, Styles};
 use vvvexplain::rules::RuleSet;
 use vvvexplain::verdict::{SessionVerdict, Verdict};
@@ -41,6 +43,12 @@ fn sensitive_values(verdict: &Verdict, log: &str) -> BTreeSet<String> {
     for session in std::iter::once(&verdict.decision).chain(&verdict.sessions) {
         facts_values(session, &mut add);
     }
+    for line in log.lines() {
+        typed_values(
+            &event::classify(line.trim_end_matches('\r')).event,
+            &mut add,
+        );
+    }
     let ipv4 = Regex::new(r"\b\d{1,3}(?:\.\d{1,3}){3}\b").unwrap();
     let fingerprint = Regex::new(r"SHA256:([A-Za-z0-9+/]{20,})").unwrap();
     let md5 = Regex::new(r"\b[0-9a-f]{2}(?::[0-9a-f]{2}){15}\b").unwrap();
@@ -67,6 +75,40 @@ fn sensitive_values(verdict: &Verdict, log: &str) -> BTreeSet<String> {
         add("/root");
     }
     values
+}
+
+/// The hosts, users and fingerprints the grammar types in one line (paths are checked through
+/// their home directories, by the scan of the log).
+fn typed_values(event: &Event, add: &mut impl FnMut(&str)) {
+    let strip = |fp: &str| fp.split_once(':').map_or(fp, |(_, body)| body).to_string();
+    let values: Vec<String> = match event {
+        Event::Connecting { host, address, .. } => vec![host.clone(), address.clone()],
+        Event::AuthenticatingAs { host, user, .. } | Event::ScpExecuting { host, user, .. } => {
+            vec![host.clone(), user.clone()]
+        }
+        Event::ResolveFailed { host, .. }
+        | Event::ConnectFailed { host, .. }
+        | Event::ClosedByRemote { host }
+        | Event::ConnectionClosed { host }
+        | Event::ServerNotResponding { host } => vec![host.clone()],
+        Event::HostKeyKnown { host, .. } | Event::HostKeyAdded { host, .. } => {
+            host.split(',').map(String::from).collect()
+        }
+        Event::PermissionDenied {
+            user_at_host: Some(user_at_host),
+            ..
+        } => user_at_host.split('@').map(String::from).collect(),
+        Event::ServerHostKey { fingerprint, .. } => vec![strip(fingerprint)],
+        Event::WillAttemptKey(key) | Event::OfferingKey(key) | Event::ServerAcceptsKey(key) => {
+            key.fingerprint.iter().map(|fp| strip(fp)).collect()
+        }
+        _ => Vec::new(),
+    };
+    for value in values {
+        // `[127.0.0.1]:2222`: the address is the value, the port is kept.
+        let value = value.trim_start_matches('[');
+        add(value.split(']').next().unwrap_or(value));
+    }
 }
 
 fn facts_values(session: &SessionVerdict, add: &mut impl FnMut(&str)) {
@@ -188,6 +230,12 @@ fn redaction_is_stable_and_keeps_ports_and_versions() {
         };
         let mut once = verdict.clone();
         vvvexplain::redact::redact(&mut once);
+        assert_eq!(
+            verdict_of(&once),
+            verdict_of(&verdict),
+            "{}",
+            file.display()
+        );
         let mut twice = verdict.clone();
         vvvexplain::redact::redact(&mut twice);
         let json = serde_json::to_string(&once).unwrap();
@@ -222,4 +270,24 @@ fn redaction_is_stable_and_keeps_ports_and_versions() {
             );
         }
     }
+}
+
+/// What a verdict decides, for each session: outcome, failed phase, causes, phases reached, and
+/// the exit code.
+fn verdict_of(verdict: &Verdict) -> (String, i32) {
+    let sessions = std::iter::once(&verdict.decision).chain(&verdict.sessions);
+    let decisions: Vec<String> = sessions
+        .map(|s| {
+            let causes: Vec<&str> = s.causes.iter().map(|c| c.id.as_str()).collect();
+            let phases: Vec<_> = s.timeline.iter().map(|e| (&e.phase, &e.status)).collect();
+            let phases = serde_json::to_string(&phases);
+            format!(
+                "{:?} {:?} {causes:?} {}",
+                s.outcome,
+                s.failed_phase,
+                phases.expect("phases")
+            )
+        })
+        .collect();
+    (decisions.join("\n"), verdict.exit_code())
 }

@@ -148,9 +148,14 @@ pub fn run() -> i32 {
 }
 
 fn report_error(e: &Error) -> i32 {
-    eprintln!("vvvexplain: error: {e}");
-    eprintln!("help: {}", e.help());
+    tell(format_args!("vvvexplain: error: {e}\nhelp: {}\n", e.help()));
     e.exit_code()
+}
+
+/// Writes to standard error. A closed or full one is not an error: there is no one left to tell,
+/// and the exit code still says what happened.
+fn tell(message: std::fmt::Arguments<'_>) {
+    let _ = io::stderr().lock().write_fmt(message);
 }
 
 fn dispatch(cli: Cli) -> Result<i32, Error> {
@@ -299,9 +304,9 @@ fn read_input(path: &Path) -> Result<crate::timeline::Timeline, Error> {
     if path.as_os_str() == "-" {
         let stdin = io::stdin();
         if stdin.is_terminal() {
-            eprintln!(
-                "paste the ssh -vvv output, then press Ctrl-D (Ctrl-Z then Enter on Windows)"
-            );
+            tell(format_args!(
+                "paste the ssh -vvv output, then press Ctrl-D (Ctrl-Z then Enter on Windows)\n"
+            ));
         }
         return timeline_of(BufReader::with_capacity(64 * 1024, stdin.lock()))
             .map_err(Error::Stdin);
@@ -347,10 +352,13 @@ fn check_rules(dir: &Path) -> Result<i32, Error> {
     let count = sources.len();
     let set = RuleSet::compile(sources).map_err(Error::Rules)?;
     let fixtures: usize = set.rules().iter().map(|r| r.tests.len()).sum();
-    println!(
+    writeln!(
+        io::stdout(),
         "{count} rules in {} are valid ({fixtures} fixture tests)",
         dir.display()
-    );
+    )
+    .map_err(Error::Write)
+    .or_else(ignore_broken_pipe)?;
     Ok(exit::SUCCESS)
 }
 

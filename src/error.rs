@@ -32,6 +32,11 @@ pub enum Error {
     NoOpenSshOutput(String),
     #[error("cannot write the report: {0}")]
     Write(std::io::Error),
+    #[error("cannot create the --save file {}: {source}", path.display())]
+    Save {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot run {program}: {source}")]
     Spawn {
         program: String,
@@ -52,6 +57,9 @@ impl Error {
                 "run the client with -vvv and give vvvexplain everything it prints: ssh -vvv user@host 2>&1 | vvvexplain (sftp -vvv / scp -vvv likewise)"
             }
             Error::Write(_) => "the output could not be written",
+            Error::Save { .. } => {
+                "check that the folder exists and is writable, or give --save another file"
+            }
             Error::Spawn { .. } => "is the OpenSSH client installed and on PATH? (ssh -V)",
             Error::Usage(_) => "see vvvexplain --help",
         }

@@ -76,6 +76,14 @@ pub fn exec_ssh_shim() -> Option<i32> {
 
 /// Runs the client to its end and returns its exit code.
 pub fn run(live: &LiveRun, rules: &RuleSet) -> Result<i32, Error> {
+    // Before the client starts: a --save file that cannot be created stops nothing half-way.
+    let mut save = match &live.save {
+        Some(path) => Some(File::create(path).map_err(|source| Error::Save {
+            path: path.clone(),
+            source,
+        })?),
+        None => None,
+    };
     let log = DebugLog::create()?;
     let mut child = spawn(live, log.path())?;
     let start = Instant::now();
@@ -96,12 +104,6 @@ pub fn run(live: &LiveRun, rules: &RuleSet) -> Result<i32, Error> {
     }
     drop(tx);
 
-    let mut save = match &live.save {
-        Some(path) => {
-            Some(File::create(path).map_err(|source| Error::Write(annotate(source, path)))?)
-        }
-        None => None,
-    };
     let mut analyzer = Analyzer::new();
     let mut watch = Watch::new(live.hang_after, live.program);
     let status = loop {

@@ -172,8 +172,8 @@ impl Verdict {
     /// The process exit code for this verdict: 0 success, 1 failure or incomplete.
     pub fn exit_code(&self) -> i32 {
         match self.decision.outcome {
-            Outcome::Success => 0,
-            Outcome::Failure | Outcome::Incomplete => 1,
+            Outcome::Success => crate::error::exit::SUCCESS,
+            Outcome::Failure | Outcome::Incomplete => crate::error::exit::FAILURE,
         }
     }
 }

@@ -190,19 +190,81 @@ fn markdown_is_ready_to_paste() {
     assert!(md.contains("| ✗ | hostkey |"), "{md}");
 }
 
+/// Runs vvvexplain with its standard output, or its standard error, a pipe nobody reads (closed
+/// before it writes: `vvvexplain … | head -1`, `… | true`), or a full device.
+fn with_closed(stream: &str, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_vvvexplain"));
+    command
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if stream == "full stderr" {
+        command.stderr(std::fs::File::create("/dev/full").expect("/dev/full"));
+    }
+    let mut child = command.spawn().expect("run vvvexplain");
+    match stream {
+        "stdout" => drop(child.stdout.take()),
+        "stderr" => drop(child.stderr.take()),
+        _ => {}
+    }
+    child.wait_with_output().expect("wait for vvvexplain")
+}
+
 #[test]
 fn a_closed_pipe_is_not_an_error() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vvvexplain"))
-        .args(["--format", "json", "rules/ok/fixtures/sftp-vvv.log"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
-    assert!(!stderr(&out).contains("error"), "{}", stderr(&out));
-    assert_eq!(out.status.code(), Some(0));
+    let ok = "rules/ok/fixtures/sftp-vvv.log";
+    let failed = "rules/auth-key-rejected/fixtures/ssh-vvv.log";
+    let cases: &[(&[&str], i32)] = &[
+        (&["--format", "json", ok], 0),
+        (&["--format", "markdown", ok], 0),
+        (&[ok], 0),
+        (&[failed, ok], 1),
+        (&["--format", "json", failed, ok], 1),
+        (&["rules", "list"], 0),
+        (&["rules", "check", "rules"], 0),
+        (&["rules", "test", "rules"], 0),
+        (&["--help"], 0),
+        (&["--version"], 0),
+    ];
+    for (args, code) in cases {
+        let out = with_closed("stdout", args);
+        assert_eq!(out.status.code(), Some(*code), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).is_empty(), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_closed_or_full_stderr_keeps_the_exit_code() {
+    for stream in ["stderr", "full stderr"] {
+        let missing = with_closed(stream, &["/nonexistent"]);
+        assert_eq!(missing.status.code(), Some(2), "{stream}");
+        let no_openssh = with_closed(stream, &["Cargo.toml"]);
+        assert_eq!(no_openssh.status.code(), Some(3), "{stream}");
+        let bad_rules = with_closed(stream, &["rules", "check", "/nonexistent"]);
+        assert_eq!(bad_rules.status.code(), Some(2), "{stream}");
+    }
+}
+
+#[test]
+fn a_save_file_that_cannot_be_created_says_so() {
+    // `ssh -V` exits at once; the --save file is created before the client starts.
+    let out = vvvexplain(&["--save", "/nonexistent/dir/ssh.log", "ssh", "-V"], None);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with(
+            "vvvexplain: error: cannot create the --save file /nonexistent/dir/ssh.log: "
+        ),
+        "{err}"
+    );
+    let help = err.lines().nth(1).unwrap_or("");
+    assert!(
+        help.starts_with("help: ") && help.contains("--save"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 2, "{err}");
 }
 
 #[test]

@@ -1,11 +1,19 @@
-//! The classifier's fast path never changes what a line means. Lines with none of the literals
-//! the grammar's events need have only their tags read (remembered per line start), lines whose
-//! literals fit one event are parsed through that event's entry rule, and lines whose first bytes
-//! decide their event (`unread_rest`) are answered from memory: checked against the full parse on
-//! every line of every transcript, and on lines cut and mutated at random.
+//! The grammar's own examples, and the classifier's fast path.
+//!
+//! Every `///` example line in `grammar/openssh.pest` is read by the rule it documents, and every
+//! event rule becomes a typed `Event`. The fast path never changes what a line means: lines with
+//! none of the literals the grammar's events need have only their tags read (remembered per line
+//! start), lines whose literals fit one event are parsed through that event's entry rule, and
+//! lines whose first bytes decide their event (`unread_rest`) are answered from memory: checked
+//! against the full parse on every line of every transcript, and on lines cut and mutated at
+//! random.
 
 mod common;
 
+use std::collections::{BTreeSet, HashMap};
+
+use pest_meta::ast::{Expr, Rule as GrammarRule, RuleType};
+use pest_vm::Vm;
 use proptest::prelude::*;
 use vvvexplain::event::{classify, classify_full, Classifier};
 
@@ -228,4 +236,141 @@ fn a_line_an_event_only_begins_keeps_its_tags() {
         assert_eq!(classified.level, vvvexplain::event::Level::Debug1, "{line}");
         assert_eq!(classified, classify_full(line), "{line}");
     }
+}
+
+/// `grammar/openssh.pest`, its rules, and a parser that runs any of them by name.
+struct Grammar {
+    text: String,
+    rules: HashMap<String, GrammarRule>,
+    vm: Vm,
+}
+
+impl Grammar {
+    fn load() -> Self {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/grammar/openssh.pest");
+        let text = std::fs::read_to_string(path).expect("the grammar");
+        let pairs = pest_meta::parser::parse(pest_meta::parser::Rule::grammar_rules, &text)
+            .expect("the grammar parses");
+        let ast = pest_meta::parser::consume_rules(pairs).expect("the grammar's rules");
+        let vm = Vm::new(pest_meta::optimizer::optimize(ast.clone()));
+        let rules = ast.into_iter().map(|r| (r.name.clone(), r)).collect();
+        Grammar { text, rules, vm }
+    }
+
+    /// The event rules: the alternatives of `event`, through its silent groups (`auth_event`).
+    fn events(&self) -> BTreeSet<String> {
+        let mut events = BTreeSet::new();
+        let mut pending = vec!["event".to_string()];
+        while let Some(name) = pending.pop() {
+            let rule = &self.rules[&name];
+            if rule.ty != RuleType::Silent {
+                events.insert(name);
+                continue;
+            }
+            let mut stack = vec![&rule.expr];
+            while let Some(expr) = stack.pop() {
+                match expr {
+                    Expr::Choice(a, b) => stack.extend([&**a, &**b]),
+                    Expr::Ident(name) => pending.push(name.clone()),
+                    other => panic!("`{name}` is not a choice of rules: {other:?}"),
+                }
+            }
+        }
+        events
+    }
+
+    /// Every example line (the text between backticks on a `///` line right above a rule) with
+    /// its rule and the grammar's line number.
+    fn examples(&self) -> Vec<(String, String, usize)> {
+        let mut examples = Vec::new();
+        let mut doc: Vec<(usize, &str)> = Vec::new();
+        for (at, line) in self.text.lines().enumerate() {
+            if let Some(comment) = line.trim_start().strip_prefix("///") {
+                doc.push((at + 1, comment));
+                continue;
+            }
+            let name = line.split('=').next().unwrap_or("").trim();
+            if line.contains('=') && self.rules.contains_key(name) {
+                for (number, comment) in &doc {
+                    for example in comment.split('`').skip(1).step_by(2) {
+                        examples.push((name.to_string(), example.to_string(), *number));
+                    }
+                }
+            }
+            doc.clear();
+        }
+        examples
+    }
+
+    /// The rules a line is read as, outermost first, as the full grammar reads it.
+    fn rules_of(&self, line: &str) -> Vec<String> {
+        match self.vm.parse("line", line) {
+            Ok(pairs) => pairs.flatten().map(|p| p.as_rule().to_string()).collect(),
+            Err(e) => panic!("`{line}` is not a line: {e}"),
+        }
+    }
+
+    /// Whether `rule` alone reads all of `text`.
+    fn reads_whole(&self, rule: &str, text: &str) -> bool {
+        self.vm.parse(rule, text).is_ok_and(|pairs| {
+            pairs
+                .last()
+                .is_some_and(|p| p.as_span().end() == text.len())
+        }) || self.rules[rule].ty == RuleType::Silent && self.vm.parse(rule, text).is_ok()
+    }
+}
+
+/// The tags a line may start with, before the rule its message is.
+const TAGS: &[&str] = &["scp_tag", "level", "severity", "func_prefix"];
+
+#[test]
+fn every_example_line_in_the_grammar_is_read_by_its_own_rule() {
+    let grammar = Grammar::load();
+    let events = grammar.events();
+    let mut wrong = Vec::new();
+    for (rule, example, number) in grammar.examples() {
+        let read_as = grammar.rules_of(&example);
+        let message = read_as.iter().find(|r| !TAGS.contains(&r.as_str()));
+        let fits = if events.contains(&rule) {
+            // An event's example is that event, and nothing else, as a whole line.
+            message == Some(&rule)
+        } else {
+            // A token or tag: the line holds it, or the example is the token itself.
+            read_as.contains(&rule) || grammar.reads_whole(&rule, &example)
+        };
+        if !fits {
+            wrong.push(format!(
+                "openssh.pest:{number}: `{example}` documents `{rule}` but is read as {}",
+                message.map_or("nothing", String::as_str)
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn every_event_rule_has_an_example_that_becomes_a_typed_event() {
+    let grammar = Grammar::load();
+    let examples = grammar.examples();
+    let events = grammar.events();
+    assert!(events.len() > 60, "only {} event rules found", events.len());
+    let mut wrong = Vec::new();
+    for event in &events {
+        let lines: Vec<&str> = examples
+            .iter()
+            .filter(|(rule, ..)| rule == event)
+            .map(|(_, line, _)| line.as_str())
+            .collect();
+        if lines.is_empty() {
+            wrong.push(format!("`{event}` has no `///` example line"));
+        }
+        for line in lines {
+            let classified = classify(line);
+            if classified.event.is_other() {
+                wrong.push(format!("`{event}`: `{line}` becomes Event::Other"));
+            }
+            assert_eq!(classified, classify_full(line), "{line}");
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

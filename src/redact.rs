@@ -272,22 +272,28 @@ impl Redactor {
         self.add(body, Kind::Fingerprint);
     }
 
-    /// A path: the user whose home directory it is in (the rest of a path is kept).
+    /// A path the log shows: the user whose home directory it is in (the rest is kept).
     fn add_path(&mut self, path: &str) {
+        self.add_homes(path, Self::add_log_user);
+    }
+
+    /// The users of the home directories in `text` (`/home/NAME`, `C:\Users\NAME`, `/root`),
+    /// each added by `add_user`.
+    fn add_homes(&mut self, text: &str, add_user: fn(&mut Self, &str)) {
         let p = patterns();
-        for m in p.home.captures_iter(path) {
+        for m in p.home.captures_iter(text) {
             if let Some(name) = m.get(1).or_else(|| m.get(2)) {
                 if !matches!(
                     name.as_str(),
                     "Shared" | "Public" | "Default" | "All Users" | "Default User"
                 ) {
-                    self.add_user(name.as_str());
+                    add_user(self, name.as_str());
                 }
             }
         }
-        for m in p.root_home.find_iter(path) {
-            let before = path[..m.start()].chars().next_back();
-            let after = path[m.end()..].chars().next();
+        for m in p.root_home.find_iter(text) {
+            let before = text[..m.start()].chars().next_back();
+            let after = text[m.end()..].chars().next();
             if !before.is_some_and(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
                 && !after.is_some_and(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
             {
@@ -329,7 +335,7 @@ impl Redactor {
                 attached
             };
             match &flags[at..=at] {
-                "l" => self.add_user(value),
+                "l" => self.add_log_user(value),
                 "J" => value.split(',').for_each(|d| self.add_destination(d)),
                 // `host:port`, `[host]:port`, or `%h:%p` in a ProxyJump's own command.
                 "W" => self.add_host(value),
@@ -343,7 +349,7 @@ impl Redactor {
         let destination = destination.strip_prefix("ssh://").unwrap_or(destination);
         let host = match destination.rsplit_once('@') {
             Some((user, host)) => {
-                self.add_user(user);
+                self.add_log_user(user);
                 host
             }
             None => destination,
@@ -399,7 +405,7 @@ impl Redactor {
             self.add_user(&m[1]);
             self.add_host(&m[2]);
         }
-        self.add_path(text);
+        self.add_homes(text, Self::add_user);
         for m in p.windows_account.captures_iter(text) {
             if !matches!(&m[1], "NT AUTHORITY" | "BUILTIN" | "NT SERVICE") {
                 self.add_host(&m[1]);
@@ -452,6 +458,15 @@ impl Redactor {
     fn add_user(&mut self, user: &str) {
         let user = user.trim_matches(|c| c == '\'' || c == '"');
         if valid_name(user) && !is_generic(user) {
+            self.add(user, Kind::User);
+        }
+    }
+
+    /// A user name the log shows in a typed field or a path: a value even in capitals
+    /// (`C:\Users\DELL`), where the rules' prose writes its placeholders in capitals (`USER`).
+    fn add_log_user(&mut self, user: &str) {
+        let user = user.trim_matches(|c| c == '\'' || c == '"');
+        if valid_name(user) && !is_generic_word(user) {
             self.add(user, Kind::User);
         }
     }
@@ -591,8 +606,15 @@ fn valid_name(name: &str) -> bool {
         && !name.chars().all(|c| c.is_ascii_digit() || c == '.')
 }
 
-/// Words the rules and OpenSSH use as generic placeholders or in prose: never values.
+/// Words the rules and OpenSSH use as generic placeholders or in prose, and the placeholders a
+/// rule leaves for the reader in capitals (USER, CLIENT_IP): never values.
 fn is_generic(name: &str) -> bool {
+    (name.chars().all(|c| c.is_ascii_uppercase() || c == '_') && name.len() > 1)
+        || is_generic_word(name)
+}
+
+/// Words used as placeholders or in prose, in any case: never values.
+fn is_generic_word(name: &str) -> bool {
     const WORDS: &[&str] = &[
         "user",
         "users",
@@ -637,10 +659,7 @@ fn is_generic(name: &str) -> bool {
         "key",
         "file",
     ];
-    // All capitals and underscores: a placeholder a rule leaves for the reader (USER, CLIENT_IP).
-    (name.chars().all(|c| c.is_ascii_uppercase() || c == '_') && name.len() > 1)
-        || WORDS.iter().any(|w| w.eq_ignore_ascii_case(name))
-        || name.starts_with("example.")
+    WORDS.iter().any(|w| w.eq_ignore_ascii_case(name)) || name.starts_with("example.")
 }
 
 /// Domains that name algorithms (`chacha20-poly1305@openssh.com`), not hosts.
@@ -699,7 +718,7 @@ fn patterns() -> &'static Patterns {
                 r"([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)"
             )),
             home: re(concat!(
-                r#"/(?:home|Users|usr/home|export/home)/([^/\\\s'",:;()\[\]]+)"#,
+                r#"(?:^|/)(?:home|Users|usr/home|export/home)/([^/\\\s'",:;()\[\]]+)"#,
                 r#"|\b[A-Za-z]:(?:\\\\|\\|/)Users(?:\\\\|\\|/)([^/\\\s'",:;()\[\]]+)"#
             )),
             root_home: re(r"/root"),
@@ -906,6 +925,27 @@ mod tests {
         assert_eq!(
             out[5],
             "debug1: Offering public key: key-comment-1 RSA SHA256:fingerprint-1 agent"
+        );
+    }
+
+    #[test]
+    fn a_user_the_log_shows_is_a_value_even_in_capitals() {
+        let out = redacted(&[
+            "Bad owner or permissions on C:\\\\Users\\\\DELL/.ssh/config",
+            "Permissions 0777 for 'Users/ann/stamp/id_rsa' are too open.",
+            "sshd: Failed publickey for USER from ADDRESS port PORT",
+        ]);
+        assert_eq!(
+            out[0],
+            "Bad owner or permissions on C:\\\\Users\\\\user-1/.ssh/config"
+        );
+        assert_eq!(
+            out[1],
+            "Permissions 0777 for 'Users/user-2/stamp/id_rsa' are too open."
+        );
+        assert_eq!(
+            out[2],
+            "sshd: Failed publickey for USER from ADDRESS port PORT"
         );
     }
 

@@ -20,8 +20,10 @@ fn fixtures() -> Vec<PathBuf> {
             files.extend(entries.flatten().map(|e| e.path()));
         }
     }
-    if let Ok(entries) = std::fs::read_dir(root.join("tests/fixtures/synthetic")) {
-        files.extend(entries.flatten().map(|e| e.path()));
+    for dir in ["tests/fixtures/synthetic", "tests/fixtures/pasted"] {
+        if let Ok(entries) = std::fs::read_dir(root.join(dir)) {
+            files.extend(entries.flatten().map(|e| e.path()));
+        }
     }
     files.retain(|p| {
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -34,9 +36,11 @@ fn fixtures() -> Vec<PathBuf> {
 /// The values that must not survive: from the unredacted facts and a scan of the log itself.
 fn sensitive_values(verdict: &Verdict, log: &str) -> BTreeSet<String> {
     let mut values = BTreeSet::new();
+    // What posters write in place of their own values is not a value.
+    let placeholder = |v: &str| ["user", "username", "host", "hostname"].contains(&v);
     let mut add = |v: &str| {
         let v = v.trim_matches(|c| "[]'\".,".contains(c));
-        if !v.is_empty() {
+        if !v.is_empty() && !placeholder(v) {
             values.insert(v.to_string());
         }
     };
@@ -210,13 +214,14 @@ fn no_sensitive_value_survives_redaction_in_any_report() {
     }
     assert!(checked > 20, "only {checked} fixtures had a verdict");
     assert!(
-        with_values * 10 >= checked * 9,
-        "only {with_values} of {checked} unredacted verdicts showed a sensitive value"
-    );
-    assert!(
         failures.is_empty(),
         "values left after redaction:\n{}",
         failures.join("\n")
+    );
+    // Pasted logs are often redacted by their posters already; the recorded ones never are.
+    assert!(
+        with_values * 10 >= checked * 8,
+        "only {with_values} of {checked} unredacted verdicts showed a sensitive value"
     );
 }
 

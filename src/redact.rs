@@ -718,8 +718,8 @@ fn patterns() -> &'static Patterns {
                 r"([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)"
             )),
             home: re(concat!(
-                r#"(?:^|/)(?:home|Users|usr/home|export/home)/([^/\\\s'",:;()\[\]]+)"#,
-                r#"|\b[A-Za-z]:(?:\\\\|\\|/)Users(?:\\\\|\\|/)([^/\\\s'",:;()\[\]]+)"#
+                r"(?:^|/)(?:home|Users|usr/home|export/home)/([^/\\\s'\x22,:;()\[\]]+)",
+                r"|\b[A-Za-z]:(?:\\\\|\\|/)Users(?:\\\\|\\|/)([^/\\\s'\x22,:;()\[\]]+)"
             )),
             root_home: re(r"/root"),
             windows_account: re(r"([A-Za-z0-9_ -]+?)\\{1,2}([A-Za-z0-9_.$-]+) \(S-1-"),
@@ -731,7 +731,7 @@ fn patterns() -> &'static Patterns {
             )),
             hosts: re(&[
                 format!(r"Authenticated to ({HOST}) \((?:\[({HOST})\]|via)"),
-                r#"resolving "([^"\s]+)""#.to_string(),
+                r"resolving \x22([^\x22\s]+)\x22".to_string(),
                 format!(r"(?:[Cc]losed by|[Rr]eset by|[Dd]isconnect(?:ed)? from|[Cc]onnection to|[Tt]imed out to|[Ff]orwarding to|connected to|[Ll]istening on|[Ll]ost connection to) ({HOST}) port \d+"),
                 format!(r"Connected to ({HOST})"),
                 format!(r"[Hh]ost '({HOST})'"),

@@ -335,6 +335,8 @@ impl Redactor {
                 attached
             };
             match &flags[at..=at] {
+                // sftp and scp start ssh with `-oForwardX11 no`: one argument, two words here.
+                "o" if !value.contains('=') => _ = words.next(),
                 "l" => self.add_log_user(value),
                 "J" => value.split(',').for_each(|d| self.add_destination(d)),
                 // `host:port`, `[host]:port`, or `%h:%p` in a ProxyJump's own command.
@@ -946,6 +948,21 @@ mod tests {
         assert_eq!(
             out[2],
             "sshd: Failed publickey for USER from ADDRESS port PORT"
+        );
+    }
+
+    #[test]
+    fn the_ssh_that_sftp_starts_names_its_user_and_host_only() {
+        let out = redacted(&[concat!(
+            "debug3: Started with: /usr/bin/ssh -oForwardX11 no -oPermitLocalCommand no ",
+            "-oClearAllForwardings yes -o BatchMode=yes -vvv -oForwardAgent no -l carol -s -- files.corp sftp"
+        )]);
+        assert_eq!(
+            out[0],
+            concat!(
+                "debug3: Started with: /usr/bin/ssh -oForwardX11 no -oPermitLocalCommand no ",
+                "-oClearAllForwardings yes -o BatchMode=yes -vvv -oForwardAgent no -l user-1 -s -- host-1 sftp"
+            )
         );
     }
 

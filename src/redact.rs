@@ -151,7 +151,7 @@ impl Redactor {
         let facts = &v.facts;
         // The user and host first: they read best as user-1 and host-1 / ip-1.
         if let Some(user) = facts.get("user") {
-            self.add_user(user);
+            self.add_log_user(user);
         }
         for key in ["host", "address"] {
             if let Some(host) = facts.get(key) {
@@ -217,12 +217,12 @@ impl Redactor {
             Event::ConnectAttemptFailed { address, .. } => self.add_host(&address),
             Event::AuthenticatingAs { host, user, .. } | Event::ScpExecuting { host, user, .. } => {
                 self.add_host(&host);
-                self.add_user(&user);
+                self.add_log_user(&user);
             }
             Event::PermissionDenied { user_at_host, .. } => {
                 if let Some((user, host)) = user_at_host.as_deref().and_then(|u| u.rsplit_once('@'))
                 {
-                    self.add_user(user);
+                    self.add_log_user(user);
                     self.add_host(host);
                 }
             }

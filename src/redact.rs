@@ -7,10 +7,10 @@
 //! host, a user, a path or a fingerprint), and from the shape of a value in any string (an
 //! address, a fingerprint, `user@host`, a home directory). Only lines whose event types no host
 //! (`Other`, free text, and the few events that keep theirs in their wording) are read by the
-//! message patterns of [`fallback`]. The second pass replaces the values, longest first, in one
-//! scan per string so that a placeholder is never rewritten again. The same value gets the same
-//! placeholder everywhere in one verdict (the top-level verdict and every entry of `sessions`).
-//! Port numbers, OpenSSH's own words, algorithm names and version strings are kept.
+//! message patterns of `Redactor::fallback`. The second pass replaces the values, longest first,
+//! in one scan per string so that a placeholder is never rewritten again. The same value gets the
+//! same placeholder everywhere in one verdict (the top-level verdict and every entry of
+//! `sessions`). Port numbers, OpenSSH's own words, algorithm names and version strings are kept.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};

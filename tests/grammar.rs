@@ -310,7 +310,8 @@ impl Grammar {
         }
     }
 
-    /// Whether `rule` alone reads all of `text`.
+    /// Whether `rule` alone reads all of `text` (a silent rule leaves no token to measure: it
+    /// only has to match).
     fn reads_whole(&self, rule: &str, text: &str) -> bool {
         self.vm.parse(rule, text).is_ok_and(|pairs| {
             pairs

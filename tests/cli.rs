@@ -378,3 +378,28 @@ fn redact_hides_the_infrastructure_in_every_format() {
         }
     }
 }
+
+#[test]
+fn redact_leaves_the_verdict_and_exit_code_as_they_were() {
+    let decision = |v: &serde_json::Value| {
+        let causes: Vec<&serde_json::Value> = v["causes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| &c["id"])
+            .collect();
+        format!("{} {} {causes:?}", v["outcome"], v["failed_phase"])
+    };
+    for log in [
+        "rules/ok/fixtures/sftp-vvv.log",
+        "rules/auth-key-rejected/fixtures/ssh-vvv.log",
+        "tests/fixtures/synthetic/synthetic-openssh-9.2-ssh-vvv-stuck-at-banner.log",
+    ] {
+        let plain = vvvexplain(&["--format", "json", log], None);
+        let redacted = vvvexplain(&["--redact", "--format", "json", log], None);
+        assert_eq!(redacted.status.code(), plain.status.code(), "{log}");
+        let json = |o: &Output| serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap();
+        assert!(json(&plain)["causes"].is_array(), "{log}");
+        assert_eq!(decision(&json(&redacted)), decision(&json(&plain)), "{log}");
+    }
+}

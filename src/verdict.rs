@@ -354,6 +354,9 @@ fn timing(session: &Session) -> Option<Timing> {
 
 /// What a connection that stops was waiting for, in the user's words.
 fn waiting_for(session: &Session) -> String {
+    if let Some(question) = session.asking_user {
+        return format!("you to {} (ssh was asking on the terminal)", question.describe());
+    }
     match &session.expecting {
         Some((Expecting::ServerMessage(message), _)) => return format!("the server's {message}"),
         Some((Expecting::HostKeyAnswer, _)) => {

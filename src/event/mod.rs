@@ -224,6 +224,12 @@ pub enum Event {
         path: String,
     },
     ServerAcceptsKey(KeyInfo),
+    /// ssh signs with a key; an encrypted key's passphrase is asked first.
+    SigningWithKey,
+    /// The server sent keyboard-interactive questions; ssh asks them on the terminal.
+    KbdIntPrompts {
+        count: u32,
+    },
     Authenticated {
         method: Option<String>,
     },
@@ -719,6 +725,10 @@ fn parse_event(pair: Pair<'_, Rule>) -> Event {
         },
         Rule::permission_denied => parse_permission_denied(pair),
         Rule::no_more_methods => Event::NoMoreAuthMethods,
+        Rule::signing_with_key => Event::SigningWithKey,
+        Rule::kbdint_prompts => Event::KbdIntPrompts {
+            count: number(&pair, Rule::number),
+        },
         Rule::no_mutual_signature => Event::NoMutualSignature,
         Rule::load_key_failed => parse_load_key_failed(pair),
         Rule::unprotected_key => Event::UnprotectedKey,

@@ -380,6 +380,8 @@ pub enum UserQuestion {
     KeyboardInteractive,
     /// The passphrase of an encrypted private key.
     Passphrase,
+    /// A question of ssh's that its log does not name.
+    Prompt,
 }
 
 impl UserQuestion {
@@ -389,6 +391,7 @@ impl UserQuestion {
             UserQuestion::Password => "password",
             UserQuestion::KeyboardInteractive => "keyboard-interactive",
             UserQuestion::Passphrase => "passphrase",
+            UserQuestion::Prompt => "prompt",
         }
     }
 
@@ -399,6 +402,7 @@ impl UserQuestion {
             UserQuestion::Password => "type the password",
             UserQuestion::KeyboardInteractive => "answer the server's prompt (password or code)",
             UserQuestion::Passphrase => "type the key's passphrase",
+            UserQuestion::Prompt => "answer ssh's prompt",
         }
     }
 
@@ -613,6 +617,8 @@ pub struct Session {
     pub first_millis: Option<u64>,
     pub setup_done_millis: Option<u64>,
     pub last_timed: Option<LineRef>,
+    /// When the client ended, if a live run saw it (a log does not say).
+    pub client_ended_millis: Option<u64>,
     in_server_proposal: bool,
     has_proxy: bool,
     /// Each address whose connect attempt failed, with its failure line, in order (bounded like
@@ -654,6 +660,7 @@ impl Session {
             first_millis: None,
             setup_done_millis: None,
             last_timed: None,
+            client_ended_millis: None,
             in_server_proposal: false,
             has_proxy: false,
             failed_attempts: Vec::new(),
@@ -862,7 +869,8 @@ impl Session {
             keep_latest(&mut self.last_event, &at);
         }
         self.note_time(&at);
-        if self.asking_user != Some(UserQuestion::HostKey) {
+        let still_asking = matches!(event, Event::AskpassRequested);
+        if self.asking_user != Some(UserQuestion::HostKey) && !still_asking {
             // ssh logs nothing while it asks: any line means the answer came.
             self.ask_user(None);
         }
@@ -1191,6 +1199,10 @@ impl Session {
                     self.ask_user(Some(UserQuestion::KeyboardInteractive));
                 }
             }
+            E::AskpassRequested => {
+                let question = self.asking_user.unwrap_or(UserQuestion::Prompt);
+                self.ask_user(Some(question));
+            }
             E::SigningWithKey => {
                 self.touch(P::Auth, at);
                 self.ask_user(Some(UserQuestion::Passphrase));
@@ -1393,6 +1405,7 @@ impl Session {
                 self.fail(Some(P::Transfer), at);
             }
             // disconnect
+            E::BytesPerSecond => self.touch(P::Disconnect, at),
             E::Transferred { sent, received } => {
                 self.set_fact(P::Disconnect, "bytes_sent", sent.to_string());
                 self.set_fact(P::Disconnect, "bytes_received", received.to_string());
@@ -1417,6 +1430,19 @@ impl Session {
             }
             E::Other => {}
         }
+    }
+
+    /// A live run saw the client end at `millis`: the wait after its last line (a hang ended by
+    /// Ctrl-C or a timeout prints nothing) counts like the waits between lines.
+    pub fn client_ended_at(&mut self, millis: u64) {
+        let Some(last) = self.last_timed.clone() else {
+            return;
+        };
+        self.note_time(&LineRef {
+            millis: Some(millis),
+            ..last
+        });
+        self.client_ended_millis = Some(millis);
     }
 
     /// Keeps the longest wait between two lines until the session is up.

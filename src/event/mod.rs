@@ -226,6 +226,8 @@ pub enum Event {
     ServerAcceptsKey(KeyInfo),
     /// ssh signs with a key; an encrypted key's passphrase is asked first.
     SigningWithKey,
+    /// ssh asks its question through its askpass program and waits for it.
+    AskpassRequested,
     /// The server sent keyboard-interactive questions; ssh asks them on the terminal.
     KbdIntPrompts {
         count: u32,
@@ -329,6 +331,7 @@ pub enum Event {
         sent: u64,
         received: u64,
     },
+    BytesPerSecond,
     ClosedByRemote {
         host: String,
     },
@@ -726,6 +729,7 @@ fn parse_event(pair: Pair<'_, Rule>) -> Event {
         Rule::permission_denied => parse_permission_denied(pair),
         Rule::no_more_methods => Event::NoMoreAuthMethods,
         Rule::signing_with_key => Event::SigningWithKey,
+        Rule::askpass_requested => Event::AskpassRequested,
         Rule::kbdint_prompts => Event::KbdIntPrompts {
             count: number(&pair, Rule::number),
         },
@@ -787,6 +791,7 @@ fn parse_event(pair: Pair<'_, Rule>) -> Event {
             text: field(&pair, Rule::text),
         },
         Rule::transferred => parse_transferred(pair),
+        Rule::bytes_per_second => Event::BytesPerSecond,
         Rule::closed_by_remote => Event::ClosedByRemote {
             host: field(&pair, Rule::host_until_space),
         },

@@ -154,11 +154,13 @@ fn on_a_terminal_a_status_line_shows_the_phase_and_is_cleared() {
         screen.contains("\r\u{1b}[Kvvvexplain: exchanging SSH version banners (banner)"),
         "{screen}"
     );
-    let last_status = screen.rfind("vvvexplain: exchanging").unwrap();
+    let after_status = &screen[screen.rfind("vvvexplain: exchanging").unwrap()..];
+    let cleared = after_status
+        .find("\r\u{1b}[K")
+        .expect("the status line is cleared");
     assert!(
-        screen[last_status..].contains("\r\u{1b}[K\r\n")
-            || screen[last_status..].contains("\r\u{1b}[K\n"),
-        "the status line is cleared before the verdict"
+        !after_status[..cleared].contains('\n'),
+        "the status line is cleared before anything else is written:\n{screen}"
     );
     assert!(screen.contains("FAILED in banner"), "{screen}");
 }

@@ -122,8 +122,9 @@ fn trim_end(line: &[u8]) -> &[u8] {
 /// user does not see without it (the version, "Authenticated to", the byte counts, scp's
 /// "Executing: program"). Errors and warnings are not: ssh shows them without `-v` too.
 fn is_log(text: &[u8], after_log: bool) -> bool {
-    // A debug message of several lines (`channel 0: status: The following connections …`).
-    if after_log && text.first().is_some_and(|b| *b == b' ') {
+    // A debug message of several lines (`channel 0: status: The following connections …`,
+    // indented, then an empty line).
+    if after_log && text.first().is_none_or(|b| *b == b' ') {
         return true;
     }
     let classified = event::classify(&String::from_utf8_lossy(text));

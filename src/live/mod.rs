@@ -8,6 +8,10 @@
 //! the analysis, the rest to the terminal (`relay`). ssh asks its questions on /dev/tty, which
 //! the wrapper does not touch: the status line keeps to the phases where none can come (`watch`).
 
+#[cfg(unix)]
+mod askpass;
+#[cfg(not(unix))]
+#[path = "no_askpass.rs"]
 mod askpass;
 mod relay;
 mod screen;

@@ -138,3 +138,63 @@ fn is_log(text: &[u8], after_log: bool) -> bool {
                 | Event::ScpExecuting { .. }
         )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `chunks` through the relay's line logic; the lines the analysis got.
+    fn analysed(chunks: &[&[u8]]) -> Vec<String> {
+        let (tx, rx) = mpsc::channel();
+        let mut lines = Lines::new(Arc::new(Screen::new()), tx);
+        for chunk in chunks {
+            lines.take(chunk, Instant::now());
+        }
+        lines.finish();
+        drop(lines);
+        rx.iter()
+            .map(|a| String::from_utf8_lossy(&a.bytes).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn what_only_the_debug_log_says_is_not_shown() {
+        for line in [
+            "debug1: Connecting to 127.0.0.1 [127.0.0.1] port 22.",
+            "scp: debug2: Remote version: 3",
+            "OpenSSH_9.2p1 Debian-2+deb12u6, OpenSSL 3.0.19 27 Jan 2026",
+            "Authenticated to 127.0.0.1 ([127.0.0.1]:2222) using \"publickey\".",
+            "Transferred: sent 3532, received 3340 bytes, in 0.2 seconds",
+            "Bytes per second: sent 43597.2, received 40932.1",
+            "Executing: program /usr/bin/ssh host 127.0.0.1, user alice, command sftp",
+        ] {
+            assert!(is_log(line.as_bytes(), false), "{line}");
+        }
+    }
+
+    #[test]
+    fn what_ssh_shows_without_v_is_shown() {
+        for line in [
+            "ssh: connect to host 127.0.0.1 port 1: Connection refused",
+            "Warning: Permanently added '[127.0.0.1]:2222' (ED25519) to the list of known hosts.",
+            "alice@127.0.0.1: Permission denied (publickey).",
+            "Connection closed",
+            "hello from the remote stderr",
+        ] {
+            assert!(!is_log(line.as_bytes(), false), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_debug_message_of_several_lines_is_not_shown() {
+        assert!(is_log(b"  #0 client-session (t4 [session] r0 i3/0)", true));
+        assert!(is_log(b"", true));
+        assert!(!is_log(b"  indented remote output", false));
+    }
+
+    #[test]
+    fn lines_split_across_reads_reach_the_analysis_whole_without_line_ends() {
+        let got = analysed(&[b"debug1: Connection est", b"ablished.\r\nlast"]);
+        assert_eq!(got, ["debug1: Connection established.", "last"]);
+    }
+}

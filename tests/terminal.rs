@@ -520,6 +520,12 @@ fn sftp_and_scp_fast_failures_get_the_verdict_of_the_piped_log() {
             }
         }
     }
+    // A user's own -S program is kept: scp runs it, and the verdict is still the piped one.
+    let own_ssh =
+        format!("-S /usr/bin/ssh {common} -P {closed} /etc/hostname {USER}@127.0.0.1:/tmp/x");
+    let (live, piped, shown) = live_and_piped("scp", &own_ssh);
+    assert_eq!(live, piped, "scp -S: live and piped differ\n{shown}");
+    assert_eq!(live.2, "port-closed", "scp -S");
 }
 
 #[test]

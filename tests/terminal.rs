@@ -70,7 +70,13 @@ fn run(program: &str, args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("{program}: {e}"))
 }
 
+/// Once for all the tests of this file, which run in parallel.
 fn ensure_password_user() {
+    static READY: std::sync::Once = std::sync::Once::new();
+    READY.call_once(create_password_user);
+}
+
+fn create_password_user() {
     if !run("id", &[USER]).status.success() {
         assert!(run("useradd", &["-m", "-s", "/bin/sh", USER])
             .status

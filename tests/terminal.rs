@@ -605,3 +605,35 @@ fn git_and_rsync_run_over_vvvexplain_ssh_with_the_clients_exit_code() {
         "rsync's own exit code: {out:?}"
     );
 }
+
+#[test]
+fn a_remote_prompt_on_stderr_without_a_line_end_is_shown_at_once_and_alone() {
+    let sshd = match start_sshd("remote-prompt") {
+        Ok(sshd) => sshd,
+        Err(why) => return skip_unless_ci(&why),
+    };
+    let term = Terminal::start(
+        "remote-prompt",
+        &format!(
+            "{} ssh {} -o BatchMode=yes -o StrictHostKeyChecking=accept-new -i {} {USER}@127.0.0.1 'printf \"Name: \" >&2; read n; echo \"got $n\"'",
+            vvvexplain(),
+            sshd.options("known_hosts"),
+            sshd.path("key")
+        ),
+    );
+    let screen = term.wait_for("Name:", SECONDS);
+    assert_eq!(line_with(&screen, "Name:").trim_end(), "Name:", "{screen}");
+    term.type_line("bob");
+    let screen = term.wait_for("EXIT=", SECONDS);
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert_eq!(
+        line_with(&screen, "Name:").trim_end(),
+        "Name: bob",
+        "{screen}"
+    );
+    assert!(
+        screen.lines().any(|l| l.trim_end() == "got bob"),
+        "{screen}"
+    );
+    assert!(!screen.contains("debug"), "{screen}");
+}

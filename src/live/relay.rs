@@ -44,7 +44,8 @@ pub fn relay(mut stderr: ChildStderr, screen: Arc<Screen>, tx: Sender<Arrival>) 
 struct Lines {
     screen: Arc<Screen>,
     tx: Sender<Arrival>,
-    /// The current line so far, and how many of its bytes the terminal already has.
+    /// The current line so far, and how many of its bytes the terminal already has (all of
+    /// them, or none).
     line: Vec<u8>,
     shown: usize,
     at: Instant,
@@ -66,6 +67,11 @@ impl Lines {
 
     fn take(&mut self, mut chunk: &[u8], at: Instant) {
         self.screen.client_spoke();
+        if self.shown > 0 {
+            // The terminal has an unfinished line; ssh writes each log line at once, so what
+            // comes next is judged on its own (a debug line after a remote `read -p` prompt).
+            self.send_line();
+        }
         if self.line.is_empty() {
             self.at = at;
         }
@@ -83,22 +89,34 @@ impl Lines {
         if self.line.len() > self.shown {
             self.screen.pass_through(&self.line[self.shown..]);
             self.shown = self.line.len();
+            self.in_log = false;
         }
     }
 
     fn end_line(&mut self) {
-        let text = trim_end(&self.line);
-        if self.shown > 0 {
-            self.screen.pass_through(&self.line[self.shown..]);
-            self.in_log = false;
-        } else {
-            self.in_log = is_log(text, self.in_log);
-            if !self.in_log {
+        match log_start(trim_end(&self.line), self.in_log) {
+            Some(0) => self.in_log = true,
+            // Remote stderr without a line end, then ssh's next debug line: only the first
+            // reaches the terminal, and each goes to the analysis as a line of its own.
+            Some(start) => {
+                self.screen.pass_through(&self.line[..start]);
+                let log = self.line.split_off(start);
+                self.send_line();
+                self.line = log;
+                self.in_log = true;
+            }
+            None => {
                 self.screen.pass_through(&self.line);
+                self.in_log = false;
             }
         }
+        self.send_line();
+    }
+
+    /// The line so far goes to the analysis; the next bytes start another.
+    fn send_line(&mut self) {
         let _ = self.tx.send(Arrival {
-            bytes: text.to_vec(),
+            bytes: trim_end(&self.line).to_vec(),
             at: self.at,
         });
         self.line.clear();
@@ -116,6 +134,17 @@ impl Lines {
 fn trim_end(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Where the debug log starts in a line: at 0 for a log line, further on when remote output
+/// without a line end came first (`Name: debug2: channel 0: written 6 to efd 6`).
+fn log_start(text: &[u8], after_log: bool) -> Option<usize> {
+    if is_log(text, after_log) {
+        return Some(0);
+    }
+    memchr::memmem::find_iter(text, b"debug")
+        .filter(|&at| at > 0)
+        .find(|&at| event::classify(&String::from_utf8_lossy(&text[at..])).level != Level::Plain)
 }
 
 /// A line of the debug log the wrapper asked for: debug lines, and the lines `-v` adds that the
@@ -190,6 +219,33 @@ mod tests {
         assert!(is_log(b"  #0 client-session (t4 [session] r0 i3/0)", true));
         assert!(is_log(b"", true));
         assert!(!is_log(b"  indented remote output", false));
+    }
+
+    #[test]
+    fn after_an_unfinished_line_is_shown_a_log_line_is_still_recognised() {
+        let (tx, rx) = mpsc::channel();
+        let mut lines = Lines::new(Arc::new(Screen::new()), tx);
+        lines.take(b"Name: ", Instant::now());
+        lines.show_partial();
+        lines.take(b"debug2: channel 0: written 6 to efd 6\r\n", Instant::now());
+        assert!(lines.in_log, "the debug line is not shown");
+        // Both in one read: the remote prompt, then ssh's debug line.
+        lines.take(
+            b"Age: debug2: channel 0: written 5 to efd 6\r\n",
+            Instant::now(),
+        );
+        assert!(lines.in_log);
+        drop(lines);
+        let got: Vec<Vec<u8>> = rx.iter().map(|a| a.bytes).collect();
+        assert_eq!(
+            got,
+            [
+                &b"Name: "[..],
+                b"debug2: channel 0: written 6 to efd 6",
+                b"Age: ",
+                b"debug2: channel 0: written 5 to efd 6"
+            ]
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 const USER: &str = "vvvlive";
 const PASSWORD: &str = "live-Pa55word";
+const PASSPHRASE: &str = "key-Pa55phrase";
 const BANNER: &str = "Welcome to the test server";
 
 fn vvvexplain() -> &'static str {
@@ -47,7 +48,7 @@ fn why_not_runnable() -> Option<String> {
 }
 
 /// A throwaway sshd on 127.0.0.1: password and keyboard-interactive logins (PAM), a banner, and
-/// one authorized client key (`key`; `other_key` is refused).
+/// two authorized client keys (`key`, and `locked_key` with a passphrase; `other_key` is refused).
 struct Sshd {
     child: Child,
     port: u16,
@@ -129,7 +130,22 @@ fn start_sshd(name: &str) -> Result<Sshd, String> {
         );
         assert!(out.status.success());
     }
-    std::fs::copy(dir.join("key.pub"), dir.join("authorized_keys")).unwrap();
+    let path = dir.join("locked_key");
+    let locked = [
+        "-q",
+        "-t",
+        "ed25519",
+        "-N",
+        PASSPHRASE,
+        "-f",
+        path.to_str().unwrap(),
+    ];
+    assert!(run("ssh-keygen", &locked).status.success());
+    let authorized = [dir.join("key.pub"), dir.join("locked_key.pub")]
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect::<String>();
+    std::fs::write(dir.join("authorized_keys"), authorized).unwrap();
     std::fs::write(dir.join("banner"), format!("{BANNER}\n")).unwrap();
     std::fs::create_dir_all("/run/sshd").unwrap();
     let port = free_port();
@@ -636,4 +652,32 @@ fn a_remote_prompt_on_stderr_without_a_line_end_is_shown_at_once_and_alone() {
         "{screen}"
     );
     assert!(!screen.contains("debug"), "{screen}");
+}
+
+#[test]
+fn a_key_passphrase_prompt_is_shown_and_answered() {
+    let sshd = match start_sshd("passphrase") {
+        Ok(sshd) => sshd,
+        Err(why) => return skip_unless_ci(&why),
+    };
+    let key = sshd.path("locked_key");
+    let term = Terminal::start(
+        "passphrase",
+        &format!(
+            "{} --slow-setup 60 ssh {} -o StrictHostKeyChecking=accept-new -o IdentitiesOnly=yes -o PreferredAuthentications=publickey -i {key} {USER}@127.0.0.1 'echo hello from host'",
+            vvvexplain(),
+            sshd.options("known_hosts"),
+        ),
+    );
+    let prompt = format!("Enter passphrase for key '{key}':");
+    let screen = term.wait_for(&prompt, SECONDS);
+    assert_eq!(line_with(&screen, &prompt).trim_end(), prompt, "{screen}");
+    term.type_line(PASSPHRASE);
+    let screen = term.wait_for("EXIT=", SECONDS);
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(!screen.contains(PASSPHRASE), "{screen}");
+    assert!(
+        screen.lines().any(|l| l.trim_end() == "hello from host"),
+        "{screen}"
+    );
 }

@@ -194,7 +194,7 @@ mod tests {
             "OpenSSH_9.2p1 Debian-2+deb12u6, OpenSSL 3.0.19 27 Jan 2026",
             "Authenticated to 127.0.0.1 ([127.0.0.1]:2222) using \"publickey\".",
             "Transferred: sent 3532, received 3340 bytes, in 0.2 seconds",
-            "Bytes per second: sent 43597.2, received 40932.1",
+            "Bytes per second: sent 97046.8, received 85528.2",
             "Executing: program /usr/bin/ssh host 127.0.0.1, user alice, command sftp",
         ] {
             assert!(is_log(line.as_bytes(), false), "{line}");

@@ -16,8 +16,13 @@ fn have(program: &str) -> bool {
         .is_ok()
 }
 
-/// Printed past the harness's capture, so a skip is visible in `cargo test` output.
-fn say(message: &str) {
+/// Printed past the harness's capture, so a skip is visible in `cargo test` output; under CI
+/// (CI=true) a skip is a failure.
+fn skip(message: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "the wrapper tests must run in CI, but: {message}"
+    );
     let _ = writeln!(std::io::stderr().lock(), "{message}");
 }
 
@@ -54,7 +59,7 @@ fn silent_listener() -> (u16, std::thread::JoinHandle<()>) {
 #[test]
 fn a_server_that_never_sends_its_banner_is_diagnosed_while_it_hangs() {
     if !have("ssh") {
-        return say("wrapper test skipped: no ssh client installed");
+        return skip("wrapper test skipped: no ssh client installed");
     }
     let (port, _listener) = silent_listener();
     let port = port.to_string();
@@ -96,7 +101,7 @@ fn a_server_that_never_sends_its_banner_is_diagnosed_while_it_hangs() {
 #[test]
 fn a_refused_port_gets_the_verdict_and_ssh_exit_code() {
     if !have("ssh") {
-        return say("wrapper test skipped: no ssh client installed");
+        return skip("wrapper test skipped: no ssh client installed");
     }
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -138,7 +143,7 @@ fn a_refused_port_gets_the_verdict_and_ssh_exit_code() {
 #[test]
 fn on_a_terminal_a_status_line_shows_the_phase_and_is_cleared() {
     if !have("ssh") || Command::new("script").arg("--version").output().is_err() {
-        return say("wrapper pty test skipped: needs ssh and script(1) from util-linux");
+        return skip("wrapper pty test skipped: needs ssh and script(1) from util-linux");
     }
     let (port, _listener) = silent_listener();
     let command = format!(
@@ -239,13 +244,7 @@ fn slow_sshd() -> Result<SlowSshd, String> {
 fn a_slow_login_is_named_with_its_phase_and_the_session_is_untouched() {
     let sshd = match slow_sshd() {
         Ok(sshd) => sshd,
-        Err(why) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "the slow-login wrapper test must run in CI: {why}"
-            );
-            return say(&format!("wrapper slow-login test skipped: {why}"));
-        }
+        Err(why) => return skip(&format!("wrapper slow-login test skipped: {why}")),
     };
     let key = sshd.dir.join("client");
     let known = sshd.dir.join("known_hosts");
@@ -312,7 +311,7 @@ fn a_slow_login_is_named_with_its_phase_and_the_session_is_untouched() {
 fn ctrl_c_ends_the_client_and_prints_what_was_seen() {
     use std::os::unix::process::CommandExt;
     if !have("ssh") {
-        return say("wrapper Ctrl-C test skipped: no ssh client installed");
+        return skip("wrapper Ctrl-C test skipped: no ssh client installed");
     }
     let (port, _listener) = silent_listener();
     // A terminal's Ctrl-C goes to the whole foreground process group: vvvexplain and ssh.

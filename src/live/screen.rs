@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 /// How long the client must have printed nothing before a status line may be drawn.
 const QUIET: Duration = Duration::from_millis(200);
 /// ssh writes what precedes a question (a banner, a warning) before it starts its askpass; the
-/// relay has passed it on once the stream has been still this long.
-const BEFORE_A_QUESTION: Duration = Duration::from_millis(30);
+/// relay has passed it on once the stream has been still this long (longer than the relay holds
+/// an unfinished line).
+const BEFORE_A_QUESTION: Duration = Duration::from_millis(80);
 
 pub struct Screen {
     /// stderr is a terminal: only then is a status line drawn.

@@ -681,3 +681,33 @@ fn a_key_passphrase_prompt_is_shown_and_answered() {
         "{screen}"
     );
 }
+
+#[test]
+fn ctrl_c_at_the_host_key_question_says_ssh_was_waiting_for_you() {
+    let sshd = match start_sshd("hostkey-ctrlc") {
+        Ok(sshd) => sshd,
+        Err(why) => return skip_unless_ci(&why),
+    };
+    let term = Terminal::start(
+        "hostkey-ctrlc",
+        &format!(
+            "{} --hang-after 1 ssh {} {USER}@127.0.0.1 true",
+            vvvexplain(),
+            sshd.options("known_hosts")
+        ),
+    );
+    term.wait_for(HOST_KEY_QUESTION, SECONDS);
+    std::thread::sleep(Duration::from_secs(2));
+    term.keys(&["C-c"]);
+    let screen = term.wait_for("EXIT=", SECONDS);
+    assert!(!screen.contains("no progress"), "{screen}");
+    assert!(
+        screen.contains("waiting for you to answer the host key question"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("[waiting-for-user, high confidence]"),
+        "{screen}"
+    );
+    assert!(screen.contains("EXIT=130"), "{screen}");
+}

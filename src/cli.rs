@@ -126,8 +126,8 @@ enum RulesCommand {
 
 /// Runs the command line and returns the process exit code.
 pub fn run() -> i32 {
-    // Started by sftp/scp as their ssh (`-S`) in live mode: become that ssh.
-    if let Some(code) = crate::live::exec_ssh_shim() {
+    // Started by ssh as its askpass in live mode: ask the user through the wrapper.
+    if let Some(code) = crate::live::askpass_shim() {
         return code;
     }
     let cli = match Cli::try_parse() {

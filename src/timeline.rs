@@ -370,6 +370,50 @@ pub enum Expecting {
     HostKeyAnswer,
 }
 
+/// A question ssh asks on the terminal. It logs nothing until the user answers, so the time until
+/// its next line is the user's, not the server's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserQuestion {
+    /// "Are you sure you want to continue connecting (yes/no/[fingerprint])?"
+    HostKey,
+    Password,
+    KeyboardInteractive,
+    /// The passphrase of an encrypted private key.
+    Passphrase,
+    /// A question of ssh's that its log does not name.
+    Prompt,
+}
+
+impl UserQuestion {
+    pub fn id(self) -> &'static str {
+        match self {
+            UserQuestion::HostKey => "host-key",
+            UserQuestion::Password => "password",
+            UserQuestion::KeyboardInteractive => "keyboard-interactive",
+            UserQuestion::Passphrase => "passphrase",
+            UserQuestion::Prompt => "prompt",
+        }
+    }
+
+    /// What the user is asked to do, after "waiting for you to".
+    pub fn describe(self) -> &'static str {
+        match self {
+            UserQuestion::HostKey => "answer the host key question (yes/no)",
+            UserQuestion::Password => "type the password",
+            UserQuestion::KeyboardInteractive => "answer the server's prompt (password or code)",
+            UserQuestion::Passphrase => "type the key's passphrase",
+            UserQuestion::Prompt => "answer ssh's prompt",
+        }
+    }
+
+    fn phase(self) -> Phase {
+        match self {
+            UserQuestion::HostKey => Phase::Hostkey,
+            _ => Phase::Auth,
+        }
+    }
+}
+
 /// The longest wait between two lines while the connection was being set up.
 #[derive(Debug, Clone)]
 pub struct SlowStep {
@@ -554,6 +598,11 @@ pub struct Session {
     pub expecting: Option<(Expecting, LineRef)>,
     /// The authentication method being tried, until the user is authenticated.
     pub auth_method: Option<String>,
+    /// The question ssh may be asking on the terminal right now: after the line that precedes
+    /// it, until the next line (the host key question: until the key is accepted or refused).
+    pub asking_user: Option<UserQuestion>,
+    /// Time spent waiting for the user's answers (logs with times only): never a slow step.
+    pub user_wait_millis: u64,
     /// The phase the connection is in: where a failure without a phase of its own belongs.
     pub frontier: Phase,
     pub lines: LineStore,
@@ -568,6 +617,8 @@ pub struct Session {
     pub first_millis: Option<u64>,
     pub setup_done_millis: Option<u64>,
     pub last_timed: Option<LineRef>,
+    /// When the client ended, if a live run saw it (a log does not say).
+    pub client_ended_millis: Option<u64>,
     in_server_proposal: bool,
     has_proxy: bool,
     /// Each address whose connect attempt failed, with its failure line, in order (bounded like
@@ -598,6 +649,8 @@ impl Session {
             interrupted: None,
             expecting: None,
             auth_method: None,
+            asking_user: None,
+            user_wait_millis: 0,
             frontier: Phase::Config,
             lines: LineStore::default(),
             line_count: 0,
@@ -607,6 +660,7 @@ impl Session {
             first_millis: None,
             setup_done_millis: None,
             last_timed: None,
+            client_ended_millis: None,
             in_server_proposal: false,
             has_proxy: false,
             failed_attempts: Vec::new(),
@@ -738,6 +792,7 @@ impl Session {
     fn reach(&mut self, milestone: Milestone, at: &LineRef) {
         // Progress after the client said it was waiting means the wait is over.
         self.expecting = None;
+        self.ask_user(None);
         if milestone == Milestone::Authenticated {
             self.auth_method = None;
         }
@@ -776,6 +831,7 @@ impl Session {
         }
         let phase = phase.unwrap_or(self.frontier);
         self.touch(phase, at);
+        self.ask_user(None);
         if self.failure.is_none() {
             self.phases[phase.index()].key_line = Some(at.clone());
             self.failure = Some((phase, at.clone()));
@@ -813,6 +869,11 @@ impl Session {
             keep_latest(&mut self.last_event, &at);
         }
         self.note_time(&at);
+        let still_asking = matches!(event, Event::AskpassRequested);
+        if self.asking_user != Some(UserQuestion::HostKey) && !still_asking {
+            // ssh logs nothing while it asks: any line means the answer came.
+            self.ask_user(None);
+        }
         let notable =
             (known && !matches!(event, Event::SftpPacket { .. })) || level == Level::Plain;
         match event {
@@ -861,6 +922,22 @@ impl Session {
             }
         }
         self.lines.push_routine(run.count, lines);
+        if self.asking_user != Some(UserQuestion::HostKey) {
+            self.ask_user(None);
+        }
+    }
+
+    /// Notes the question ssh may be asking now (or that none is), with a fact rules can read.
+    fn ask_user(&mut self, question: Option<UserQuestion>) {
+        if let Some(asked) = self.asking_user.take() {
+            self.phases[asked.phase().index()]
+                .facts
+                .remove("waiting_for_user");
+        }
+        if let Some(question) = question {
+            self.set_fact(question.phase(), "waiting_for_user", question.id());
+        }
+        self.asking_user = question;
     }
 
     fn apply_event(&mut self, event: &Event, at: &LineRef) {
@@ -1063,6 +1140,8 @@ impl Session {
                 self.reach(Milestone::KexReplyReceived, at);
                 self.touch(P::Hostkey, at);
                 self.advance(P::Hostkey);
+                // Unless the key is known, ssh asks whether to trust it once it looked it up.
+                self.ask_user(Some(UserQuestion::HostKey));
             }
             E::HostKeyKnown { .. } => {
                 self.set_fact(P::Hostkey, "host_key_status", "known");
@@ -1089,6 +1168,7 @@ impl Session {
                 self.touch(P::Hostkey, at);
                 self.set_fact(P::Hostkey, "host_key_status", "unknown, asked the user");
                 self.expecting = Some((Expecting::HostKeyAnswer, at.clone()));
+                self.ask_user(Some(UserQuestion::HostKey));
             }
             // auth
             E::AuthenticatingAs { host, port, user } => {
@@ -1109,6 +1189,23 @@ impl Session {
                 self.auth_method = Some(method.clone());
                 self.add_to_list(P::Auth, "methods_tried", method);
                 self.advance(P::Auth);
+                if method == "password" {
+                    self.ask_user(Some(UserQuestion::Password));
+                }
+            }
+            E::KbdIntPrompts { count } => {
+                self.touch(P::Auth, at);
+                if *count > 0 {
+                    self.ask_user(Some(UserQuestion::KeyboardInteractive));
+                }
+            }
+            E::AskpassRequested => {
+                let question = self.asking_user.unwrap_or(UserQuestion::Prompt);
+                self.ask_user(Some(question));
+            }
+            E::SigningWithKey => {
+                self.touch(P::Auth, at);
+                self.ask_user(Some(UserQuestion::Passphrase));
             }
             E::OfferingKey(key) => {
                 self.touch(P::Auth, at);
@@ -1117,6 +1214,8 @@ impl Session {
             E::TryingPrivateKey { path } => {
                 self.touch(P::Auth, at);
                 self.add_to_list(P::Auth, "keys_offered", path);
+                // A key without its .pub file is read now: an encrypted one asks its passphrase.
+                self.ask_user(Some(UserQuestion::Passphrase));
             }
             E::NoSuchIdentity { path } => {
                 // "Trying private key" named it, but there is no such file: nothing was sent.
@@ -1306,6 +1405,7 @@ impl Session {
                 self.fail(Some(P::Transfer), at);
             }
             // disconnect
+            E::BytesPerSecond => self.touch(P::Disconnect, at),
             E::Transferred { sent, received } => {
                 self.set_fact(P::Disconnect, "bytes_sent", sent.to_string());
                 self.set_fact(P::Disconnect, "bytes_received", received.to_string());
@@ -1332,12 +1432,27 @@ impl Session {
         }
     }
 
+    /// A live run saw the client end at `millis`: the wait after its last line (a hang ended by
+    /// Ctrl-C or a timeout prints nothing) counts like the waits between lines.
+    pub fn client_ended_at(&mut self, millis: u64) {
+        let Some(last) = self.last_timed.clone() else {
+            return;
+        };
+        self.note_time(&LineRef {
+            millis: Some(millis),
+            ..last
+        });
+        self.client_ended_millis = Some(millis);
+    }
+
     /// Keeps the longest wait between two lines until the session is up.
     fn note_time(&mut self, at: &LineRef) {
         let Some(now) = at.millis else { return };
         if let (Some(prev), None) = (&self.last_timed, self.setup_done_millis) {
             let gap = now.saturating_sub(prev.millis.unwrap_or(now));
-            if self
+            if self.asking_user.is_some() {
+                self.user_wait_millis += gap;
+            } else if self
                 .slowest_setup_step
                 .as_ref()
                 .is_none_or(|s| gap > s.millis)

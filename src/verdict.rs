@@ -337,6 +337,7 @@ fn timing(session: &Session) -> Option<Timing> {
     let start = session.first_millis?;
     let end = session
         .setup_done_millis
+        .or(session.client_ended_millis)
         .or_else(|| session.last_timed.as_ref()?.millis)?;
     Some(Timing {
         setup_seconds: seconds(end.saturating_sub(start)),
@@ -354,6 +355,12 @@ fn timing(session: &Session) -> Option<Timing> {
 
 /// What a connection that stops was waiting for, in the user's words.
 fn waiting_for(session: &Session) -> String {
+    if let Some(question) = session.asking_user {
+        return format!(
+            "you to {} (ssh was asking on the terminal)",
+            question.describe()
+        );
+    }
     match &session.expecting {
         Some((Expecting::ServerMessage(message), _)) => return format!("the server's {message}"),
         Some((Expecting::HostKeyAnswer, _)) => {

@@ -224,6 +224,14 @@ pub enum Event {
         path: String,
     },
     ServerAcceptsKey(KeyInfo),
+    /// ssh signs with a key; an encrypted key's passphrase is asked first.
+    SigningWithKey,
+    /// ssh asks its question through its askpass program and waits for it.
+    AskpassRequested,
+    /// The server sent keyboard-interactive questions; ssh asks them on the terminal.
+    KbdIntPrompts {
+        count: u32,
+    },
     Authenticated {
         method: Option<String>,
     },
@@ -323,6 +331,7 @@ pub enum Event {
         sent: u64,
         received: u64,
     },
+    BytesPerSecond,
     ClosedByRemote {
         host: String,
     },
@@ -719,6 +728,11 @@ fn parse_event(pair: Pair<'_, Rule>) -> Event {
         },
         Rule::permission_denied => parse_permission_denied(pair),
         Rule::no_more_methods => Event::NoMoreAuthMethods,
+        Rule::signing_with_key => Event::SigningWithKey,
+        Rule::askpass_requested => Event::AskpassRequested,
+        Rule::kbdint_prompts => Event::KbdIntPrompts {
+            count: number(&pair, Rule::number),
+        },
         Rule::no_mutual_signature => Event::NoMutualSignature,
         Rule::load_key_failed => parse_load_key_failed(pair),
         Rule::unprotected_key => Event::UnprotectedKey,
@@ -777,6 +791,7 @@ fn parse_event(pair: Pair<'_, Rule>) -> Event {
             text: field(&pair, Rule::text),
         },
         Rule::transferred => parse_transferred(pair),
+        Rule::bytes_per_second => Event::BytesPerSecond,
         Rule::closed_by_remote => Event::ClosedByRemote {
             host: field(&pair, Rule::host_until_space),
         },

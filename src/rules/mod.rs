@@ -741,6 +741,7 @@ const KNOWN_FACTS: &[&str] = &[
     "sftp_version",
     "subsystem",
     "user",
+    "waiting_for_user",
 ];
 
 /// Families of facts named by a prefix: each side's algorithm lists and the negotiated choices.

@@ -226,6 +226,7 @@ impl<'a> Grammar<'a> {
             }
             code.push_str("]);\n");
         }
+        code.push_str(&self.event_names());
         let tags = crate::prefix::tags_before_events(&by_name);
         let _ = writeln!(
             code,
@@ -243,6 +244,33 @@ impl<'a> Grammar<'a> {
             "/// The most bytes `unknown_line` looks at, from the start of a line (`None`: no bound).\n\
              pub const UNKNOWN_LINE_READS_AT_MOST: Option<usize> = {reads:?};\n"
         );
+        code
+    }
+}
+
+impl Grammar<'_> {
+    /// Rust code naming the events: `EVENT_NAMES` in grammar order, and the index there of each
+    /// event's token, for rules to name events as the grammar does.
+    fn event_names(&self) -> String {
+        assert!(
+            self.alternatives.len() <= usize::from(u8::MAX),
+            "an event's index must fit a byte"
+        );
+        let mut code = String::from(
+            "/// The name of every alternative of the grammar's `event`, in grammar order.\n\
+             pub static EVENT_NAMES: &[&str] = &[\n",
+        );
+        for name in &self.alternatives {
+            let _ = writeln!(code, "    {name:?},");
+        }
+        code.push_str(
+            "];\n/// Where an event's token is in [`EVENT_NAMES`] (`None`: not an event).\n\
+             pub fn event_index(rule: Rule) -> Option<u8> {\n    match rule {\n",
+        );
+        for (i, name) in self.alternatives.iter().enumerate() {
+            let _ = writeln!(code, "        Rule::{name} => Some({i}),");
+        }
+        code.push_str("        _ => None,\n    }\n}\n");
         code
     }
 }

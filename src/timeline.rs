@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::event::{Classified, Direction, Event, KeyInfo, Level};
+use crate::event::{Classified, Direction, Event, EventKind, KeyInfo, Level};
 use crate::normalize::{Line, LineTexts};
 
 /// The phases of an OpenSSH connection, in the order a connection goes through them.
@@ -573,6 +573,11 @@ pub struct Session {
     /// Each address whose connect attempt failed, with its failure line, in order (bounded like
     /// the warnings): the same address tried again is ConnectionAttempts' next attempt.
     failed_attempts: Vec<(String, LineRef)>,
+    /// The first line of each kind of event the grammar typed, in the order they came; rules
+    /// match on them.
+    first_events: Vec<(EventKind, LineRef)>,
+    /// The kinds in `first_events`, one bit each, so a line of a kind seen before costs a test.
+    seen_events: [u64; 4],
 }
 
 const MAX_WARNINGS: usize = 50;
@@ -610,6 +615,29 @@ impl Session {
             in_server_proposal: false,
             has_proxy: false,
             failed_attempts: Vec::new(),
+            first_events: Vec::new(),
+            seen_events: [0; 4],
+        }
+    }
+
+    /// The first line the grammar typed as `event` (a name from [`crate::event::event_names`]).
+    pub fn first_event_line(&self, event: &str) -> Option<&LineRef> {
+        let kind = EventKind::named(event)?;
+        self.first_events
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, line)| line)
+    }
+
+    fn has_seen(&self, kind: EventKind) -> bool {
+        self.seen_events[kind.index() / 64] & (1u64 << (kind.index() % 64)) != 0
+    }
+
+    /// Keeps `at` as the first line of its kind of event, unless one came before.
+    fn note_event_kind(&mut self, kind: EventKind, at: &LineRef) {
+        if !self.has_seen(kind) {
+            self.seen_events[kind.index() / 64] |= 1u64 << (kind.index() % 64);
+            self.first_events.push((kind, at.clone()));
         }
     }
 
@@ -799,7 +827,8 @@ impl Session {
 
     /// Folds one classified line into this session; gives the line back (the session keeps
     /// copies of what it keeps), for the reader to reuse its buffers.
-    fn apply(&mut self, line: Line, level: Level, event: &Event) -> LineRef {
+    fn apply(&mut self, line: Line, classified: &Classified) -> LineRef {
+        let (level, event) = (classified.level, &classified.event);
         let at = LineRef::from(line);
         self.last_line = at.line;
         self.line_count += 1;
@@ -811,6 +840,9 @@ impl Session {
         }
         if known {
             keep_latest(&mut self.last_event, &at);
+        }
+        if let Some(kind) = classified.kind {
+            self.note_event_kind(kind, &at);
         }
         self.note_time(&at);
         let notable =
@@ -852,6 +884,15 @@ impl Session {
                     let key = record.key_line.get_or_insert_with(LineRef::default);
                     key.set_untimed(first, text);
                 }
+            }
+        }
+        let first_request = run.requests.iter().flatten().map(|&(first, _)| first).min();
+        let unseen = run.request_kind.filter(|&kind| !self.has_seen(kind));
+        if let (Some(kind), Some(first)) = (unseen, first_request) {
+            if let Some(text) = find_line(run, lines, first) {
+                let mut at = LineRef::default();
+                at.set_untimed(first, text);
+                self.note_event_kind(kind, &at);
             }
         }
         if let Some(last) = run.last_request {
@@ -1474,6 +1515,8 @@ pub struct RoutineRun {
     pub last_request: Option<u64>,
     /// For the transfer and the sftp phase: the first and the last request of that phase.
     pub requests: [Option<(u64, u64)>; 2],
+    /// The grammar's event for a request, once the run has one.
+    pub request_kind: Option<EventKind>,
 }
 
 const REQUEST_PHASES: [Phase; 2] = [Phase::Transfer, Phase::Sftp];
@@ -1515,6 +1558,7 @@ pub struct RoutineLine {
     level: Level,
     from_scp: bool,
     request: Option<(u8, Arc<str>)>,
+    kind: Option<EventKind>,
 }
 
 impl RoutineLine {
@@ -1539,6 +1583,7 @@ impl RoutineLine {
             level: classified.level,
             from_scp: classified.from_scp,
             request,
+            kind: classified.kind,
         })
     }
 
@@ -1551,6 +1596,7 @@ impl RoutineLine {
                 None => Event::Other,
                 Some((_, name)) => Event::SftpPacket { name },
             },
+            kind: self.kind,
         }
     }
 }
@@ -1566,6 +1612,7 @@ impl RoutineRun {
             from_scp: false,
             last_request: None,
             requests: [None; 2],
+            request_kind: None,
         };
         run.add(line);
         run
@@ -1582,6 +1629,7 @@ impl RoutineRun {
             return;
         };
         self.last_request = Some(line.number);
+        self.request_kind = self.request_kind.or(line.kind);
         let first = request.map_or(line.number, |(first, _)| first);
         *request = Some((first, line.number));
     }
@@ -1627,7 +1675,7 @@ impl TimelineBuilder {
         if classified.from_scp {
             session.note_program(Program::Scp);
         }
-        session.apply(line, classified.level, &classified.event)
+        session.apply(line, classified)
     }
 
     /// Adds a run of routine lines as [`push`](Self::push) of each would: `lines` gives the

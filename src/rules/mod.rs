@@ -17,6 +17,7 @@ use serde::Serialize;
 pub use raw::{Confidence, Side};
 use raw::{OneOrMany, RawMatch, RawRule, RawStep, RawTest};
 
+use crate::event::{event_names, EventKind};
 use crate::timeline::{KeptLine, LineRef, Milestone, Outcome, Phase, Program, Session, Timeline};
 
 /// The text of one rule file and where it came from.
@@ -210,6 +211,9 @@ struct Conditions {
     lines: Vec<LazyRegex>,
     any_lines: Vec<LazyRegex>,
     absent: Vec<LazyRegex>,
+    events: Vec<EventKind>,
+    any_events: Vec<EventKind>,
+    no_events: Vec<EventKind>,
     facts: Vec<(String, LazyRegex)>,
     no_facts: Vec<String>,
     slow_step: Option<SlowStepCondition>,
@@ -262,12 +266,15 @@ impl Conditions {
             !self.program.is_empty(),
             !self.version.is_empty(),
             !self.any_lines.is_empty(),
+            !self.any_events.is_empty(),
         ]
         .iter()
         .filter(|b| **b)
         .count()
             + 2 * usize::from(self.evidence.is_some())
             + 2 * self.lines.len()
+            + 2 * self.events.len()
+            + self.no_events.len()
             + self.reached.len()
             + self.not_reached.len()
             + self.absent.len()
@@ -306,15 +313,27 @@ pub struct Match<'r> {
 /// What rules are matched against: one connection and the jump-host connections it went through.
 pub struct Subject<'a> {
     pub session: &'a Session,
+    /// The jump-host connections it went through.
+    pub jumps: Vec<&'a Session>,
     pub lines: Vec<KeptLine<'a>>,
     /// The decisive line: the failure, or for a log that stops, the last line OpenSSH printed.
     pub evidence: Option<&'a LineRef>,
 }
 
 impl<'a> Subject<'a> {
+    /// The first line typed as `event`, in the connection or a jump host it went through.
+    fn first_event_line(&self, event: EventKind) -> Option<&'a LineRef> {
+        let name = event.name();
+        std::iter::once(self.session)
+            .chain(self.jumps.iter().copied())
+            .filter_map(|s| s.first_event_line(name))
+            .min_by_key(|l| l.line)
+    }
+
     pub fn new(timeline: &'a Timeline, session: &'a Session) -> Self {
         let mut lines: Vec<KeptLine> = session.lines.iter().collect();
-        for jump in timeline.jumps_of(session) {
+        let jumps: Vec<&Session> = timeline.jumps_of(session).collect();
+        for jump in &jumps {
             lines.extend(jump.lines.iter());
         }
         lines.sort_by_key(|l| l.line);
@@ -331,6 +350,7 @@ impl<'a> Subject<'a> {
         });
         Subject {
             session,
+            jumps,
             lines,
             evidence,
         }
@@ -528,6 +548,25 @@ impl Conditions {
         {
             return None;
         }
+        if self
+            .no_events
+            .iter()
+            .any(|&e| subject.first_event_line(e).is_some())
+        {
+            return None;
+        }
+        let mut matched: Vec<LineRef> = Vec::new();
+        for &event in &self.events {
+            matched.push(subject.first_event_line(event)?.clone());
+        }
+        if !self.any_events.is_empty() {
+            // The first listed that occurred is the one shown: the author orders them so.
+            let hit = self
+                .any_events
+                .iter()
+                .find_map(|&e| subject.first_event_line(e))?;
+            matched.push(hit.clone());
+        }
         let slow_step = match &self.slow_step {
             Some(condition) => {
                 let step = session.slowest_setup_step.as_ref()?;
@@ -540,7 +579,6 @@ impl Conditions {
             }
             None => None,
         };
-        let mut matched: Vec<LineRef> = Vec::new();
         if let Some(evidence) = &self.evidence {
             let line = subject.evidence.filter(|l| evidence.is_match(&l.text))?;
             matched.push(line.clone());
@@ -767,6 +805,16 @@ fn compile_conditions(
         .evidence
         .as_deref()
         .and_then(|p| compile_regex(source, p, errors));
+    let mut events = |list: Vec<String>, field: &str| -> Vec<EventKind> {
+        list.iter()
+            .filter_map(|name| event_kind(source, field, name, errors))
+            .collect()
+    };
+    let (all_events, any_events, no_events) = (
+        events(raw.events, "events"),
+        events(raw.any_events, "any_events"),
+        events(raw.no_events, "no_events"),
+    );
     let mut facts = Vec::new();
     let all_facts = raw
         .facts
@@ -815,6 +863,9 @@ fn compile_conditions(
         lines,
         any_lines,
         absent,
+        events: all_events,
+        any_events,
+        no_events,
         facts,
         no_facts: raw.no_facts,
         slow_step: raw.slow_step.and_then(|step| {
@@ -838,6 +889,39 @@ fn compile_conditions(
             })
         }),
     }
+}
+
+/// The event a rule names, or an error at the name with the closest known name.
+fn event_kind(
+    source: &RuleSource,
+    field: &str,
+    name: &str,
+    errors: &mut Vec<RuleError>,
+) -> Option<EventKind> {
+    let kind = EventKind::named(name);
+    if kind.is_none() {
+        errors.push(RuleError::near(
+            source,
+            name,
+            format!(
+                "unknown event `{name}` in `{field}`{}; known events: {}",
+                did_you_mean(name, event_names()),
+                event_names().join(", ")
+            ),
+        ));
+    }
+    kind
+}
+
+/// `; did you mean `auth`?` when one of `known` is close to `word`, else nothing.
+fn did_you_mean(word: &str, known: &[&str]) -> String {
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(word, k), k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| format!("; did you mean `{k}`?"))
+        .unwrap_or_default()
 }
 
 /// Parses one regex of a rule without compiling it; a bad one is reported at its place.
@@ -998,6 +1082,81 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("not a valid id"), "{text}");
+    }
+
+    /// The timeline of the fixture at `path` (relative to the crate).
+    fn timeline_of(path: &str) -> Timeline {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+        let file = std::io::BufReader::new(std::fs::File::open(path).expect("fixture"));
+        crate::analyze::timeline_of(file).expect("reads")
+    }
+
+    /// The ranked rule ids of `set` for the fixture at `path`.
+    fn ranked(set: &RuleSet, path: &str) -> Vec<String> {
+        let timeline = timeline_of(path);
+        let subject = Subject::new(&timeline, timeline.sessions.last().expect("a session"));
+        set.rank(&subject)
+            .iter()
+            .map(|m| m.rule.id.clone())
+            .collect()
+    }
+
+    #[test]
+    fn events_match_typed_lines_and_no_events_rule_out() {
+        let rule = |conditions: &str| GOOD.replace("  failed_phase: auth\n", conditions);
+        let set = RuleSet::compile(vec![
+            source(
+                "seen",
+                &rule("  events: [no_mutual_signature, permission_denied]\n"),
+            ),
+            source(
+                "any",
+                &rule("  any_events: [host_key_failed, no_mutual_signature]\n"),
+            ),
+            source("not", &rule("  no_events: [no_mutual_signature]\n")),
+            source("missing", &rule("  events: [server_accepts_key]\n")),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let fixture = "rules/auth-no-mutual-signature/fixtures/ssh-vvv.log";
+        assert_eq!(ranked(&set, fixture), ["seen", "any"]);
+        assert_eq!(
+            ranked(&set, "rules/ok/fixtures/ssh-vvv.log"),
+            ["missing", "not"]
+        );
+    }
+
+    #[test]
+    fn an_events_line_is_shown_as_evidence() {
+        let text = GOOD.replace(
+            "  failed_phase: auth\n",
+            "  events: [no_mutual_signature]\n",
+        );
+        let set = RuleSet::compile(vec![source("x", &text)]).unwrap();
+        let timeline = timeline_of("rules/auth-no-mutual-signature/fixtures/ssh-vvv.log");
+        let session = timeline.sessions.last().unwrap();
+        let matches = set.rank(&Subject::new(&timeline, session));
+        let lines = &matches[0].matched_lines;
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].text.contains("no mutual signature"), "{lines:?}");
+    }
+
+    #[test]
+    fn unknown_event_is_placed_with_a_suggestion() {
+        let text = GOOD.replace(
+            "  failed_phase: auth\n",
+            "  failed_phase: auth\n  no_events: [unprotected_key, no_mutal_signature]\n",
+        );
+        let err = RuleSet::compile(vec![source("x", &text)]).unwrap_err();
+        assert_eq!(err.0.len(), 1, "{err}");
+        let e = &err.0[0];
+        assert_eq!((e.line, e.column), (6, 32), "{e}");
+        assert!(
+            e.message.starts_with(
+                "unknown event `no_mutal_signature` in `no_events`; did you mean `no_mutual_signature`?"
+            ),
+            "{e}"
+        );
+        assert!(e.message.contains("known events: client_version, "), "{e}");
     }
 
     #[test]

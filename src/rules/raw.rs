@@ -112,6 +112,16 @@ pub struct RawMatch {
     /// Regexes no line may match.
     #[serde(default)]
     pub absent: Vec<String>,
+    /// Events (the grammar's names, `no_mutual_signature`) that must each have occurred.
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// Events of which at least one must have occurred; the line shown is that of the first
+    /// listed that did.
+    #[serde(default)]
+    pub any_events: Vec<String>,
+    /// Events none of which may have occurred.
+    #[serde(default)]
+    pub no_events: Vec<String>,
     /// Facts that must be present and match a regex (`user: '^root$'`); `''` = present at all.
     #[serde(default)]
     pub facts: BTreeMap<String, String>,

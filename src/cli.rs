@@ -324,13 +324,13 @@ fn list_rules(rules: &RuleSet) -> Result<i32, Error> {
     let mut out = io::stdout().lock();
     let width = rules.rules().iter().map(|r| r.id.len()).max().unwrap_or(2);
     let lines = rules.rules().iter().map(|rule| {
-        let confidence = rule.confidence.id();
+        let confidence = rule.advice.confidence.id();
         format!(
             "{:<width$}  {:<10} {:<6}  {}",
             rule.id,
             rule.phase.id(),
             confidence,
-            rule.title
+            rule.advice.title
         )
     });
     for line in lines {

@@ -277,6 +277,34 @@ fn user_rules_extend_the_built_in_ones() {
     assert_eq!(v["causes"][1]["id"], "auth-key-rejected");
 }
 
+#[test]
+fn success_is_a_property_of_a_rule_not_its_id() {
+    let rule = |success: &str| {
+        format!("title: It worked\nphase: disconnect\nconfidence: high\n{success}match:\n  outcome: success\nexplanation: e\n")
+    };
+    let explain = |dir: &Path| {
+        let args = ["--no-default-rules", "--rules", dir.to_str().unwrap()];
+        stdout(&vvvexplain(
+            &[&args[..], &["rules/ok/fixtures/ssh-vvv.log"]].concat(),
+            None,
+        ))
+    };
+    let working = rule_folder("success-rule", "it-worked", &rule("success: true\n"));
+    let out = explain(&working);
+    assert!(!out.contains("Likely causes"), "{out}");
+    let cause = rule_folder("cause-rule", "it-worked", &rule(""));
+    let out = explain(&cause);
+    assert!(out.contains("Likely causes"), "{out}");
+    assert!(
+        out.contains("succeeded: connected and authenticated"),
+        "{out}"
+    );
+    assert!(
+        out.contains("It worked."),
+        "a cause is named in the summary: {out}"
+    );
+}
+
 /// A rules folder holding one rule `id` with the given rule.yaml text.
 fn rule_folder(name: &str, id: &str, yaml: &str) -> std::path::PathBuf {
     let dir = tempdir(name);

@@ -3,6 +3,7 @@
 //!
 //! A rule is data: adding a failure mode is adding a folder, never editing this engine.
 
+mod advice;
 mod raw;
 
 use std::collections::BTreeSet;
@@ -12,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder};
-use serde::Serialize;
 
+pub use advice::{Advice, Step};
 pub use raw::{Confidence, Side};
 use raw::{OneOrMany, RawMatch, RawRule, RawStep, RawTest};
 
@@ -157,15 +158,6 @@ fn locate(text: &str, needle: &str) -> (usize, usize) {
     (line, column)
 }
 
-/// A check or fix a user can act on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Step {
-    pub side: Side,
-    pub text: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub command: Option<String>,
-}
-
 /// A fixture and its expected verdict.
 #[derive(Debug, Clone)]
 pub struct RuleTest {
@@ -183,14 +175,10 @@ pub struct Rule {
     pub id: String,
     pub path: PathBuf,
     pub dir: Option<PathBuf>,
-    pub title: String,
     pub phase: Phase,
-    pub confidence: Confidence,
-    pub explanation: String,
-    pub checks: Vec<Step>,
-    pub fixes: Vec<Step>,
-    pub server_log: Vec<String>,
-    pub references: Vec<String>,
+    pub advice: Advice,
+    /// It describes a connection that worked, not a cause of failure.
+    pub success: bool,
     pub tests: Vec<RuleTest>,
     pub outranks: Vec<String>,
     conditions: Conditions,
@@ -451,7 +439,7 @@ impl RuleSet {
             .iter()
             .filter_map(|rule| {
                 let matched_lines = rule.conditions.check(subject)?;
-                let score = (rule.confidence, rule.conditions.specificity());
+                let score = (rule.advice.confidence, rule.conditions.specificity());
                 Some(Match {
                     rule,
                     matched_lines,
@@ -710,14 +698,17 @@ fn compile_rule(source: &RuleSource, raw: RawRule) -> Result<Rule, Vec<RuleError
         id: source.id.clone(),
         path: source.path.clone(),
         dir: source.dir.clone(),
-        title: raw.title.trim().to_string(),
         phase: raw.phase,
-        confidence: raw.confidence,
-        explanation: raw.explanation.trim().to_string(),
-        checks: steps(raw.checks),
-        fixes: steps(raw.fixes),
-        server_log: raw.server_log,
-        references: raw.references,
+        advice: Advice {
+            title: raw.title.trim().to_string(),
+            confidence: raw.confidence,
+            explanation: raw.explanation.trim().to_string(),
+            checks: steps(raw.checks),
+            fixes: steps(raw.fixes),
+            server_log: raw.server_log,
+            references: raw.references,
+        },
+        success: raw.success,
         tests,
         outranks: raw.outranks,
         conditions,

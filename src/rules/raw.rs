@@ -61,6 +61,10 @@ pub struct RawRule {
     /// The phase this cause makes fail.
     pub phase: Phase,
     pub confidence: Confidence,
+    /// This rule describes a connection that worked (a success and what to know about it), not
+    /// a cause of failure.
+    #[serde(default)]
+    pub success: bool,
     /// What must hold of a connection for this cause to be a candidate.
     #[serde(rename = "match")]
     pub matches: RawMatch,

@@ -305,6 +305,78 @@ fn success_is_a_property_of_a_rule_not_its_id() {
     );
 }
 
+#[test]
+fn a_yaml_file_that_is_not_a_rule_folder_says_where_it_belongs() {
+    let dir = tempdir("misplaced-rule");
+    std::fs::write(dir.join("my-rule.yaml"), "title: t\n").unwrap();
+    std::fs::create_dir_all(dir.join("other")).unwrap();
+    std::fs::write(dir.join("other").join("rule.yml"), "title: t\n").unwrap();
+    let check = vvvexplain(&["rules", "check", dir.to_str().unwrap()], None);
+    assert_eq!(check.status.code(), Some(2));
+    let err = stderr(&check);
+    let belongs = |file: &Path, home: &Path| {
+        format!(
+            "{}:1:1: not read: a rule is a folder named by its id with a rule.yaml in it; move this file to {}",
+            file.display(),
+            home.display()
+        )
+    };
+    let home = dir.join("my-rule").join("rule.yaml");
+    assert!(
+        err.contains(&belongs(&dir.join("my-rule.yaml"), &home)),
+        "{err}"
+    );
+    let home = dir.join("other").join("rule.yaml");
+    assert!(
+        err.contains(&belongs(&dir.join("other/rule.yml"), &home)),
+        "{err}"
+    );
+    let args = [
+        "--rules",
+        dir.to_str().unwrap(),
+        "rules/ok/fixtures/ssh-vvv.log",
+    ];
+    assert_eq!(vvvexplain(&args, None).status.code(), Some(2));
+}
+
+#[test]
+fn a_run_left_without_rules_is_an_error() {
+    let empty = tempdir("no-rules");
+    let runs: [&[&str]; 3] = [
+        &[
+            "--no-default-rules",
+            "--rules",
+            empty.to_str().unwrap(),
+            "rules/ok/fixtures/ssh-vvv.log",
+        ],
+        &["--no-default-rules", "rules/ok/fixtures/ssh-vvv.log"],
+        &["rules", "check", empty.to_str().unwrap()],
+    ];
+    for args in runs {
+        let o = vvvexplain(args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert!(err.contains("no rules to judge with"), "{err}");
+        assert!(err.contains("\nhelp: "), "{err}");
+    }
+}
+
+#[test]
+fn rules_commands_read_the_working_directory_not_the_build_tree() {
+    let elsewhere = tempdir("no-rules-here");
+    let o = Command::new(env!("CARGO_BIN_EXE_vvvexplain"))
+        .args(["rules", "test"])
+        .current_dir(&elsewhere)
+        .output()
+        .expect("run vvvexplain");
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("no rules folder here"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// A rules folder holding one rule `id` with the given rule.yaml text.
 fn rule_folder(name: &str, id: &str, yaml: &str) -> std::path::PathBuf {
     let dir = tempdir(name);

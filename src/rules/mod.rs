@@ -56,35 +56,83 @@ pub fn builtin_sources() -> Vec<RuleSource> {
         .collect()
 }
 
-/// Reads every `*/rule.yaml` under `dir`, in name order.
+/// Reads every `*/rule.yaml` under `dir`, in name order. A YAML file anywhere else in `dir` or
+/// its rule folders is an error saying where it belongs: it would otherwise be silently ignored.
 pub fn load_dir(dir: &Path) -> Result<Vec<RuleSource>, RuleErrors> {
-    let io_error =
-        |path: &Path, e: std::io::Error| RuleErrors(vec![RuleError::at_file(path, e.to_string())]);
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| io_error(dir, e))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.join("rule.yaml").is_file())
-        .collect();
-    folders.sort();
-    folders
-        .into_iter()
-        .map(|folder| {
-            let path = folder.join("rule.yaml");
-            let text = std::fs::read_to_string(&path).map_err(|e| io_error(&path, e))?;
-            let id = folder
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            Ok(RuleSource {
-                id,
+    let io_error = |path: &Path, e: std::io::Error| RuleError::at_file(path, e.to_string());
+    let entries = |dir: &Path| -> Result<Vec<PathBuf>, RuleError> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| io_error(dir, e))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .collect();
+        paths.sort();
+        Ok(paths)
+    };
+    let mut errors = Vec::new();
+    let mut sources = Vec::new();
+    for path in entries(dir).map_err(|e| RuleErrors(vec![e]))? {
+        if !path.is_dir() {
+            errors.extend(misplaced_yaml(&path, dir));
+            continue;
+        }
+        let folder = path;
+        for inner in entries(&folder).unwrap_or_default() {
+            if inner.file_name().is_some_and(|n| n != "rule.yaml") {
+                errors.extend(misplaced_yaml(&inner, dir));
+            }
+        }
+        let path = folder.join("rule.yaml");
+        if !path.is_file() {
+            continue;
+        }
+        match std::fs::read_to_string(&path) {
+            Ok(text) => sources.push(RuleSource {
+                id: folder
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
                 path,
                 text,
                 as_json: None,
                 built_in: false,
                 dir: Some(folder),
-            })
-        })
-        .collect()
+            }),
+            Err(e) => errors.push(io_error(&path, e)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(sources)
+    } else {
+        Err(RuleErrors(errors))
+    }
+}
+
+/// The error for a YAML file a rules folder `root` holds where no rule is read from: each rule is
+/// `<id>/rule.yaml`.
+fn misplaced_yaml(path: &Path, root: &Path) -> Option<RuleError> {
+    let extension = path.extension()?.to_str()?;
+    if !matches!(extension, "yaml" | "yml") {
+        return None;
+    }
+    let stem = path.file_stem()?.to_string_lossy();
+    let parent = path.parent()?;
+    let home = if parent == root {
+        root.join(&*stem).join("rule.yaml")
+    } else {
+        parent.join("rule.yaml")
+    };
+    let message = if home.exists() {
+        format!(
+            "not read: a rule folder holds one rule file, {}",
+            home.display()
+        )
+    } else {
+        format!(
+            "not read: a rule is a folder named by its id with a rule.yaml in it; move this file to {}",
+            home.display()
+        )
+    };
+    Some(RuleError::at_file(path, message))
 }
 
 /// One problem in one rule file, with its place.

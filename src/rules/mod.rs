@@ -433,11 +433,8 @@ impl RuleSet {
                     let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
                     let message = e.to_string();
                     // serde_yaml appends " at line L column C"; the prefix already says where.
-                    let message = message
-                        .split(" at line ")
-                        .next()
-                        .unwrap_or(&message)
-                        .to_string();
+                    let message = message.split(" at line ").next().unwrap_or(&message);
+                    let message = format!("{message}{}", suggestion(message));
                     errors.push(RuleError {
                         path: source.path.clone(),
                         line,
@@ -867,7 +864,8 @@ fn compile_conditions(
                 source,
                 &format!("{key}:"),
                 format!(
-                    "unknown fact `{key}`; known facts: {}",
+                    "unknown fact `{key}`{}; known facts: {}",
+                    did_you_mean(&key, KNOWN_FACTS),
                     KNOWN_FACTS.join(", ")
                 ),
             ));
@@ -950,6 +948,22 @@ fn event_kind(
         ));
     }
     kind
+}
+
+/// For serde's "unknown variant `authh`, expected one of `config`, …" (or field): the closest
+/// allowed value, as `; did you mean `auth`?`.
+fn suggestion(message: &str) -> String {
+    let Some((_, rest)) = message
+        .split_once("unknown variant `")
+        .or_else(|| message.split_once("unknown field `"))
+    else {
+        return String::new();
+    };
+    let Some((word, allowed)) = rest.split_once('`') else {
+        return String::new();
+    };
+    let allowed: Vec<&str> = allowed.split('`').skip(1).step_by(2).collect();
+    did_you_mean(word, &allowed)
 }
 
 /// `; did you mean `auth`?` when one of `known` is close to `word`, else nothing.
@@ -1196,6 +1210,29 @@ mod tests {
             "{e}"
         );
         assert!(e.message.contains("known events: client_version, "), "{e}");
+    }
+
+    #[test]
+    fn a_bad_value_names_its_field_the_allowed_values_and_the_closest() {
+        let text = GOOD.replace("  failed_phase: auth\n", "  failed_phase: [kex, authh]\n");
+        let err = RuleSet::compile(vec![source("x", &text)]).unwrap_err();
+        let e = &err.0[0];
+        assert_eq!((e.line, e.column), (5, 23), "{e}");
+        assert!(
+            e.message.starts_with(
+                "match.failed_phase[1]: unknown variant `authh`, expected one of `config`"
+            ),
+            "{e}"
+        );
+        assert!(e.message.ends_with("; did you mean `auth`?"), "{e}");
+        let text = GOOD.replace("  failed_phase: auth\n", "  facts: { usr: '' }\n");
+        let err = RuleSet::compile(vec![source("x", &text)]).unwrap_err();
+        assert!(
+            err.0[0]
+                .message
+                .starts_with("unknown fact `usr`; did you mean `user`?"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -237,7 +237,7 @@ fn a_bad_rule_file_is_refused_with_file_line_and_column() {
     assert_eq!(check.status.code(), Some(2));
     let err = stderr(&check);
     assert!(
-        err.contains("my-rule/rule.yaml:5:12: bad regex `(unclosed`"),
+        err.contains("my-rule/rule.yaml:5:11: bad regex `(unclosed`"),
         "{err}"
     );
     let explain = vvvexplain(

@@ -4,10 +4,9 @@
 //! A rule is data: adding a failure mode is adding a folder, never editing this engine.
 
 mod advice;
+mod error;
 mod raw;
 
-use std::collections::BTreeSet;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use std::sync::OnceLock;
@@ -15,6 +14,8 @@ use std::sync::OnceLock;
 use regex::bytes::{Regex, RegexBuilder};
 
 pub use advice::{Advice, Step};
+pub use error::{RuleError, RuleErrors};
+use error::{Seg, Target};
 pub use raw::{Confidence, Side};
 use raw::{OneOrMany, RawMatch, RawRule, RawStep, RawTest};
 
@@ -133,77 +134,6 @@ fn misplaced_yaml(path: &Path, root: &Path) -> Option<RuleError> {
         )
     };
     Some(RuleError::at_file(path, message))
-}
-
-/// One problem in one rule file, with its place.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleError {
-    pub path: PathBuf,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
-impl RuleError {
-    fn at_file(path: &Path, message: String) -> Self {
-        RuleError {
-            path: path.to_path_buf(),
-            line: 1,
-            column: 1,
-            message,
-        }
-    }
-
-    /// An error about `needle`, placed where it first appears in the file (or at the top).
-    fn near(source: &RuleSource, needle: &str, message: String) -> Self {
-        let (line, column) = locate(&source.text, needle);
-        RuleError {
-            path: source.path.clone(),
-            line,
-            column,
-            message,
-        }
-    }
-}
-
-impl fmt::Display for RuleError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.path.display(),
-            self.line,
-            self.column,
-            self.message
-        )
-    }
-}
-
-/// Every problem found in a rule set: a rule set loads whole or not at all.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleErrors(pub Vec<RuleError>);
-
-impl fmt::Display for RuleErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{e}")?;
-        }
-        Ok(())
-    }
-}
-
-/// 1-based line and column of the first occurrence of `needle` in `text` (1:1 if absent).
-fn locate(text: &str, needle: &str) -> (usize, usize) {
-    let Some(at) = (!needle.is_empty()).then(|| text.find(needle)).flatten() else {
-        return (1, 1);
-    };
-    let before = &text[..at];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(at, |nl| at - nl - 1) + 1;
-    (line, column)
 }
 
 /// A fixture and its expected verdict.
@@ -451,14 +381,16 @@ impl RuleSet {
         }
         let ids: Vec<&str> = rules.iter().map(|r: &Rule| r.id.as_str()).collect();
         for rule in &rules {
-            for other in rule.outranks.iter().filter(|o| !ids.contains(&o.as_str())) {
+            let unknown = rule.outranks.iter().enumerate();
+            for (i, other) in unknown.filter(|(_, o)| !ids.contains(&o.as_str())) {
                 let source = sources
                     .iter()
                     .find(|s| s.id == rule.id)
                     .expect("every rule has its source");
-                errors.push(RuleError::near(
+                errors.push(RuleError::at(
                     source,
-                    other,
+                    &[Seg::Key("outranks"), Seg::Index(i)],
+                    Target::Value,
                     format!("`outranks` names `{other}`, which is not a rule"),
                 ));
             }
@@ -689,9 +621,10 @@ fn compile_rule(source: &RuleSource, raw: RawRule) -> Result<Rule, Vec<RuleError
     let conditions = compile_conditions(source, raw.matches, &mut errors);
     let mut check_text = |field: &str, value: &str| {
         if value.trim().is_empty() {
-            errors.push(RuleError::near(
+            errors.push(RuleError::at(
                 source,
-                &format!("{field}:"),
+                &[Seg::Key(field)],
+                Target::Key,
                 format!("`{field}` must not be empty"),
             ));
         }
@@ -710,15 +643,17 @@ fn compile_rule(source: &RuleSource, raw: RawRule) -> Result<Rule, Vec<RuleError
     let tests = raw
         .tests
         .into_iter()
-        .map(|t: RawTest| {
+        .enumerate()
+        .map(|(i, t): (usize, RawTest)| {
             let fixture = match &source.dir {
                 Some(dir) => dir.join(&t.fixture),
                 None => PathBuf::from(&t.fixture),
             };
             if source.dir.is_some() && !fixture.is_file() {
-                errors.push(RuleError::near(
+                errors.push(RuleError::at(
                     source,
-                    &t.fixture,
+                    &[Seg::Key("tests"), Seg::Index(i), Seg::Key("fixture")],
+                    Target::Value,
                     format!(
                         "fixture `{}` does not exist ({})",
                         t.fixture,
@@ -824,26 +759,56 @@ fn is_known_fact(key: &str) -> bool {
     KNOWN_FACTS.contains(&key) || KNOWN_FACT_PREFIXES.iter().any(|p| key.starts_with(p))
 }
 
+/// An error at `at` unless [`is_known_fact`] knows `key`.
+fn check_fact(
+    source: &RuleSource,
+    at: &[Seg],
+    target: Target,
+    key: &str,
+    errors: &mut Vec<RuleError>,
+) {
+    if !is_known_fact(key) {
+        errors.push(RuleError::at(
+            source,
+            at,
+            target,
+            format!(
+                "unknown fact `{key}`{}; known facts: {}",
+                did_you_mean(key, KNOWN_FACTS),
+                KNOWN_FACTS.join(", ")
+            ),
+        ));
+    }
+}
+
 fn compile_conditions(
     source: &RuleSource,
     raw: RawMatch,
     errors: &mut Vec<RuleError>,
 ) -> Conditions {
-    let regexes = |list: Vec<String>, errors: &mut Vec<RuleError>| -> Vec<LazyRegex> {
+    let regexes = |list: Vec<String>, field: &str, errors: &mut Vec<RuleError>| {
+        let at = |i| [Seg::Key("match"), Seg::Key(field), Seg::Index(i)];
         list.iter()
-            .filter_map(|p| compile_regex(source, p, errors))
-            .collect()
+            .enumerate()
+            .filter_map(|(i, p)| compile_regex(source, &at(i), p, errors))
+            .collect::<Vec<LazyRegex>>()
     };
-    let lines = regexes(raw.lines, errors);
-    let any_lines = regexes(raw.any_lines, errors);
-    let absent = regexes(raw.absent, errors);
-    let evidence = raw
-        .evidence
-        .as_deref()
-        .and_then(|p| compile_regex(source, p, errors));
+    let lines = regexes(raw.lines, "lines", errors);
+    let any_lines = regexes(raw.any_lines, "any_lines", errors);
+    let absent = regexes(raw.absent, "absent", errors);
+    let evidence = raw.evidence.as_deref().and_then(|p| {
+        compile_regex(
+            source,
+            &[Seg::Key("match"), Seg::Key("evidence")],
+            p,
+            errors,
+        )
+    });
     let mut events = |list: Vec<String>, field: &str| -> Vec<EventKind> {
+        let at = |i| [Seg::Key("match"), Seg::Key(field), Seg::Index(i)];
         list.iter()
-            .filter_map(|name| event_kind(source, field, name, errors))
+            .enumerate()
+            .filter_map(|(i, name)| event_kind(source, &at(i), field, name, errors))
             .collect()
     };
     let (all_events, any_events, no_events) = (
@@ -852,33 +817,21 @@ fn compile_conditions(
         events(raw.no_events, "no_events"),
     );
     let mut facts = Vec::new();
-    let all_facts = raw
-        .facts
-        .keys()
-        .chain(raw.no_facts.iter())
-        .cloned()
-        .collect::<BTreeSet<_>>();
-    for key in all_facts {
-        if !is_known_fact(&key) {
-            errors.push(RuleError::near(
-                source,
-                &format!("{key}:"),
-                format!(
-                    "unknown fact `{key}`{}; known facts: {}",
-                    did_you_mean(&key, KNOWN_FACTS),
-                    KNOWN_FACTS.join(", ")
-                ),
-            ));
-        }
+    for (i, key) in raw.no_facts.iter().enumerate() {
+        let at = [Seg::Key("match"), Seg::Key("no_facts"), Seg::Index(i)];
+        check_fact(source, &at, Target::Value, key, errors);
     }
     for (key, pattern) in raw.facts {
-        if let Some(r) = compile_regex(source, &pattern, errors) {
+        let at = [Seg::Key("match"), Seg::Key("facts"), Seg::Key(&key)];
+        check_fact(source, &at, Target::Key, &key, errors);
+        if let Some(r) = compile_regex(source, &at, &pattern, errors) {
             facts.push((key, r));
         }
     }
     let version = raw.version.map(|v| {
         parse_version_range(&v).unwrap_or_else(|e| {
-            errors.push(RuleError::near(source, &v, e));
+            let at = [Seg::Key("match"), Seg::Key("version")];
+            errors.push(RuleError::at(source, &at, Target::Value, e));
             Vec::new()
         })
     });
@@ -906,14 +859,16 @@ fn compile_conditions(
         facts,
         no_facts: raw.no_facts,
         slow_step: raw.slow_step.and_then(|step| {
-            let regex = |p: &Option<String>, errors: &mut Vec<RuleError>| match p {
-                Some(p) => compile_regex(source, p, errors).map(Some),
+            let at = |key| [Seg::Key("match"), Seg::Key("slow_step"), Seg::Key(key)];
+            let regex = |key, p: &Option<String>, errors: &mut Vec<RuleError>| match p {
+                Some(p) => compile_regex(source, &at(key), p, errors).map(Some),
                 None => Some(None),
             };
             if !(step.seconds >= 0.0 && step.seconds.is_finite()) {
-                errors.push(RuleError::near(
+                errors.push(RuleError::at(
                     source,
-                    "seconds:",
+                    &at("seconds"),
+                    Target::Value,
                     "`seconds` must be a number of seconds, 0 or more".into(),
                 ));
                 return None;
@@ -921,8 +876,8 @@ fn compile_conditions(
             Some(SlowStepCondition {
                 millis: (step.seconds * 1000.0) as u64,
                 phase: step.phase,
-                after: regex(&step.after, errors)?,
-                before: regex(&step.before, errors)?,
+                after: regex("after", &step.after, errors)?,
+                before: regex("before", &step.before, errors)?,
             })
         }),
     }
@@ -931,15 +886,17 @@ fn compile_conditions(
 /// The event a rule names, or an error at the name with the closest known name.
 fn event_kind(
     source: &RuleSource,
+    at: &[Seg],
     field: &str,
     name: &str,
     errors: &mut Vec<RuleError>,
 ) -> Option<EventKind> {
     let kind = EventKind::named(name);
     if kind.is_none() {
-        errors.push(RuleError::near(
+        errors.push(RuleError::at(
             source,
-            name,
+            at,
+            Target::Value,
             format!(
                 "unknown event `{name}` in `{field}`{}; known events: {}",
                 did_you_mean(name, event_names()),
@@ -978,7 +935,12 @@ fn did_you_mean(word: &str, known: &[&str]) -> String {
 }
 
 /// Parses one regex of a rule without compiling it; a bad one is reported at its place.
-fn check_regex(source: &RuleSource, pattern: &str, errors: &mut Vec<RuleError>) -> Option<()> {
+fn check_regex(
+    source: &RuleSource,
+    at: &[Seg],
+    pattern: &str,
+    errors: &mut Vec<RuleError>,
+) -> Option<()> {
     // Rule regexes run in ASCII mode on bytes (see LazyRegex::is_match): parse them the same way.
     let mut parser = regex_syntax::ParserBuilder::new()
         .unicode(false)
@@ -994,9 +956,10 @@ fn check_regex(source: &RuleSource, pattern: &str, errors: &mut Vec<RuleError>) 
                 .unwrap_or("invalid regex")
                 .trim()
                 .to_string();
-            errors.push(RuleError::near(
+            errors.push(RuleError::at(
                 source,
-                pattern,
+                at,
+                Target::Value,
                 format!("bad regex `{pattern}`: {reason}"),
             ));
             None
@@ -1008,11 +971,12 @@ fn check_regex(source: &RuleSource, pattern: &str, errors: &mut Vec<RuleError>) 
 /// place in the file.
 fn compile_regex(
     source: &RuleSource,
+    at: &[Seg],
     pattern: &str,
     errors: &mut Vec<RuleError>,
 ) -> Option<LazyRegex> {
     if !source.built_in {
-        check_regex(source, pattern, errors)?;
+        check_regex(source, at, pattern, errors)?;
     }
     Some(LazyRegex::new(pattern.to_string()))
 }
@@ -1114,7 +1078,7 @@ mod tests {
         );
         let err = RuleSet::compile(vec![source("x", &text)]).unwrap_err();
         assert_eq!(err.0.len(), 1);
-        assert_eq!((err.0[0].line, err.0[0].column), (6, 12), "{}", err.0[0]);
+        assert_eq!((err.0[0].line, err.0[0].column), (6, 11), "{}", err.0[0]);
         assert!(err.0[0].message.starts_with("bad regex"));
     }
 
@@ -1233,6 +1197,24 @@ mod tests {
                 .starts_with("unknown fact `usr`; did you mean `user`?"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn an_error_is_placed_at_its_value_even_when_the_text_appears_before() {
+        // `auth` is first written as the phase; the error is about the second `auth`.
+        let text = format!("{GOOD}outranks: [ok, auth]\n");
+        let err = RuleSet::compile(vec![source("x", &text), source("ok", GOOD)]).unwrap_err();
+        let e = &err.0[0];
+        assert_eq!((e.line, e.column), (7, 16), "{e}");
+        assert_eq!(e.message, "`outranks` names `auth`, which is not a rule");
+        // The same regex twice, bad both times: each error at its own place.
+        let text = GOOD.replace(
+            "  failed_phase: auth\n",
+            "  lines: ['(x']\n  absent:\n    - '(x'\n",
+        );
+        let err = RuleSet::compile(vec![source("x", &text)]).unwrap_err();
+        let places: Vec<_> = err.0.iter().map(|e| (e.line, e.column)).collect();
+        assert_eq!(places, [(5, 11), (7, 7)], "{err}");
     }
 
     #[test]

@@ -256,6 +256,22 @@ fn a_bad_rule_file_is_refused_with_file_line_and_column() {
 }
 
 #[test]
+fn an_unknown_event_is_refused_at_its_place_with_the_closest_name() {
+    let dir = rule_folder(
+        "bad-event",
+        "my-rule",
+        "title: t\nphase: auth\nconfidence: high\nmatch:\n  events: [no_mutal_signature]\nexplanation: e\n",
+    );
+    let check = vvvexplain(&["rules", "check", dir.to_str().unwrap()], None);
+    assert_eq!(check.status.code(), Some(2));
+    let err = stderr(&check);
+    assert!(
+        err.contains("my-rule/rule.yaml:5:12: unknown event `no_mutal_signature` in `events`; did you mean `no_mutual_signature`?; known events: client_version, "),
+        "{err}"
+    );
+}
+
+#[test]
 fn user_rules_extend_the_built_in_ones() {
     let dir = rule_folder(
         "user-rules",

@@ -458,50 +458,8 @@ impl Conditions {
     /// The lines that made the rule match, or `None` if it does not.
     fn check(&self, subject: &Subject<'_>) -> Option<Vec<LineRef>> {
         let session = subject.session;
-        let outcome = session.outcome();
-        let any_of = |list: &[_], value| list.is_empty() || list.contains(&value);
-        if !any_of(&self.outcome, outcome) {
+        if !self.fits_progress(session) {
             return None;
-        }
-        if !self.failed_phase.is_empty()
-            && !session
-                .failed_phase()
-                .is_some_and(|p| self.failed_phase.contains(&p))
-        {
-            return None;
-        }
-        if !self.last_milestone.is_empty()
-            && !session
-                .last_milestone
-                .as_ref()
-                .is_some_and(|(m, _)| self.last_milestone.contains(m))
-        {
-            return None;
-        }
-        if !self.reached.iter().all(|m| session.reached(*m))
-            || self.not_reached.iter().any(|m| session.reached(*m))
-        {
-            return None;
-        }
-        if !self.program.is_empty()
-            && !self
-                .program
-                .contains(&session.program.unwrap_or(Program::Ssh))
-        {
-            return None;
-        }
-        if !self.version.is_empty() {
-            let version = session
-                .client_version
-                .as_deref()
-                .and_then(parse_openssh_version)?;
-            if !self
-                .version
-                .iter()
-                .all(|(cmp, bound)| compare(version, *cmp, *bound))
-            {
-                return None;
-            }
         }
         // What needs no regex first: a regex is compiled on its first use, so a rule ruled out
         // by a missing fact or a short wait never compiles one.
@@ -513,25 +471,7 @@ impl Conditions {
         {
             return None;
         }
-        if self
-            .no_events
-            .iter()
-            .any(|&e| subject.first_event_line(e).is_some())
-        {
-            return None;
-        }
-        let mut matched: Vec<LineRef> = Vec::new();
-        for &event in &self.events {
-            matched.push(subject.first_event_line(event)?.clone());
-        }
-        if !self.any_events.is_empty() {
-            // The first listed that occurred is the one shown: the author orders them so.
-            let hit = self
-                .any_events
-                .iter()
-                .find_map(|&e| subject.first_event_line(e))?;
-            matched.push(hit.clone());
-        }
+        let mut matched = self.event_lines(subject)?;
         let slow_step = match &self.slow_step {
             Some(condition) => {
                 let step = session.slowest_setup_step.as_ref()?;
@@ -577,6 +517,85 @@ impl Conditions {
         }
         matched.sort_by_key(|l| l.line);
         matched.dedup_by_key(|l| l.line);
+        Some(matched)
+    }
+
+    /// Whether the connection got as far as the rule says, and no further: its outcome, phase,
+    /// milestones, program and client version.
+    fn fits_progress(&self, session: &Session) -> bool {
+        let outcome = session.outcome();
+        let any_of = |list: &[_], value| list.is_empty() || list.contains(&value);
+        if !any_of(&self.outcome, outcome) {
+            return false;
+        }
+        if !self.failed_phase.is_empty()
+            && !session
+                .failed_phase()
+                .is_some_and(|p| self.failed_phase.contains(&p))
+        {
+            return false;
+        }
+        if !self.last_milestone.is_empty()
+            && !session
+                .last_milestone
+                .as_ref()
+                .is_some_and(|(m, _)| self.last_milestone.contains(m))
+        {
+            return false;
+        }
+        if !self.reached.iter().all(|m| session.reached(*m))
+            || self.not_reached.iter().any(|m| session.reached(*m))
+        {
+            return false;
+        }
+        if !self.program.is_empty()
+            && !self
+                .program
+                .contains(&session.program.unwrap_or(Program::Ssh))
+        {
+            return false;
+        }
+        if !self.version.is_empty() {
+            let version = session
+                .client_version
+                .as_deref()
+                .and_then(parse_openssh_version);
+            let Some(version) = version else {
+                return false;
+            };
+            if !self
+                .version
+                .iter()
+                .all(|(cmp, bound)| compare(version, *cmp, *bound))
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The lines of the events the rule needs, or `None` if one is missing or one it rules out
+    /// occurred.
+    fn event_lines(&self, subject: &Subject<'_>) -> Option<Vec<LineRef>> {
+        if self
+            .no_events
+            .iter()
+            .any(|&e| subject.first_event_line(e).is_some())
+        {
+            return None;
+        }
+        let mut matched: Vec<LineRef> = Vec::new();
+        for &event in &self.events {
+            matched.push(subject.first_event_line(event)?.clone());
+        }
+        if !self.any_events.is_empty() {
+            // The first listed that occurred is the one shown: the author orders them so.
+            let hit = self
+                .any_events
+                .iter()
+                .find_map(|&e| subject.first_event_line(e))?;
+            matched.push(hit.clone());
+        }
         Some(matched)
     }
 }

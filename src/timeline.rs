@@ -1897,6 +1897,8 @@ mod tests {
         at_once.push_routine(&run, &numbered);
         let (each, at_once) = (each.finish(), at_once.finish());
         assert!(each.sessions[0].phase(Phase::Transfer).key_line.is_some());
+        let first_request = at_once.sessions[0].first_event_line("sftp_packet");
+        assert_eq!(first_request.map(|l| l.line), Some(3));
         assert_eq!(format!("{at_once:?}"), format!("{each:?}"));
     }
 

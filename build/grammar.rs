@@ -1,6 +1,6 @@
 //! The line parser and the tables of its fast path, derived from `grammar/openssh.pest`.
 //!
-//! Five things come out of the grammar here:
+//! Six things come out of the grammar here:
 //! - the parser: pest's generator runs here rather than through `#[derive(Parser)]`, so that the
 //!   entry rules below are part of it;
 //! - for each alternative of `event`, an entry rule: `line` with `event` narrowed to that one
@@ -12,7 +12,8 @@
 //! - for each event that ends in `unread_rest`, how many first bytes of a line decide it, so the
 //!   classifier can answer a transfer log's request lines from memory (`prefix.rs`);
 //! - the tags a line is always parsed with before any event when it starts with them
-//!   (`scp: debug3: `), so the filter looks for events' literals only past them (`prefix.rs`).
+//!   (`scp: debug3: `), so the filter looks for events' literals only past them (`prefix.rs`);
+//! - the events' names, as rules name them (`EVENT_NAMES`), and each event token's place there.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -153,6 +154,31 @@ impl<'a> Grammar<'a> {
         leads_to
     }
 
+    /// Rust code naming the events: `EVENT_NAMES` in grammar order, and the index there of each
+    /// event's token, for rules to name events as the grammar does.
+    fn event_names(&self) -> String {
+        assert!(
+            self.alternatives.len() <= usize::from(u8::MAX),
+            "an event's index must fit a byte"
+        );
+        let mut code = String::from(
+            "/// The name of every alternative of the grammar's `event`, in grammar order.\n\
+             pub static EVENT_NAMES: &[&str] = &[\n",
+        );
+        for name in &self.alternatives {
+            let _ = writeln!(code, "    {name:?},");
+        }
+        code.push_str(
+            "];\n/// Where an event's token is in [`EVENT_NAMES`] (`None`: not an event).\n\
+             pub fn event_index(rule: Rule) -> Option<u8> {\n    match rule {\n",
+        );
+        for (i, name) in self.alternatives.iter().enumerate() {
+            let _ = writeln!(code, "        Rule::{name} => Some({i}),");
+        }
+        code.push_str("        _ => None,\n    }\n}\n");
+        code
+    }
+
     /// Rust code of the fast path's tables.
     pub fn tables(&self) -> String {
         let by_name = self.by_name();
@@ -226,6 +252,7 @@ impl<'a> Grammar<'a> {
             }
             code.push_str("]);\n");
         }
+        code.push_str(&self.event_names());
         let tags = crate::prefix::tags_before_events(&by_name);
         let _ = writeln!(
             code,

@@ -199,19 +199,25 @@ fn load_rules(options: &Options) -> Result<RuleSet, Error> {
     for dir in &options.rule_dirs {
         sources.extend(rules::load_dir(dir).map_err(Error::Rules)?);
     }
+    compile(sources)
+}
+
+/// The rule set of these sources; none at all is an error, as every log would pass unjudged.
+fn compile(sources: Vec<RuleSource>) -> Result<RuleSet, Error> {
+    if sources.is_empty() {
+        return Err(Error::NoRules);
+    }
     RuleSet::compile(sources).map_err(Error::Rules)
 }
 
-/// `DIR`, or `./rules`, or the rules folder of the source tree this binary was built from.
+/// `DIR`, or `./rules`.
 fn rules_dir(dir: Option<PathBuf>) -> Result<PathBuf, Error> {
     if let Some(dir) = dir {
         return Ok(dir);
     }
-    let candidates = [
-        PathBuf::from("rules"),
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
-    ];
-    candidates.into_iter().find(|p| p.is_dir()).ok_or_else(|| {
+    // Only the working directory's: an installed binary has no source tree to fall back on.
+    let here = PathBuf::from("rules");
+    here.is_dir().then_some(here).ok_or_else(|| {
         Error::Usage(
             "no rules folder here: pass the folder, e.g. `vvvexplain rules test rules/`".into(),
         )
@@ -329,13 +335,13 @@ fn list_rules(rules: &RuleSet) -> Result<i32, Error> {
     let mut out = io::stdout().lock();
     let width = rules.rules().iter().map(|r| r.id.len()).max().unwrap_or(2);
     let lines = rules.rules().iter().map(|rule| {
-        let confidence = rule.confidence.id();
+        let confidence = rule.advice.confidence.id();
         format!(
             "{:<width$}  {:<10} {:<6}  {}",
             rule.id,
             rule.phase.id(),
             confidence,
-            rule.title
+            rule.advice.title
         )
     });
     for line in lines {
@@ -350,7 +356,7 @@ fn list_rules(rules: &RuleSet) -> Result<i32, Error> {
 fn check_rules(dir: &Path) -> Result<i32, Error> {
     let sources = rules::load_dir(dir).map_err(Error::Rules)?;
     let count = sources.len();
-    let set = RuleSet::compile(sources).map_err(Error::Rules)?;
+    let set = compile(sources)?;
     let fixtures: usize = set.rules().iter().map(|r| r.tests.len()).sum();
     writeln!(
         io::stdout(),
@@ -365,8 +371,7 @@ fn check_rules(dir: &Path) -> Result<i32, Error> {
 fn test_rules(dir: &Path) -> Result<i32, Error> {
     // Fixtures are judged by DIR's rules alone: a rule's tests then show how that set, and no
     // other, ranks its transcripts.
-    let set =
-        RuleSet::compile(rules::load_dir(dir).map_err(Error::Rules)?).map_err(Error::Rules)?;
+    let set = compile(rules::load_dir(dir).map_err(Error::Rules)?)?;
     let results = ruletest::run(&set);
     let mut out = io::stdout().lock();
     let mut failed = 0;

@@ -28,6 +28,8 @@ pub enum Error {
     Stdin(std::io::Error),
     #[error("invalid rules:\n{0}")]
     Rules(RuleErrors),
+    #[error("no rules to judge with: no rules folder given holds an <id>/rule.yaml")]
+    NoRules,
     #[error("no OpenSSH client output found in {0}")]
     NoOpenSshOutput(String),
     #[error("cannot write the report: {0}")]
@@ -53,6 +55,7 @@ impl Error {
             Error::Read { .. } => "check the path; use - to read standard input",
             Error::Stdin(_) => "pipe the log in (ssh -vvv host 2>&1 | vvvexplain) or pass it as a file",
             Error::Rules(_) => "fix the rule files at the places shown; `vvvexplain rules check DIR` checks them",
+            Error::NoRules => "give a folder of rules/<id>/rule.yaml, or drop --no-default-rules to use the built-in ones",
             Error::NoOpenSshOutput(_) => {
                 "run the client with -vvv and give vvvexplain everything it prints: ssh -vvv user@host 2>&1 | vvvexplain (sftp -vvv / scp -vvv likewise)"
             }

@@ -90,16 +90,21 @@ fn visit_session(v: &mut SessionVerdict, f: &mut dyn FnMut(&mut String)) {
 }
 
 fn visit_cause(cause: &mut Cause, f: &mut dyn FnMut(&mut String)) {
-    f(&mut cause.title);
-    f(&mut cause.explanation);
-    for step in cause.checks.iter_mut().chain(cause.fixes.iter_mut()) {
+    f(&mut cause.advice.title);
+    f(&mut cause.advice.explanation);
+    for step in cause
+        .advice
+        .checks
+        .iter_mut()
+        .chain(cause.advice.fixes.iter_mut())
+    {
         f(&mut step.text);
         if let Some(command) = &mut step.command {
             f(command);
         }
     }
-    cause.server_log.iter_mut().for_each(&mut *f);
-    cause.references.iter_mut().for_each(&mut *f);
+    cause.advice.server_log.iter_mut().for_each(&mut *f);
+    cause.advice.references.iter_mut().for_each(&mut *f);
     for line in &mut cause.matched_lines {
         visit_line(Some(line), f);
     }

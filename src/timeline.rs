@@ -9,13 +9,14 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::event::{Classified, Direction, Event, KeyInfo, Level};
+use crate::event::{Classified, Direction, Event, EventKind, KeyInfo, Level};
 use crate::normalize::{Line, LineTexts};
 
 /// The phases of an OpenSSH connection, in the order a connection goes through them.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
 )]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Config,
@@ -93,6 +94,7 @@ impl Phase {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
 )]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Milestone {
     ConfigRead,
@@ -204,6 +206,7 @@ impl Milestone {
 
 /// The client program that printed the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Program {
     Ssh,
@@ -223,6 +226,7 @@ impl Program {
 
 /// How a connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Success,
@@ -624,6 +628,11 @@ pub struct Session {
     /// Each address whose connect attempt failed, with its failure line, in order (bounded like
     /// the warnings): the same address tried again is ConnectionAttempts' next attempt.
     failed_attempts: Vec<(String, LineRef)>,
+    /// The first line of each kind of event the grammar typed, in the order they came; rules
+    /// match on them.
+    first_events: Vec<(EventKind, LineRef)>,
+    /// The kinds in `first_events`, one bit each, so a line of a kind seen before costs a test.
+    seen_events: [u64; 4],
 }
 
 const MAX_WARNINGS: usize = 50;
@@ -664,6 +673,29 @@ impl Session {
             in_server_proposal: false,
             has_proxy: false,
             failed_attempts: Vec::new(),
+            first_events: Vec::new(),
+            seen_events: [0; 4],
+        }
+    }
+
+    /// The first line the grammar typed as `event` (a name from [`crate::event::event_names`]).
+    pub fn first_event_line(&self, event: &str) -> Option<&LineRef> {
+        let kind = EventKind::named(event)?;
+        self.first_events
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, line)| line)
+    }
+
+    fn has_seen(&self, kind: EventKind) -> bool {
+        self.seen_events[kind.index() / 64] & (1u64 << (kind.index() % 64)) != 0
+    }
+
+    /// Keeps `at` as the first line of its kind of event, unless one came before.
+    fn note_event_kind(&mut self, kind: EventKind, at: &LineRef) {
+        if !self.has_seen(kind) {
+            self.seen_events[kind.index() / 64] |= 1u64 << (kind.index() % 64);
+            self.first_events.push((kind, at.clone()));
         }
     }
 
@@ -855,7 +887,8 @@ impl Session {
 
     /// Folds one classified line into this session; gives the line back (the session keeps
     /// copies of what it keeps), for the reader to reuse its buffers.
-    fn apply(&mut self, line: Line, level: Level, event: &Event) -> LineRef {
+    fn apply(&mut self, line: Line, classified: &Classified) -> LineRef {
+        let (level, event) = (classified.level, &classified.event);
         let at = LineRef::from(line);
         self.last_line = at.line;
         self.line_count += 1;
@@ -867,6 +900,9 @@ impl Session {
         }
         if known {
             keep_latest(&mut self.last_event, &at);
+        }
+        if let Some(kind) = classified.kind {
+            self.note_event_kind(kind, &at);
         }
         self.note_time(&at);
         let still_asking = matches!(event, Event::AskpassRequested);
@@ -913,6 +949,15 @@ impl Session {
                     let key = record.key_line.get_or_insert_with(LineRef::default);
                     key.set_untimed(first, text);
                 }
+            }
+        }
+        let first_request = run.requests.iter().flatten().map(|&(first, _)| first).min();
+        let unseen = run.request_kind.filter(|&kind| !self.has_seen(kind));
+        if let (Some(kind), Some(first)) = (unseen, first_request) {
+            if let Some(text) = find_line(run, lines, first) {
+                let mut at = LineRef::default();
+                at.set_untimed(first, text);
+                self.note_event_kind(kind, &at);
             }
         }
         if let Some(last) = run.last_request {
@@ -1589,6 +1634,8 @@ pub struct RoutineRun {
     pub last_request: Option<u64>,
     /// For the transfer and the sftp phase: the first and the last request of that phase.
     pub requests: [Option<(u64, u64)>; 2],
+    /// The grammar's event for a request, once the run has one.
+    pub request_kind: Option<EventKind>,
 }
 
 const REQUEST_PHASES: [Phase; 2] = [Phase::Transfer, Phase::Sftp];
@@ -1630,6 +1677,7 @@ pub struct RoutineLine {
     level: Level,
     from_scp: bool,
     request: Option<(u8, Arc<str>)>,
+    kind: Option<EventKind>,
 }
 
 impl RoutineLine {
@@ -1654,6 +1702,7 @@ impl RoutineLine {
             level: classified.level,
             from_scp: classified.from_scp,
             request,
+            kind: classified.kind,
         })
     }
 
@@ -1666,6 +1715,7 @@ impl RoutineLine {
                 None => Event::Other,
                 Some((_, name)) => Event::SftpPacket { name },
             },
+            kind: self.kind,
         }
     }
 }
@@ -1681,6 +1731,7 @@ impl RoutineRun {
             from_scp: false,
             last_request: None,
             requests: [None; 2],
+            request_kind: None,
         };
         run.add(line);
         run
@@ -1697,6 +1748,7 @@ impl RoutineRun {
             return;
         };
         self.last_request = Some(line.number);
+        self.request_kind = self.request_kind.or(line.kind);
         let first = request.map_or(line.number, |(first, _)| first);
         *request = Some((first, line.number));
     }
@@ -1742,7 +1794,7 @@ impl TimelineBuilder {
         if classified.from_scp {
             session.note_program(Program::Scp);
         }
-        session.apply(line, classified.level, &classified.event)
+        session.apply(line, classified)
     }
 
     /// Adds a run of routine lines as [`push`](Self::push) of each would: `lines` gives the
@@ -1960,6 +2012,8 @@ mod tests {
         at_once.push_routine(&run, &numbered);
         let (each, at_once) = (each.finish(), at_once.finish());
         assert!(each.sessions[0].phase(Phase::Transfer).key_line.is_some());
+        let first_request = at_once.sessions[0].first_event_line("sftp_packet");
+        assert_eq!(first_request.map(|l| l.line), Some(3));
         assert_eq!(format!("{at_once:?}"), format!("{each:?}"));
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::rules::{Confidence, RuleSet, Step, Subject};
+use crate::rules::{Advice, RuleSet, Subject};
 use crate::timeline::{
     Expecting, LineRef, Milestone, Outcome, Phase, Program, Role, Session, Timeline,
 };
@@ -125,13 +125,11 @@ pub struct PhaseEntry {
 #[derive(Debug, Clone, Serialize)]
 pub struct Cause {
     pub id: String,
-    pub title: String,
-    pub confidence: Confidence,
-    pub explanation: String,
-    pub checks: Vec<Step>,
-    pub fixes: Vec<Step>,
-    pub server_log: Vec<String>,
-    pub references: Vec<String>,
+    #[serde(flatten)]
+    pub advice: Advice,
+    /// It describes a connection that worked (the rule's `success`), not a cause of failure.
+    #[serde(skip)]
+    pub success: bool,
     /// The lines of the log that made this cause match.
     pub matched_lines: Vec<LineRef>,
 }
@@ -191,13 +189,8 @@ fn judge(
         .into_iter()
         .map(|m| Cause {
             id: m.rule.id.clone(),
-            title: m.rule.title.clone(),
-            confidence: m.rule.confidence,
-            explanation: fill(&m.rule.explanation, &facts),
-            checks: fill_steps(&m.rule.checks, &facts),
-            fixes: fill_steps(&m.rule.fixes, &facts),
-            server_log: m.rule.server_log.clone(),
-            references: m.rule.references.clone(),
+            advice: m.rule.advice.filled(|text| fill(text, &facts)),
+            success: m.rule.success,
             matched_lines: m.matched_lines,
         })
         .collect();
@@ -244,17 +237,6 @@ fn judge(
 }
 
 /// Steps with their `{fact}` placeholders filled from this connection's facts.
-fn fill_steps(steps: &[Step], facts: &BTreeMap<String, String>) -> Vec<Step> {
-    steps
-        .iter()
-        .map(|step| Step {
-            side: step.side,
-            text: fill(&step.text, facts),
-            command: step.command.as_deref().map(|c| fill(c, facts)),
-        })
-        .collect()
-}
-
 /// Replaces `{user}`, `{host}`, `{port}`, `{host_port}` … with the facts; an unknown value stays
 /// a visible placeholder in capitals (`USER`), for the user to fill in.
 fn fill(text: &str, facts: &BTreeMap<String, String>) -> String {
@@ -428,8 +410,8 @@ fn summarize(
                 Some(code) => format!("; the remote command exited with status {code}"),
             };
             let concern = match top {
-                Some(cause) if cause.id != "ok" => {
-                    format!(" {}.", cause.title.trim_end_matches('.'))
+                Some(cause) if !cause.success => {
+                    format!(" {}.", cause.advice.title.trim_end_matches('.'))
                 }
                 _ => String::new(),
             };
@@ -442,7 +424,7 @@ fn summarize(
                 "{program}{target} failed while {} ({}){at}: {}.",
                 phase.describe(),
                 phase.id(),
-                cause.title.trim_end_matches('.')
+                cause.advice.title.trim_end_matches('.')
             ),
             None => format!(
                 "{program}{target} failed while {} ({}){at}; no rule explains this failure yet.",
@@ -453,7 +435,7 @@ fn summarize(
         Outcome::Incomplete => {
             let waiting = waiting.unwrap_or("more output");
             let cause = top
-                .map(|c| format!(" Likely: {}.", c.title.trim_end_matches('.')))
+                .map(|c| format!(" Likely: {}.", c.advice.title.trim_end_matches('.')))
                 .unwrap_or_default();
             format!(
                 "The log of {program}{target} stops while {} ({}){at}, waiting for {waiting}.{cause}",

@@ -299,7 +299,7 @@ fn a_bad_rule_file_is_refused_with_file_line_and_column() {
     assert_eq!(check.status.code(), Some(2));
     let err = stderr(&check);
     assert!(
-        err.contains("my-rule/rule.yaml:5:12: bad regex `(unclosed`"),
+        err.contains("my-rule/rule.yaml:5:11: bad regex `(unclosed`"),
         "{err}"
     );
     let explain = vvvexplain(
@@ -314,6 +314,22 @@ fn a_bad_rule_file_is_refused_with_file_line_and_column() {
         explain.status.code(),
         Some(2),
         "bad user rules stop the run"
+    );
+}
+
+#[test]
+fn an_unknown_event_is_refused_at_its_place_with_the_closest_name() {
+    let dir = rule_folder(
+        "bad-event",
+        "my-rule",
+        "title: t\nphase: auth\nconfidence: high\nmatch:\n  events: [no_mutal_signature]\nexplanation: e\n",
+    );
+    let check = vvvexplain(&["rules", "check", dir.to_str().unwrap()], None);
+    assert_eq!(check.status.code(), Some(2));
+    let err = stderr(&check);
+    assert!(
+        err.contains("my-rule/rule.yaml:5:12: unknown event `no_mutal_signature` in `events`; did you mean `no_mutual_signature`?; known events: client_version, "),
+        "{err}"
     );
 }
 
@@ -337,6 +353,106 @@ fn user_rules_extend_the_built_in_ones() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
     assert_eq!(v["causes"][0]["id"], "company-bastion");
     assert_eq!(v["causes"][1]["id"], "auth-key-rejected");
+}
+
+#[test]
+fn success_is_a_property_of_a_rule_not_its_id() {
+    let rule = |success: &str| {
+        format!("title: It worked\nphase: disconnect\nconfidence: high\n{success}match:\n  outcome: success\nexplanation: e\n")
+    };
+    let explain = |dir: &Path| {
+        let args = ["--no-default-rules", "--rules", dir.to_str().unwrap()];
+        stdout(&vvvexplain(
+            &[&args[..], &["rules/ok/fixtures/ssh-vvv.log"]].concat(),
+            None,
+        ))
+    };
+    let working = rule_folder("success-rule", "it-worked", &rule("success: true\n"));
+    let out = explain(&working);
+    assert!(!out.contains("Likely causes"), "{out}");
+    let cause = rule_folder("cause-rule", "it-worked", &rule(""));
+    let out = explain(&cause);
+    assert!(out.contains("Likely causes"), "{out}");
+    assert!(
+        out.contains("succeeded: connected and authenticated"),
+        "{out}"
+    );
+    assert!(
+        out.contains("It worked."),
+        "a cause is named in the summary: {out}"
+    );
+}
+
+#[test]
+fn a_yaml_file_that_is_not_a_rule_folder_says_where_it_belongs() {
+    let dir = tempdir("misplaced-rule");
+    std::fs::write(dir.join("my-rule.yaml"), "title: t\n").unwrap();
+    std::fs::create_dir_all(dir.join("other")).unwrap();
+    std::fs::write(dir.join("other").join("rule.yml"), "title: t\n").unwrap();
+    let check = vvvexplain(&["rules", "check", dir.to_str().unwrap()], None);
+    assert_eq!(check.status.code(), Some(2));
+    let err = stderr(&check);
+    let belongs = |file: &Path, home: &Path| {
+        format!(
+            "{}:1:1: not read: a rule is a folder named by its id with a rule.yaml in it; move this file to {}",
+            file.display(),
+            home.display()
+        )
+    };
+    let home = dir.join("my-rule").join("rule.yaml");
+    assert!(
+        err.contains(&belongs(&dir.join("my-rule.yaml"), &home)),
+        "{err}"
+    );
+    let home = dir.join("other").join("rule.yaml");
+    assert!(
+        err.contains(&belongs(&dir.join("other/rule.yml"), &home)),
+        "{err}"
+    );
+    let args = [
+        "--rules",
+        dir.to_str().unwrap(),
+        "rules/ok/fixtures/ssh-vvv.log",
+    ];
+    assert_eq!(vvvexplain(&args, None).status.code(), Some(2));
+}
+
+#[test]
+fn a_run_left_without_rules_is_an_error() {
+    let empty = tempdir("no-rules");
+    let runs: [&[&str]; 3] = [
+        &[
+            "--no-default-rules",
+            "--rules",
+            empty.to_str().unwrap(),
+            "rules/ok/fixtures/ssh-vvv.log",
+        ],
+        &["--no-default-rules", "rules/ok/fixtures/ssh-vvv.log"],
+        &["rules", "check", empty.to_str().unwrap()],
+    ];
+    for args in runs {
+        let o = vvvexplain(args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert!(err.contains("no rules to judge with"), "{err}");
+        assert!(err.contains("\nhelp: "), "{err}");
+    }
+}
+
+#[test]
+fn rules_commands_read_the_working_directory_not_the_build_tree() {
+    let elsewhere = tempdir("no-rules-here");
+    let o = Command::new(env!("CARGO_BIN_EXE_vvvexplain"))
+        .args(["rules", "test"])
+        .current_dir(&elsewhere)
+        .output()
+        .expect("run vvvexplain");
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("no rules folder here"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// A rules folder holding one rule `id` with the given rule.yaml text.

@@ -26,7 +26,9 @@ use generated::Rule;
 mod filter;
 mod shape;
 
-use filter::{Candidates, DecidedByStart, EventFilter, UNKNOWN_LINE_READS_AT_MOST};
+use filter::{
+    event_index, Candidates, DecidedByStart, EventFilter, EVENT_NAMES, UNKNOWN_LINE_READS_AT_MOST,
+};
 use shape::{Answer, Lookup, Shapes};
 
 /// How loud a line is: the `debugN:` tag OpenSSH put on it, or none (errors, warnings, output).
@@ -45,6 +47,8 @@ pub struct Classified {
     /// scp printed the line itself (`scp: debug2: …`), not the ssh it runs.
     pub from_scp: bool,
     pub event: Event,
+    /// Which of the grammar's events the line is (`None` for `Other`): rules name events so.
+    pub kind: Option<EventKind>,
 }
 
 impl Classified {
@@ -53,7 +57,35 @@ impl Classified {
         level: Level::Plain,
         from_scp: false,
         event: Event::Other,
+        kind: None,
     };
+}
+
+/// One of the grammar's events (an alternative of its `event` rule), by its place in
+/// [`event_names`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EventKind(u8);
+
+impl EventKind {
+    /// The event named so in the grammar (`no_mutual_signature`).
+    pub fn named(name: &str) -> Option<EventKind> {
+        let index = EVENT_NAMES.iter().position(|n| *n == name)?;
+        u8::try_from(index).ok().map(EventKind)
+    }
+
+    pub fn name(self) -> &'static str {
+        EVENT_NAMES[usize::from(self.0)]
+    }
+
+    /// Its place in [`event_names`], from 0.
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
+/// The names of the grammar's events, in grammar order, as rules name them.
+pub fn event_names() -> &'static [&'static str] {
+    EVENT_NAMES
 }
 
 /// Which way a channel or transfer went.
@@ -455,6 +487,7 @@ impl Classifier {
                 level,
                 from_scp,
                 event: Event::Other,
+                kind: None,
             },
             Lookup::Known(Answer::Events(candidates), None) => act_on(candidates, text, Some(self)),
             Lookup::Unfit => act_on(filter.candidates(text), text, Some(self)),
@@ -619,11 +652,15 @@ fn from_pairs(pairs: Pairs<'_, Rule>) -> Classified {
     let mut level = Level::Plain;
     let mut from_scp = false;
     let mut event = Event::Other;
+    let mut kind = None;
     for pair in pairs {
         match pair.as_rule() {
             Rule::level => level = parse_level(pair.as_str()),
             Rule::scp_tag => from_scp = true,
-            rule if is_event(rule) => event = parse_event(pair),
+            rule if is_event(rule) => {
+                kind = event_index(rule).map(EventKind);
+                event = parse_event(pair);
+            }
             _ => {}
         }
     }
@@ -631,6 +668,7 @@ fn from_pairs(pairs: Pairs<'_, Rule>) -> Classified {
         level,
         from_scp,
         event,
+        kind,
     }
 }
 

@@ -232,8 +232,8 @@ fn report_end(
             step.after.text
         ));
     }
-    if let Some(cause) = v.causes.iter().find(|c| c.id != "ok") {
-        line.push_str(&format!(". Likely: {} ({})", cause.title, cause.id));
+    if let Some(cause) = v.causes.iter().find(|c| !c.success) {
+        line.push_str(&format!(". Likely: {} ({})", cause.advice.title, cause.id));
     }
     writeln!(err, "{line}").map_err(Error::Write)
 }

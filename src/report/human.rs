@@ -175,7 +175,7 @@ fn write_causes(out: &mut dyn Write, v: &SessionVerdict, s: &Styles) -> io::Resu
         }
         return Ok(());
     }
-    if v.outcome == Outcome::Success && v.causes.len() == 1 && v.causes[0].id == "ok" {
+    if v.outcome == Outcome::Success && v.causes.len() == 1 && v.causes[0].success {
         return Ok(());
     }
     writeln!(out)?;
@@ -188,7 +188,7 @@ fn write_causes(out: &mut dyn Write, v: &SessionVerdict, s: &Styles) -> io::Resu
                 out,
                 "{}. {} [{}]",
                 i + 1,
-                cause.title,
+                cause.advice.title,
                 cause.id.style(s.dim)
             )?;
         }
@@ -198,15 +198,15 @@ fn write_causes(out: &mut dyn Write, v: &SessionVerdict, s: &Styles) -> io::Resu
 
 fn write_cause(out: &mut dyn Write, rank: usize, cause: &Cause, s: &Styles) -> io::Result<()> {
     writeln!(out)?;
-    let confidence = cause.confidence.id();
+    let confidence = cause.advice.confidence.id();
     writeln!(
         out,
         "{} {}  {}",
         format!("{rank}.").style(s.emphasis),
-        cause.title.style(s.emphasis),
+        cause.advice.title.style(s.emphasis),
         format!("[{}, {confidence} confidence]", cause.id).style(s.dim)
     )?;
-    wrap(out, "   ", &cause.explanation)?;
+    wrap(out, "   ", &cause.advice.explanation)?;
     for line in cause.matched_lines.iter().take(3) {
         writeln!(
             out,
@@ -217,10 +217,20 @@ fn write_cause(out: &mut dyn Write, rank: usize, cause: &Cause, s: &Styles) -> i
         )?;
     }
     for side in [Side::Client, Side::Server] {
-        let checks: Vec<_> = cause.checks.iter().filter(|c| c.side == side).collect();
-        let fixes: Vec<_> = cause.fixes.iter().filter(|c| c.side == side).collect();
+        let checks: Vec<_> = cause
+            .advice
+            .checks
+            .iter()
+            .filter(|c| c.side == side)
+            .collect();
+        let fixes: Vec<_> = cause
+            .advice
+            .fixes
+            .iter()
+            .filter(|c| c.side == side)
+            .collect();
         let logs = if side == Side::Server {
-            cause.server_log.as_slice()
+            cause.advice.server_log.as_slice()
         } else {
             &[]
         };
@@ -258,12 +268,12 @@ fn write_cause(out: &mut dyn Write, rank: usize, cause: &Cause, s: &Styles) -> i
             )?;
         }
     }
-    if !cause.references.is_empty() {
+    if !cause.advice.references.is_empty() {
         writeln!(
             out,
             "   {} {}",
             "see:".style(s.dim),
-            cause.references.join("; ")
+            cause.advice.references.join("; ")
         )?;
     }
     Ok(())

@@ -105,25 +105,28 @@ pub fn write(out: &mut dyn Write, verdict: &Verdict, source: Option<&str>) -> io
 }
 
 fn write_causes(out: &mut dyn Write, v: &SessionVerdict) -> io::Result<()> {
-    if v.causes.is_empty() || v.causes.iter().all(|c| c.id == "ok") {
+    if v.causes.is_empty() || v.causes.iter().all(|c| c.success) {
         return Ok(());
     }
     writeln!(out)?;
     writeln!(out, "#### Likely causes")?;
     for (i, cause) in v.causes.iter().enumerate() {
-        let confidence = cause.confidence.id();
+        let confidence = cause.advice.confidence.id();
         writeln!(out)?;
         writeln!(
             out,
             "{}. **{}** (`{}`, {confidence} confidence)",
             i + 1,
-            escape(&cause.title),
+            escape(&cause.advice.title),
             cause.id
         )?;
         writeln!(out)?;
-        writeln!(out, "   {}", escape(&cause.explanation))?;
+        writeln!(out, "   {}", escape(&cause.advice.explanation))?;
         for (side, name) in [(Side::Client, "client"), (Side::Server, "server")] {
-            for (label, steps) in [("check", &cause.checks), ("fix", &cause.fixes)] {
+            for (label, steps) in [
+                ("check", &cause.advice.checks),
+                ("fix", &cause.advice.fixes),
+            ] {
                 for step in steps.iter().filter(|s| s.side == side) {
                     let command = step
                         .command
@@ -134,7 +137,7 @@ fn write_causes(out: &mut dyn Write, v: &SessionVerdict) -> io::Result<()> {
                 }
             }
         }
-        for log in &cause.server_log {
+        for log in &cause.advice.server_log {
             writeln!(out, "   - server log: {}", code(log))?;
         }
     }

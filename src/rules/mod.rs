@@ -3,20 +3,23 @@
 //!
 //! A rule is data: adding a failure mode is adding a folder, never editing this engine.
 
+mod advice;
+mod error;
 mod raw;
 
-use std::collections::BTreeSet;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder};
-use serde::Serialize;
 
+pub use advice::{Advice, Step};
+pub use error::{RuleError, RuleErrors};
+use error::{Seg, Target};
 pub use raw::{Confidence, Side};
 use raw::{OneOrMany, RawMatch, RawRule, RawStep, RawTest};
 
+use crate::event::{event_names, EventKind};
 use crate::timeline::{KeptLine, LineRef, Milestone, Outcome, Phase, Program, Session, Timeline};
 
 /// The text of one rule file and where it came from.
@@ -54,115 +57,83 @@ pub fn builtin_sources() -> Vec<RuleSource> {
         .collect()
 }
 
-/// Reads every `*/rule.yaml` under `dir`, in name order.
+/// Reads every `*/rule.yaml` under `dir`, in name order. A YAML file anywhere else in `dir` or
+/// its rule folders is an error saying where it belongs: it would otherwise be silently ignored.
 pub fn load_dir(dir: &Path) -> Result<Vec<RuleSource>, RuleErrors> {
-    let io_error =
-        |path: &Path, e: std::io::Error| RuleErrors(vec![RuleError::at_file(path, e.to_string())]);
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| io_error(dir, e))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.join("rule.yaml").is_file())
-        .collect();
-    folders.sort();
-    folders
-        .into_iter()
-        .map(|folder| {
-            let path = folder.join("rule.yaml");
-            let text = std::fs::read_to_string(&path).map_err(|e| io_error(&path, e))?;
-            let id = folder
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            Ok(RuleSource {
-                id,
+    let io_error = |path: &Path, e: std::io::Error| RuleError::at_file(path, e.to_string());
+    let entries = |dir: &Path| -> Result<Vec<PathBuf>, RuleError> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| io_error(dir, e))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .collect();
+        paths.sort();
+        Ok(paths)
+    };
+    let mut errors = Vec::new();
+    let mut sources = Vec::new();
+    for path in entries(dir).map_err(|e| RuleErrors(vec![e]))? {
+        if !path.is_dir() {
+            errors.extend(misplaced_yaml(&path, dir));
+            continue;
+        }
+        let folder = path;
+        for inner in entries(&folder).unwrap_or_default() {
+            if inner.file_name().is_some_and(|n| n != "rule.yaml") {
+                errors.extend(misplaced_yaml(&inner, dir));
+            }
+        }
+        let path = folder.join("rule.yaml");
+        if !path.is_file() {
+            continue;
+        }
+        match std::fs::read_to_string(&path) {
+            Ok(text) => sources.push(RuleSource {
+                id: folder
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
                 path,
                 text,
                 as_json: None,
                 built_in: false,
                 dir: Some(folder),
-            })
-        })
-        .collect()
-}
-
-/// One problem in one rule file, with its place.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleError {
-    pub path: PathBuf,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
-impl RuleError {
-    fn at_file(path: &Path, message: String) -> Self {
-        RuleError {
-            path: path.to_path_buf(),
-            line: 1,
-            column: 1,
-            message,
+            }),
+            Err(e) => errors.push(io_error(&path, e)),
         }
     }
-
-    /// An error about `needle`, placed where it first appears in the file (or at the top).
-    fn near(source: &RuleSource, needle: &str, message: String) -> Self {
-        let (line, column) = locate(&source.text, needle);
-        RuleError {
-            path: source.path.clone(),
-            line,
-            column,
-            message,
-        }
+    if errors.is_empty() {
+        Ok(sources)
+    } else {
+        Err(RuleErrors(errors))
     }
 }
 
-impl fmt::Display for RuleError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.path.display(),
-            self.line,
-            self.column,
-            self.message
-        )
+/// The error for a YAML file a rules folder `root` holds where no rule is read from: each rule is
+/// `<id>/rule.yaml`.
+fn misplaced_yaml(path: &Path, root: &Path) -> Option<RuleError> {
+    let extension = path.extension()?.to_str()?;
+    if !matches!(extension, "yaml" | "yml") {
+        return None;
     }
-}
-
-/// Every problem found in a rule set: a rule set loads whole or not at all.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleErrors(pub Vec<RuleError>);
-
-impl fmt::Display for RuleErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{e}")?;
-        }
-        Ok(())
-    }
-}
-
-/// 1-based line and column of the first occurrence of `needle` in `text` (1:1 if absent).
-fn locate(text: &str, needle: &str) -> (usize, usize) {
-    let Some(at) = (!needle.is_empty()).then(|| text.find(needle)).flatten() else {
-        return (1, 1);
+    let stem = path.file_stem()?.to_string_lossy();
+    let parent = path.parent()?;
+    let home = if parent == root {
+        root.join(&*stem).join("rule.yaml")
+    } else {
+        parent.join("rule.yaml")
     };
-    let before = &text[..at];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(at, |nl| at - nl - 1) + 1;
-    (line, column)
-}
-
-/// A check or fix a user can act on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Step {
-    pub side: Side,
-    pub text: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub command: Option<String>,
+    let message = if home.exists() {
+        format!(
+            "not read: a rule folder holds one rule file, {}",
+            home.display()
+        )
+    } else {
+        format!(
+            "not read: a rule is a folder named by its id with a rule.yaml in it; move this file to {}",
+            home.display()
+        )
+    };
+    Some(RuleError::at_file(path, message))
 }
 
 /// A fixture and its expected verdict.
@@ -182,14 +153,10 @@ pub struct Rule {
     pub id: String,
     pub path: PathBuf,
     pub dir: Option<PathBuf>,
-    pub title: String,
     pub phase: Phase,
-    pub confidence: Confidence,
-    pub explanation: String,
-    pub checks: Vec<Step>,
-    pub fixes: Vec<Step>,
-    pub server_log: Vec<String>,
-    pub references: Vec<String>,
+    pub advice: Advice,
+    /// It describes a connection that worked, not a cause of failure.
+    pub success: bool,
     pub tests: Vec<RuleTest>,
     pub outranks: Vec<String>,
     conditions: Conditions,
@@ -210,6 +177,9 @@ struct Conditions {
     lines: Vec<LazyRegex>,
     any_lines: Vec<LazyRegex>,
     absent: Vec<LazyRegex>,
+    events: Vec<EventKind>,
+    any_events: Vec<EventKind>,
+    no_events: Vec<EventKind>,
     facts: Vec<(String, LazyRegex)>,
     no_facts: Vec<String>,
     slow_step: Option<SlowStepCondition>,
@@ -262,12 +232,15 @@ impl Conditions {
             !self.program.is_empty(),
             !self.version.is_empty(),
             !self.any_lines.is_empty(),
+            !self.any_events.is_empty(),
         ]
         .iter()
         .filter(|b| **b)
         .count()
             + 2 * usize::from(self.evidence.is_some())
             + 2 * self.lines.len()
+            + 2 * self.events.len()
+            + self.no_events.len()
             + self.reached.len()
             + self.not_reached.len()
             + self.absent.len()
@@ -306,15 +279,27 @@ pub struct Match<'r> {
 /// What rules are matched against: one connection and the jump-host connections it went through.
 pub struct Subject<'a> {
     pub session: &'a Session,
+    /// The jump-host connections it went through.
+    pub jumps: Vec<&'a Session>,
     pub lines: Vec<KeptLine<'a>>,
     /// The decisive line: the failure, or for a log that stops, the last line OpenSSH printed.
     pub evidence: Option<&'a LineRef>,
 }
 
 impl<'a> Subject<'a> {
+    /// The first line typed as `event`, in the connection or a jump host it went through.
+    fn first_event_line(&self, event: EventKind) -> Option<&'a LineRef> {
+        let name = event.name();
+        std::iter::once(self.session)
+            .chain(self.jumps.iter().copied())
+            .filter_map(|s| s.first_event_line(name))
+            .min_by_key(|l| l.line)
+    }
+
     pub fn new(timeline: &'a Timeline, session: &'a Session) -> Self {
         let mut lines: Vec<KeptLine> = session.lines.iter().collect();
-        for jump in timeline.jumps_of(session) {
+        let jumps: Vec<&Session> = timeline.jumps_of(session).collect();
+        for jump in &jumps {
             lines.extend(jump.lines.iter());
         }
         lines.sort_by_key(|l| l.line);
@@ -331,6 +316,7 @@ impl<'a> Subject<'a> {
         });
         Subject {
             session,
+            jumps,
             lines,
             evidence,
         }
@@ -377,11 +363,8 @@ impl RuleSet {
                     let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
                     let message = e.to_string();
                     // serde_yaml appends " at line L column C"; the prefix already says where.
-                    let message = message
-                        .split(" at line ")
-                        .next()
-                        .unwrap_or(&message)
-                        .to_string();
+                    let message = message.split(" at line ").next().unwrap_or(&message);
+                    let message = format!("{message}{}", suggestion(message));
                     errors.push(RuleError {
                         path: source.path.clone(),
                         line,
@@ -398,14 +381,16 @@ impl RuleSet {
         }
         let ids: Vec<&str> = rules.iter().map(|r: &Rule| r.id.as_str()).collect();
         for rule in &rules {
-            for other in rule.outranks.iter().filter(|o| !ids.contains(&o.as_str())) {
+            let unknown = rule.outranks.iter().enumerate();
+            for (i, other) in unknown.filter(|(_, o)| !ids.contains(&o.as_str())) {
                 let source = sources
                     .iter()
                     .find(|s| s.id == rule.id)
                     .expect("every rule has its source");
-                errors.push(RuleError::near(
+                errors.push(RuleError::at(
                     source,
-                    other,
+                    &[Seg::Key("outranks"), Seg::Index(i)],
+                    Target::Value,
                     format!("`outranks` names `{other}`, which is not a rule"),
                 ));
             }
@@ -431,7 +416,7 @@ impl RuleSet {
             .iter()
             .filter_map(|rule| {
                 let matched_lines = rule.conditions.check(subject)?;
-                let score = (rule.confidence, rule.conditions.specificity());
+                let score = (rule.advice.confidence, rule.conditions.specificity());
                 Some(Match {
                     rule,
                     matched_lines,
@@ -473,50 +458,8 @@ impl Conditions {
     /// The lines that made the rule match, or `None` if it does not.
     fn check(&self, subject: &Subject<'_>) -> Option<Vec<LineRef>> {
         let session = subject.session;
-        let outcome = session.outcome();
-        let any_of = |list: &[_], value| list.is_empty() || list.contains(&value);
-        if !any_of(&self.outcome, outcome) {
+        if !self.fits_progress(session) {
             return None;
-        }
-        if !self.failed_phase.is_empty()
-            && !session
-                .failed_phase()
-                .is_some_and(|p| self.failed_phase.contains(&p))
-        {
-            return None;
-        }
-        if !self.last_milestone.is_empty()
-            && !session
-                .last_milestone
-                .as_ref()
-                .is_some_and(|(m, _)| self.last_milestone.contains(m))
-        {
-            return None;
-        }
-        if !self.reached.iter().all(|m| session.reached(*m))
-            || self.not_reached.iter().any(|m| session.reached(*m))
-        {
-            return None;
-        }
-        if !self.program.is_empty()
-            && !self
-                .program
-                .contains(&session.program.unwrap_or(Program::Ssh))
-        {
-            return None;
-        }
-        if !self.version.is_empty() {
-            let version = session
-                .client_version
-                .as_deref()
-                .and_then(parse_openssh_version)?;
-            if !self
-                .version
-                .iter()
-                .all(|(cmp, bound)| compare(version, *cmp, *bound))
-            {
-                return None;
-            }
         }
         // What needs no regex first: a regex is compiled on its first use, so a rule ruled out
         // by a missing fact or a short wait never compiles one.
@@ -528,6 +471,7 @@ impl Conditions {
         {
             return None;
         }
+        let mut matched = self.event_lines(subject)?;
         let slow_step = match &self.slow_step {
             Some(condition) => {
                 let step = session.slowest_setup_step.as_ref()?;
@@ -540,7 +484,6 @@ impl Conditions {
             }
             None => None,
         };
-        let mut matched: Vec<LineRef> = Vec::new();
         if let Some(evidence) = &self.evidence {
             let line = subject.evidence.filter(|l| evidence.is_match(&l.text))?;
             matched.push(line.clone());
@@ -574,6 +517,85 @@ impl Conditions {
         }
         matched.sort_by_key(|l| l.line);
         matched.dedup_by_key(|l| l.line);
+        Some(matched)
+    }
+
+    /// Whether the connection got as far as the rule says, and no further: its outcome, phase,
+    /// milestones, program and client version.
+    fn fits_progress(&self, session: &Session) -> bool {
+        let outcome = session.outcome();
+        let any_of = |list: &[_], value| list.is_empty() || list.contains(&value);
+        if !any_of(&self.outcome, outcome) {
+            return false;
+        }
+        if !self.failed_phase.is_empty()
+            && !session
+                .failed_phase()
+                .is_some_and(|p| self.failed_phase.contains(&p))
+        {
+            return false;
+        }
+        if !self.last_milestone.is_empty()
+            && !session
+                .last_milestone
+                .as_ref()
+                .is_some_and(|(m, _)| self.last_milestone.contains(m))
+        {
+            return false;
+        }
+        if !self.reached.iter().all(|m| session.reached(*m))
+            || self.not_reached.iter().any(|m| session.reached(*m))
+        {
+            return false;
+        }
+        if !self.program.is_empty()
+            && !self
+                .program
+                .contains(&session.program.unwrap_or(Program::Ssh))
+        {
+            return false;
+        }
+        if !self.version.is_empty() {
+            let version = session
+                .client_version
+                .as_deref()
+                .and_then(parse_openssh_version);
+            let Some(version) = version else {
+                return false;
+            };
+            if !self
+                .version
+                .iter()
+                .all(|(cmp, bound)| compare(version, *cmp, *bound))
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The lines of the events the rule needs, or `None` if one is missing or one it rules out
+    /// occurred.
+    fn event_lines(&self, subject: &Subject<'_>) -> Option<Vec<LineRef>> {
+        if self
+            .no_events
+            .iter()
+            .any(|&e| subject.first_event_line(e).is_some())
+        {
+            return None;
+        }
+        let mut matched: Vec<LineRef> = Vec::new();
+        for &event in &self.events {
+            matched.push(subject.first_event_line(event)?.clone());
+        }
+        if !self.any_events.is_empty() {
+            // The first listed that occurred is the one shown: the author orders them so.
+            let hit = self
+                .any_events
+                .iter()
+                .find_map(|&e| subject.first_event_line(e))?;
+            matched.push(hit.clone());
+        }
         Some(matched)
     }
 }
@@ -618,9 +640,10 @@ fn compile_rule(source: &RuleSource, raw: RawRule) -> Result<Rule, Vec<RuleError
     let conditions = compile_conditions(source, raw.matches, &mut errors);
     let mut check_text = |field: &str, value: &str| {
         if value.trim().is_empty() {
-            errors.push(RuleError::near(
+            errors.push(RuleError::at(
                 source,
-                &format!("{field}:"),
+                &[Seg::Key(field)],
+                Target::Key,
                 format!("`{field}` must not be empty"),
             ));
         }
@@ -639,15 +662,17 @@ fn compile_rule(source: &RuleSource, raw: RawRule) -> Result<Rule, Vec<RuleError
     let tests = raw
         .tests
         .into_iter()
-        .map(|t: RawTest| {
+        .enumerate()
+        .map(|(i, t): (usize, RawTest)| {
             let fixture = match &source.dir {
                 Some(dir) => dir.join(&t.fixture),
                 None => PathBuf::from(&t.fixture),
             };
             if source.dir.is_some() && !fixture.is_file() {
-                errors.push(RuleError::near(
+                errors.push(RuleError::at(
                     source,
-                    &t.fixture,
+                    &[Seg::Key("tests"), Seg::Index(i), Seg::Key("fixture")],
+                    Target::Value,
                     format!(
                         "fixture `{}` does not exist ({})",
                         t.fixture,
@@ -672,14 +697,17 @@ fn compile_rule(source: &RuleSource, raw: RawRule) -> Result<Rule, Vec<RuleError
         id: source.id.clone(),
         path: source.path.clone(),
         dir: source.dir.clone(),
-        title: raw.title.trim().to_string(),
         phase: raw.phase,
-        confidence: raw.confidence,
-        explanation: raw.explanation.trim().to_string(),
-        checks: steps(raw.checks),
-        fixes: steps(raw.fixes),
-        server_log: raw.server_log,
-        references: raw.references,
+        advice: Advice {
+            title: raw.title.trim().to_string(),
+            confidence: raw.confidence,
+            explanation: raw.explanation.trim().to_string(),
+            checks: steps(raw.checks),
+            fixes: steps(raw.fixes),
+            server_log: raw.server_log,
+            references: raw.references,
+        },
+        success: raw.success,
         tests,
         outranks: raw.outranks,
         conditions,
@@ -751,50 +779,79 @@ fn is_known_fact(key: &str) -> bool {
     KNOWN_FACTS.contains(&key) || KNOWN_FACT_PREFIXES.iter().any(|p| key.starts_with(p))
 }
 
+/// An error at `at` unless [`is_known_fact`] knows `key`.
+fn check_fact(
+    source: &RuleSource,
+    at: &[Seg],
+    target: Target,
+    key: &str,
+    errors: &mut Vec<RuleError>,
+) {
+    if !is_known_fact(key) {
+        errors.push(RuleError::at(
+            source,
+            at,
+            target,
+            format!(
+                "unknown fact `{key}`{}; known facts: {}",
+                did_you_mean(key, KNOWN_FACTS),
+                KNOWN_FACTS.join(", ")
+            ),
+        ));
+    }
+}
+
 fn compile_conditions(
     source: &RuleSource,
     raw: RawMatch,
     errors: &mut Vec<RuleError>,
 ) -> Conditions {
-    let regexes = |list: Vec<String>, errors: &mut Vec<RuleError>| -> Vec<LazyRegex> {
+    let regexes = |list: Vec<String>, field: &str, errors: &mut Vec<RuleError>| {
+        let at = |i| [Seg::Key("match"), Seg::Key(field), Seg::Index(i)];
         list.iter()
-            .filter_map(|p| compile_regex(source, p, errors))
+            .enumerate()
+            .filter_map(|(i, p)| compile_regex(source, &at(i), p, errors))
+            .collect::<Vec<LazyRegex>>()
+    };
+    let lines = regexes(raw.lines, "lines", errors);
+    let any_lines = regexes(raw.any_lines, "any_lines", errors);
+    let absent = regexes(raw.absent, "absent", errors);
+    let evidence = raw.evidence.as_deref().and_then(|p| {
+        compile_regex(
+            source,
+            &[Seg::Key("match"), Seg::Key("evidence")],
+            p,
+            errors,
+        )
+    });
+    let mut events = |list: Vec<String>, field: &str| -> Vec<EventKind> {
+        let at = |i| [Seg::Key("match"), Seg::Key(field), Seg::Index(i)];
+        list.iter()
+            .enumerate()
+            .filter_map(|(i, name)| event_kind(source, &at(i), field, name, errors))
             .collect()
     };
-    let lines = regexes(raw.lines, errors);
-    let any_lines = regexes(raw.any_lines, errors);
-    let absent = regexes(raw.absent, errors);
-    let evidence = raw
-        .evidence
-        .as_deref()
-        .and_then(|p| compile_regex(source, p, errors));
+    let (all_events, any_events, no_events) = (
+        events(raw.events, "events"),
+        events(raw.any_events, "any_events"),
+        events(raw.no_events, "no_events"),
+    );
     let mut facts = Vec::new();
-    let all_facts = raw
-        .facts
-        .keys()
-        .chain(raw.no_facts.iter())
-        .cloned()
-        .collect::<BTreeSet<_>>();
-    for key in all_facts {
-        if !is_known_fact(&key) {
-            errors.push(RuleError::near(
-                source,
-                &format!("{key}:"),
-                format!(
-                    "unknown fact `{key}`; known facts: {}",
-                    KNOWN_FACTS.join(", ")
-                ),
-            ));
-        }
+    for (i, key) in raw.no_facts.iter().enumerate() {
+        let at = [Seg::Key("match"), Seg::Key("no_facts"), Seg::Index(i)];
+        check_fact(source, &at, Target::Value, key, errors);
     }
     for (key, pattern) in raw.facts {
-        if let Some(r) = compile_regex(source, &pattern, errors) {
+        let at = [Seg::Key("match"), Seg::Key("facts"), Seg::Key(&key)];
+        check_fact(source, &at, Target::Key, &key, errors);
+        if let Some(r) = compile_regex(source, &at, &pattern, errors) {
             facts.push((key, r));
         }
     }
     let version = raw.version.map(|v| {
         parse_version_range(&v).unwrap_or_else(|e| {
-            errors.push(RuleError::near(source, &v, e));
+            let at = [Seg::Key("match"), Seg::Key("version")];
+            errors.push(RuleError::at(source, &at, Target::Value, e));
             Vec::new()
         })
     });
@@ -816,17 +873,22 @@ fn compile_conditions(
         lines,
         any_lines,
         absent,
+        events: all_events,
+        any_events,
+        no_events,
         facts,
         no_facts: raw.no_facts,
         slow_step: raw.slow_step.and_then(|step| {
-            let regex = |p: &Option<String>, errors: &mut Vec<RuleError>| match p {
-                Some(p) => compile_regex(source, p, errors).map(Some),
+            let at = |key| [Seg::Key("match"), Seg::Key("slow_step"), Seg::Key(key)];
+            let regex = |key, p: &Option<String>, errors: &mut Vec<RuleError>| match p {
+                Some(p) => compile_regex(source, &at(key), p, errors).map(Some),
                 None => Some(None),
             };
             if !(step.seconds >= 0.0 && step.seconds.is_finite()) {
-                errors.push(RuleError::near(
+                errors.push(RuleError::at(
                     source,
-                    "seconds:",
+                    &at("seconds"),
+                    Target::Value,
                     "`seconds` must be a number of seconds, 0 or more".into(),
                 ));
                 return None;
@@ -834,15 +896,71 @@ fn compile_conditions(
             Some(SlowStepCondition {
                 millis: (step.seconds * 1000.0) as u64,
                 phase: step.phase,
-                after: regex(&step.after, errors)?,
-                before: regex(&step.before, errors)?,
+                after: regex("after", &step.after, errors)?,
+                before: regex("before", &step.before, errors)?,
             })
         }),
     }
 }
 
+/// The event a rule names, or an error at the name with the closest known name.
+fn event_kind(
+    source: &RuleSource,
+    at: &[Seg],
+    field: &str,
+    name: &str,
+    errors: &mut Vec<RuleError>,
+) -> Option<EventKind> {
+    let kind = EventKind::named(name);
+    if kind.is_none() {
+        errors.push(RuleError::at(
+            source,
+            at,
+            Target::Value,
+            format!(
+                "unknown event `{name}` in `{field}`{}; known events: {}",
+                did_you_mean(name, event_names()),
+                event_names().join(", ")
+            ),
+        ));
+    }
+    kind
+}
+
+/// For serde's "unknown variant `authh`, expected one of `config`, …" (or field): the closest
+/// allowed value, as `; did you mean `auth`?`.
+fn suggestion(message: &str) -> String {
+    let Some((_, rest)) = message
+        .split_once("unknown variant `")
+        .or_else(|| message.split_once("unknown field `"))
+    else {
+        return String::new();
+    };
+    let Some((word, allowed)) = rest.split_once('`') else {
+        return String::new();
+    };
+    let allowed: Vec<&str> = allowed.split('`').skip(1).step_by(2).collect();
+    did_you_mean(word, &allowed)
+}
+
+/// `; did you mean `auth`?` when one of `known` is close to `word`, else nothing.
+fn did_you_mean(word: &str, known: &[&str]) -> String {
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(word, k), k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| format!("; did you mean `{k}`?"))
+        .unwrap_or_default()
+}
+
 /// Parses one regex of a rule without compiling it; a bad one is reported at its place.
-fn check_regex(source: &RuleSource, pattern: &str, errors: &mut Vec<RuleError>) -> Option<()> {
+fn check_regex(
+    source: &RuleSource,
+    at: &[Seg],
+    pattern: &str,
+    errors: &mut Vec<RuleError>,
+) -> Option<()> {
     // Rule regexes run in ASCII mode on bytes (see LazyRegex::is_match): parse them the same way.
     let mut parser = regex_syntax::ParserBuilder::new()
         .unicode(false)
@@ -858,9 +976,10 @@ fn check_regex(source: &RuleSource, pattern: &str, errors: &mut Vec<RuleError>) 
                 .unwrap_or("invalid regex")
                 .trim()
                 .to_string();
-            errors.push(RuleError::near(
+            errors.push(RuleError::at(
                 source,
-                pattern,
+                at,
+                Target::Value,
                 format!("bad regex `{pattern}`: {reason}"),
             ));
             None
@@ -872,11 +991,12 @@ fn check_regex(source: &RuleSource, pattern: &str, errors: &mut Vec<RuleError>) 
 /// place in the file.
 fn compile_regex(
     source: &RuleSource,
+    at: &[Seg],
     pattern: &str,
     errors: &mut Vec<RuleError>,
 ) -> Option<LazyRegex> {
     if !source.built_in {
-        check_regex(source, pattern, errors)?;
+        check_regex(source, at, pattern, errors)?;
     }
     Some(LazyRegex::new(pattern.to_string()))
 }
@@ -978,7 +1098,7 @@ mod tests {
         );
         let err = RuleSet::compile(vec![source("x", &text)]).unwrap_err();
         assert_eq!(err.0.len(), 1);
-        assert_eq!((err.0[0].line, err.0[0].column), (6, 12), "{}", err.0[0]);
+        assert_eq!((err.0[0].line, err.0[0].column), (6, 11), "{}", err.0[0]);
         assert!(err.0[0].message.starts_with("bad regex"));
     }
 
@@ -999,6 +1119,122 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("not a valid id"), "{text}");
+    }
+
+    /// The timeline of the fixture at `path` (relative to the crate).
+    fn timeline_of(path: &str) -> Timeline {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+        let file = std::io::BufReader::new(std::fs::File::open(path).expect("fixture"));
+        crate::analyze::timeline_of(file).expect("reads")
+    }
+
+    /// The ranked rule ids of `set` for the fixture at `path`.
+    fn ranked(set: &RuleSet, path: &str) -> Vec<String> {
+        let timeline = timeline_of(path);
+        let subject = Subject::new(&timeline, timeline.sessions.last().expect("a session"));
+        set.rank(&subject)
+            .iter()
+            .map(|m| m.rule.id.clone())
+            .collect()
+    }
+
+    #[test]
+    fn events_match_typed_lines_and_no_events_rule_out() {
+        let rule = |conditions: &str| GOOD.replace("  failed_phase: auth\n", conditions);
+        let set = RuleSet::compile(vec![
+            source(
+                "seen",
+                &rule("  events: [no_mutual_signature, permission_denied]\n"),
+            ),
+            source(
+                "any",
+                &rule("  any_events: [host_key_failed, no_mutual_signature]\n"),
+            ),
+            source("not", &rule("  no_events: [no_mutual_signature]\n")),
+            source("missing", &rule("  events: [server_accepts_key]\n")),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let fixture = "rules/auth-no-mutual-signature/fixtures/ssh-vvv.log";
+        assert_eq!(ranked(&set, fixture), ["seen", "any"]);
+        assert_eq!(
+            ranked(&set, "rules/ok/fixtures/ssh-vvv.log"),
+            ["missing", "not"]
+        );
+    }
+
+    #[test]
+    fn an_events_line_is_shown_as_evidence() {
+        let text = GOOD.replace(
+            "  failed_phase: auth\n",
+            "  events: [no_mutual_signature]\n",
+        );
+        let set = RuleSet::compile(vec![source("x", &text)]).unwrap();
+        let timeline = timeline_of("rules/auth-no-mutual-signature/fixtures/ssh-vvv.log");
+        let session = timeline.sessions.last().unwrap();
+        let matches = set.rank(&Subject::new(&timeline, session));
+        let lines = &matches[0].matched_lines;
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].text.contains("no mutual signature"), "{lines:?}");
+    }
+
+    #[test]
+    fn unknown_event_is_placed_with_a_suggestion() {
+        let text = GOOD.replace(
+            "  failed_phase: auth\n",
+            "  failed_phase: auth\n  no_events: [unprotected_key, no_mutal_signature]\n",
+        );
+        let err = RuleSet::compile(vec![source("x", &text)]).unwrap_err();
+        assert_eq!(err.0.len(), 1, "{err}");
+        let e = &err.0[0];
+        assert_eq!((e.line, e.column), (6, 32), "{e}");
+        assert!(
+            e.message.starts_with(
+                "unknown event `no_mutal_signature` in `no_events`; did you mean `no_mutual_signature`?"
+            ),
+            "{e}"
+        );
+        assert!(e.message.contains("known events: client_version, "), "{e}");
+    }
+
+    #[test]
+    fn a_bad_value_names_its_field_the_allowed_values_and_the_closest() {
+        let text = GOOD.replace("  failed_phase: auth\n", "  failed_phase: [kex, authh]\n");
+        let err = RuleSet::compile(vec![source("x", &text)]).unwrap_err();
+        let e = &err.0[0];
+        assert_eq!((e.line, e.column), (5, 23), "{e}");
+        assert!(
+            e.message.starts_with(
+                "match.failed_phase[1]: unknown variant `authh`, expected one of `config`"
+            ),
+            "{e}"
+        );
+        assert!(e.message.ends_with("; did you mean `auth`?"), "{e}");
+        let text = GOOD.replace("  failed_phase: auth\n", "  facts: { usr: '' }\n");
+        let err = RuleSet::compile(vec![source("x", &text)]).unwrap_err();
+        assert!(
+            err.0[0]
+                .message
+                .starts_with("unknown fact `usr`; did you mean `user`?"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_error_is_placed_at_its_value_even_when_the_text_appears_before() {
+        // `auth` is first written as the phase; the error is about the second `auth`.
+        let text = format!("{GOOD}outranks: [ok, auth]\n");
+        let err = RuleSet::compile(vec![source("x", &text), source("ok", GOOD)]).unwrap_err();
+        let e = &err.0[0];
+        assert_eq!((e.line, e.column), (7, 16), "{e}");
+        assert_eq!(e.message, "`outranks` names `auth`, which is not a rule");
+        // The same regex twice, bad both times: each error at its own place.
+        let text = GOOD.replace(
+            "  failed_phase: auth\n",
+            "  lines: ['(x']\n  absent:\n    - '(x'\n",
+        );
+        let err = RuleSet::compile(vec![source("x", &text)]).unwrap_err();
+        let places: Vec<_> = err.0.iter().map(|e| (e.line, e.column)).collect();
+        assert_eq!(places, [(5, 11), (7, 7)], "{err}");
     }
 
     #[test]

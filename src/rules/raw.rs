@@ -10,11 +10,37 @@ use serde::Deserialize;
 use crate::timeline::{Milestone, Outcome, Phase, Program};
 
 /// One value or a list of them: `failed_phase: auth` or `failed_phase: [kex, auth]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(untagged))]
 pub enum OneOrMany<T> {
     One(T),
     Many(Vec<T>),
+}
+
+/// Read by hand rather than `untagged`: a bad value then gets the value's own error (`unknown
+/// variant `authh`, expected one of …`) at its place, not "did not match any variant".
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visitor<T> {
+            type Value = OneOrMany<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("one value or a list of them")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                T::deserialize(serde::de::value::StrDeserializer::new(v)).map(OneOrMany::One)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                Vec::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(OneOrMany::Many)
+            }
+        }
+        d.deserialize_any(Visitor(std::marker::PhantomData))
+    }
 }
 
 impl<T> OneOrMany<T> {
@@ -27,6 +53,7 @@ impl<T> OneOrMany<T> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
     Low,
@@ -46,6 +73,7 @@ impl Confidence {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     Client,
@@ -54,6 +82,8 @@ pub enum Side {
 
 /// `rules/<id>/rule.yaml`
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(title = "vvvexplain rule"))]
 #[serde(deny_unknown_fields)]
 pub struct RawRule {
     /// The cause in one line, as a user would say it.
@@ -61,6 +91,10 @@ pub struct RawRule {
     /// The phase this cause makes fail.
     pub phase: Phase,
     pub confidence: Confidence,
+    /// This rule describes a connection that worked (a success and what to know about it), not
+    /// a cause of failure.
+    #[serde(default)]
+    pub success: bool,
     /// What must hold of a connection for this cause to be a candidate.
     #[serde(rename = "match")]
     pub matches: RawMatch,
@@ -86,6 +120,7 @@ pub struct RawRule {
 
 /// Conditions, all of which must hold.
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawMatch {
     pub outcome: Option<OneOrMany<Outcome>>,
@@ -112,6 +147,19 @@ pub struct RawMatch {
     /// Regexes no line may match.
     #[serde(default)]
     pub absent: Vec<String>,
+    /// Events (the grammar's names, `no_mutual_signature`) that must each have occurred.
+    #[serde(default)]
+    #[cfg_attr(test, schemars(schema_with = "tests::event_names_schema"))]
+    pub events: Vec<String>,
+    /// Events of which at least one must have occurred; the line shown is that of the first
+    /// listed that did.
+    #[serde(default)]
+    #[cfg_attr(test, schemars(schema_with = "tests::event_names_schema"))]
+    pub any_events: Vec<String>,
+    /// Events none of which may have occurred.
+    #[serde(default)]
+    #[cfg_attr(test, schemars(schema_with = "tests::event_names_schema"))]
+    pub no_events: Vec<String>,
     /// Facts that must be present and match a regex (`user: '^root$'`); `''` = present at all.
     #[serde(default)]
     pub facts: BTreeMap<String, String>,
@@ -124,6 +172,7 @@ pub struct RawMatch {
 
 /// `slow_step: { seconds: 3, after: 'Next authentication method: gssapi' }`
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawSlowStep {
     /// The wait lasted at least this long.
@@ -138,6 +187,7 @@ pub struct RawSlowStep {
 
 /// A check or a fix: what to do, on which side, and the exact command.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawStep {
     pub side: Side,
@@ -147,6 +197,7 @@ pub struct RawStep {
 
 /// A fixture and what the pipeline must say about it.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawTest {
     /// Path relative to the rule's folder.
@@ -168,4 +219,38 @@ pub struct RawTest {
 /// Tells `failed_phase: null` (present, none) from a missing key.
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Phase>>, D::Error> {
     Option::<Phase>::deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RawRule;
+    use schemars::{json_schema, Schema, SchemaGenerator};
+
+    const SCHEMA: &str = "docs/rule.schema.json";
+
+    /// A list of the grammar's event names, for editors to complete and check.
+    pub fn event_names_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "array",
+            "items": { "enum": crate::event::event_names() },
+        })
+    }
+
+    /// The committed schema is the one these types give; `VVVEXPLAIN_UPDATE_SCHEMA=1 cargo test
+    /// --lib rule_schema` writes it anew.
+    #[test]
+    fn rule_schema_is_current() {
+        let schema = schemars::schema_for!(RawRule);
+        let text = serde_json::to_string_pretty(&schema).expect("a schema is JSON") + "\n";
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SCHEMA);
+        if std::env::var_os("VVVEXPLAIN_UPDATE_SCHEMA").is_some() {
+            std::fs::write(&path, &text).expect("write the schema");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == text,
+            "{SCHEMA} is not the schema of the rule types; regenerate it with \
+             `VVVEXPLAIN_UPDATE_SCHEMA=1 cargo test --lib rule_schema` and commit it"
+        );
+    }
 }

@@ -31,10 +31,10 @@ pub fn write(
         r.line(&name, view.styles.dim)?;
     }
     r.headline(v)?;
-    r.verdict(v)?;
     if view.detail == Detail::Brief {
         return r.brief(v);
     }
+    r.verdict(v)?;
     if let Some(top) = v.causes.first().filter(|_| shows_causes(v)) {
         r.blank()?;
         r.cause(top, "Most likely:")?;
@@ -116,7 +116,9 @@ impl Report<'_> {
             } else {
                 "Stops at line"
             };
-            self.log_line(label, evidence, s.failed)?;
+            // The decisive line in full: its end often names what failed.
+            let first = format!("{label} {}: ", evidence.line);
+            self.para(&evidence.text, &first, "  ", s.failed)?;
         }
         if let Some(waiting) = &v.waiting_for {
             self.para(waiting, "Waiting for: ", "  ", s.plain)?;
@@ -127,20 +129,30 @@ impl Report<'_> {
     /// The top cause and its first fix on each side, nothing else.
     fn brief(&mut self, v: &SessionVerdict) -> io::Result<()> {
         let Some(top) = v.causes.first().filter(|_| shows_causes(v)) else {
-            return Ok(());
+            return self.para(&v.summary, "Verdict: ", "  ", self.view.styles.emphasis);
         };
         let s = self.view.styles;
-        let title = format!("{} [{}]", top.title, top.id);
-        self.para(&title, "Cause: ", "  ", s.emphasis)?;
+        // The summary names the top cause; its id leads to `rules show`.
+        let verdict = format!("{} [{}]", v.summary, top.id);
+        self.para(&verdict, "Verdict: ", "  ", s.emphasis)?;
         for side in [Side::Client, Side::Server] {
             if let Some(fix) = top.fixes.iter().find(|f| f.side == side) {
                 let label = match side {
                     Side::Client => "Fix on the client: ",
                     Side::Server => "Fix on the server: ",
                 };
-                self.para(&fix.text, label, "  ", s.plain)?;
-                if let Some(command) = &fix.command {
-                    self.command(command, "  $ ")?;
+                let text = first_sentence(&fix.text);
+                match fix.command.as_deref() {
+                    // A script of several lines would take the brief report over.
+                    Some(command) if command.trim_end().contains('\n') => {
+                        let text = format!("{text} (the full report has the commands)");
+                        self.para(&text, label, "  ", s.plain)?;
+                    }
+                    Some(command) => {
+                        self.para(text, label, "  ", s.plain)?;
+                        self.command(command, "  $ ")?;
+                    }
+                    None => self.para(text, label, "  ", s.plain)?,
                 }
             }
         }
@@ -160,7 +172,7 @@ impl Report<'_> {
         let s = self.view.styles;
         let title = format!("{label} {}", cause.title);
         self.para(&title, "", "  ", s.emphasis)?;
-        let tag = format!("({}, {} confidence)", cause.id, cause.confidence.id());
+        let tag = format!("[{}, {} confidence]", cause.id, cause.confidence.id());
         self.para(&tag, "  ", "  ", s.dim)?;
         self.para(&cause.explanation, "  ", "  ", s.plain)?;
         for (kind, steps) in [("Fix", &cause.fixes), ("Check", &cause.checks)] {
@@ -367,6 +379,11 @@ impl Report<'_> {
         }
         Ok(())
     }
+}
+
+/// A step's text up to the end of its first sentence.
+fn first_sentence(text: &str) -> &str {
+    text.find(". ").map_or(text, |end| &text[..=end])
 }
 
 fn target(v: &SessionVerdict) -> Option<String> {

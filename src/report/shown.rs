@@ -58,12 +58,28 @@ pub fn relevant(v: &SessionVerdict) -> Vec<Shown> {
         add("server_software", "Server software");
     }
     match failed {
+        Phase::Config => {
+            add("bad_config_option", "Unknown option");
+            add("bad_permissions_file", "File with bad permissions");
+        }
+        Phase::Resolve => add("resolve_error", "Resolver's answer"),
+        Phase::Connect | Phase::Banner => {
+            add("proxy_command", "Proxy command");
+            add("connect_error", "Connection error");
+            add("server_pre_banner_text", "What the server sent instead of SSH");
+        }
         Phase::Kex => shown.extend(kex(v)),
         Phase::Hostkey => {
             add("server_host_key", "Host key the server presented");
             add("known_hosts_entry", "Key on file for this host");
         }
         Phase::Auth => shown.extend(auth(v)),
+        Phase::Channel | Phase::Session | Phase::Sftp | Phase::Transfer => {
+            add("channel_open_failed", "Channel refused");
+            add("subsystem", "Subsystem");
+            add("exit_status", "Remote exit status");
+            add("message_too_long_as_text", "Text the shell printed");
+        }
         _ => {}
     }
     shown

@@ -25,8 +25,16 @@ pub fn columns(text: &str) -> usize {
 pub fn wrap_command(command: &str, width: usize, prefix: &str) -> Vec<String> {
     let indent = " ".repeat(columns(prefix));
     let mut lines = Vec::new();
+    // The lines after a here-document starts are its text, not commands: a `\` would end up
+    // in the text.
+    let mut here_document = false;
     for (i, line) in command.lines().enumerate() {
         let first = if i == 0 { prefix.to_string() } else { indent.clone() };
+        if here_document {
+            lines.push(first + line);
+            continue;
+        }
+        here_document = line.contains("<<");
         let continued = format!("{indent}  ");
         let mut current = first;
         let mut empty = true;
@@ -110,6 +118,8 @@ mod tests {
         );
         assert!(lines.iter().any(|l| l.contains("'Failed publickey|refused'")));
         assert_eq!(wrap_command("a\nb", 80, "$ "), ["$ a", "  b"]);
+        let here = wrap_command("cat <<'X'\naaaa bbbb cccc\nX", 10, "$ ");
+        assert_eq!(here, ["$ cat \\", "    <<'X'", "  aaaa bbbb cccc", "  X"]);
     }
 
     #[test]

@@ -14,6 +14,8 @@ use crate::verdict::{Cause, PhaseStatus, SessionVerdict, Verdict};
 
 /// Causes shown with their explanation, checks and fixes; the rest are listed by title.
 const DETAILED_CAUSES: usize = 3;
+/// Fewer columns than this left for a quoted log line: it goes on a line of its own.
+const MIN_QUOTE: usize = 24;
 /// Warnings listed before "… and N more".
 const WARNINGS_SHOWN: usize = 8;
 
@@ -86,6 +88,11 @@ impl Report<'_> {
     fn log_line(&mut self, label: &str, line: &LineRef, style: Style) -> io::Result<()> {
         let head = format!("{label} {}: ", line.line);
         let room = self.view.width.saturating_sub(columns(&head));
+        if room < MIN_QUOTE {
+            self.para(head.trim_end(), "", "  ", style)?;
+            let text = format!("  {}", clip(&line.text, self.view.width - 2));
+            return self.line(&text, style);
+        }
         let text = format!("{head}{}", clip(&line.text, room));
         self.line(&text, style)
     }

@@ -39,7 +39,7 @@ pub fn write(
     r.verdict(v)?;
     if let Some(top) = v.causes.first().filter(|_| shows_causes(v)) {
         r.blank()?;
-        r.cause(top, "Most likely:")?;
+        r.cause(top, "Most likely:", true)?;
     }
     r.facts(v)?;
     r.timeline(v)?;
@@ -175,7 +175,9 @@ impl Report<'_> {
 
     /// A cause: title, explanation, fixes on each side, then checks, the lines seen and the
     /// server log lines to look for.
-    fn cause(&mut self, cause: &Cause, label: &str) -> io::Result<()> {
+    /// A cause in full; with `evidence` false (a cause below the top one, not `--verbose`),
+    /// without the lines it matched, the server log lines and the man pages.
+    fn cause(&mut self, cause: &Cause, label: &str, evidence: bool) -> io::Result<()> {
         let s = self.view.styles;
         let title = format!("{label} {}", cause.title);
         self.para(&title, "", "  ", s.emphasis)?;
@@ -186,6 +188,9 @@ impl Report<'_> {
             for side in [Side::Client, Side::Server] {
                 self.steps(kind, side, steps)?;
             }
+        }
+        if !evidence {
+            return Ok(());
         }
         for line in cause.matched_lines.iter().take(3) {
             self.log_line("  seen at line", line, s.dim)?;
@@ -336,7 +341,8 @@ impl Report<'_> {
         for (i, cause) in v.causes.iter().enumerate().skip(1) {
             if i < DETAILED_CAUSES {
                 self.blank()?;
-                self.cause(cause, &format!("{}.", i + 1))?;
+                let verbose = self.view.detail == Detail::Verbose;
+                self.cause(cause, &format!("{}.", i + 1), verbose)?;
             } else {
                 let title = format!("{}. {} ({})", i + 1, cause.title, cause.id);
                 self.para(&title, "", "   ", self.view.styles.plain)?;

@@ -423,8 +423,8 @@ fn judge(
     options: &Options,
 ) -> Result<Vec<Verdict>, Error> {
     let timeline = read_input(path)?;
-    let mut verdict = Verdict::build(&timeline, rules)
-        .ok_or_else(|| Error::NoOpenSshOutput(name.to_string()))?;
+    let mut verdict =
+        Verdict::build(&timeline, rules).ok_or_else(|| Error::NoOpenSshOutput(name.to_string()))?;
     if options.redact {
         crate::redact::redact(&mut verdict);
     }
@@ -507,7 +507,8 @@ impl<W: Write> Printer<W> {
     fn verdicts(&mut self, verdicts: &[Verdict], name: &str) -> io::Result<()> {
         for verdict in verdicts {
             if self.format == Format::Json && self.several {
-                self.json.push(serde_json::to_value(verdict).map_err(io::Error::other)?);
+                self.json
+                    .push(serde_json::to_value(verdict).map_err(io::Error::other)?);
                 continue;
             }
             if self.printed > 0 && self.format != Format::Jsonl {
@@ -527,7 +528,8 @@ impl<W: Write> Printer<W> {
         let input = self.several.then_some(name);
         match self.format {
             Format::Json if self.several => {
-                self.json.push(serde_json::to_value(e.report(input)).map_err(io::Error::other)?);
+                self.json
+                    .push(serde_json::to_value(e.report(input)).map_err(io::Error::other)?);
                 Ok(())
             }
             Format::Json => report::write_json(&mut self.out, &e.report(input)),

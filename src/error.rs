@@ -39,7 +39,9 @@ pub enum Error {
     },
     #[error("{0}")]
     Usage(String),
-    #[error("no file `{given}` here, and no subcommand of that name: did you mean `{suggestion}`?")]
+    #[error(
+        "no file `{given}` here, and no subcommand of that name: did you mean `{suggestion}`?"
+    )]
     NotASubcommand {
         given: String,
         suggestion: &'static str,

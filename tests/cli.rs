@@ -333,18 +333,31 @@ fn vvvexplain_env(args: &[&str], env: &[(&str, &str)]) -> Output {
 #[test]
 fn the_verdict_comes_first_and_fits_the_width() {
     let o = vvvexplain(
-        &["--width", "70", "rules/auth-key-rejected/fixtures/ssh-vvv.log"],
+        &[
+            "--width",
+            "70",
+            "rules/auth-key-rejected/fixtures/ssh-vvv.log",
+        ],
         None,
     );
     let out = stdout(&o);
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].contains("FAILED in auth"), "{out}");
     assert!(lines[1].starts_with("Verdict: "), "{out}");
-    let fix = lines.iter().position(|l| l.contains("Fix on the client")).unwrap();
+    let fix = lines
+        .iter()
+        .position(|l| l.contains("Fix on the client"))
+        .unwrap();
     let timeline = lines.iter().position(|l| *l == "Timeline").unwrap();
-    assert!(fix < 24 && fix < timeline, "the first fix is on the first screen:\n{out}");
+    assert!(
+        fix < 24 && fix < timeline,
+        "the first fix is on the first screen:\n{out}"
+    );
     assert!(lines.iter().all(|l| l.chars().count() <= 70), "{out}");
-    assert!(out.contains("Keys offered (the server accepted none)"), "{out}");
+    assert!(
+        out.contains("Keys offered (the server accepted none)"),
+        "{out}"
+    );
     let narrow = vvvexplain(&["--width", "10", "rules/ok/fixtures/ssh-vvv.log"], None);
     assert_eq!(narrow.status.code(), Some(2), "a width under 40 is refused");
 }
@@ -366,14 +379,21 @@ fn several_connections_are_numbered_and_chosen_with_session() {
     let file = "rules/port-closed/fixtures/ssh-v-attempts.log";
     let all = stdout(&vvvexplain(&[file], None));
     assert!(all.contains("→ #3 lines"), "{all}");
-    assert!(!all.contains("sessions"), "no JSON key in the human report:\n{all}");
+    assert!(
+        !all.contains("sessions"),
+        "no JSON key in the human report:\n{all}"
+    );
     let first = stdout(&vvvexplain(&["--session", "1", file], None));
     assert!(first.contains("→ #1 lines"), "{first}");
     let every = stdout(&vvvexplain(&["--session", "all", file], None));
     assert_eq!(every.matches("Verdict: ").count(), 3, "{every}");
     let missing = vvvexplain(&["--session", "9", file], None);
     assert_eq!(missing.status.code(), Some(2));
-    assert!(stderr(&missing).contains("no connection #9"), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("no connection #9"),
+        "{}",
+        stderr(&missing)
+    );
     let json = vvvexplain(&["--format", "json", "--session", "last", file], None);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["decided_by"], 2);
@@ -404,7 +424,10 @@ fn json_errors_and_json_lines() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("one object per line"))
         .collect();
-    let outcomes: Vec<&str> = objects.iter().map(|o| o["outcome"].as_str().unwrap()).collect();
+    let outcomes: Vec<&str> = objects
+        .iter()
+        .map(|o| o["outcome"].as_str().unwrap())
+        .collect();
     assert_eq!(outcomes, ["success", "error", "failure"]);
     assert_eq!(lines.status.code(), Some(2));
 }
@@ -415,7 +438,10 @@ fn completions_and_man_page_are_generated() {
         let o = vvvexplain(&["completions", shell], None);
         assert_eq!(o.status.code(), Some(0), "{shell}");
         assert!(stdout(&o).contains("vvvexplain"), "{shell}");
-        assert!(stdout(&o).contains("session"), "{shell} completes --session");
+        assert!(
+            stdout(&o).contains("session"),
+            "{shell} completes --session"
+        );
     }
     let man = vvvexplain(&["man"], None);
     assert_eq!(man.status.code(), Some(0));
@@ -431,13 +457,20 @@ fn version_help_and_mistyped_subcommands() {
         .unwrap()
         .filter(|e| e.as_ref().unwrap().path().join("rule.yaml").is_file())
         .count();
-    assert!(version.contains(&format!("{rules} built-in rules")), "{version}");
+    assert!(
+        version.contains(&format!("{rules} built-in rules")),
+        "{version}"
+    );
     assert!(version.contains("commit "), "{version}");
     let typo = vvvexplain(&["rulse", "list"], None);
     assert_eq!(typo.status.code(), Some(2));
     let err = stderr(&typo);
     assert!(err.contains("did you mean `rules`?"), "{err}");
-    assert_eq!(err.lines().count(), 2, "one error line and one help line: {err}");
+    assert_eq!(
+        err.lines().count(),
+        2,
+        "one error line and one help line: {err}"
+    );
     let help = stdout(&vvvexplain(&["help", "ssh"], None));
     for option in ["--save", "--hang-after", "--slow-setup"] {
         assert!(help.contains(option), "help ssh lists {option}:\n{help}");
@@ -448,7 +481,10 @@ fn version_help_and_mistyped_subcommands() {
 fn colour_follows_clicolor_force_and_term_dumb() {
     let file = "rules/auth-key-rejected/fixtures/ssh-vvv.log";
     let forced = vvvexplain_env(&[file], &[("CLICOLOR_FORCE", "1")]);
-    assert!(stdout(&forced).contains("\u{1b}["), "CLICOLOR_FORCE colours a pipe");
+    assert!(
+        stdout(&forced).contains("\u{1b}["),
+        "CLICOLOR_FORCE colours a pipe"
+    );
     let both = vvvexplain_env(&[file], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]);
     assert!(!stdout(&both).contains('\u{1b}'), "NO_COLOR wins");
     let dumb = vvvexplain_env(&["--color", "auto", file], &[("TERM", "dumb")]);
@@ -466,7 +502,13 @@ fn rules_show_and_list_as_json() {
     let show = vvvexplain(&["rules", "show", "port-closed"], None);
     assert_eq!(show.status.code(), Some(0));
     let text = stdout(&show);
-    for part in ["Nothing accepts connections", "Checks", "Fixes", "Fixtures", "$ nc -vz"] {
+    for part in [
+        "Nothing accepts connections",
+        "Checks",
+        "Fixes",
+        "Fixtures",
+        "$ nc -vz",
+    ] {
         assert!(text.contains(part), "{part}:\n{text}");
     }
     assert!(!text.contains("{host}"), "{text}");

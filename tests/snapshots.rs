@@ -129,7 +129,13 @@ fn no_internal_name_or_placeholder_reaches_a_human() {
     let capitals = regex::Regex::new(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b").unwrap();
     let braces = regex::Regex::new(r"\{[a-z_]+\}").unwrap();
     let bare = regex::Regex::new(r"\b(USER|HOST|PORT|ADDRESS|TARGET|JUMPHOST)\b").unwrap();
-    let protocol = ["SSH", "FXP_", "SERVICE_ACCEPT", "CHANNEL_OPEN_", "AUTHORIZED_KEYS"];
+    let protocol = [
+        "SSH",
+        "FXP_",
+        "SERVICE_ACCEPT",
+        "CHANNEL_OPEN_",
+        "AUTHORIZED_KEYS",
+    ];
     let verdicts = all_verdicts();
     let mut fact_keys: Vec<&str> = verdicts
         .iter()
@@ -143,7 +149,7 @@ fn no_internal_name_or_placeholder_reaches_a_human() {
     let details = [Detail::Brief, Detail::Normal, Detail::Verbose];
     for (name, verdict) in &verdicts {
         for detail in details {
-            let text = human(&verdict, &view(100, detail));
+            let text = human(verdict, &view(100, detail));
             for line in text.lines().filter_map(prose) {
                 let said = |what: &str| format!("{name} ({detail:?}) shows {what}:\n{line}");
                 for m in capitals.find_iter(line) {
@@ -198,10 +204,16 @@ fn markdown_renders_as_commonmark() {
                 Parser::new_ext(&markdown, Options::ENABLE_TABLES),
             );
             assert!(page.contains("<table>"), "{name}: no timeline table");
-            assert!(page.contains("<td>✓</td>") || page.contains("<td>✗</td>"), "{name}");
+            assert!(
+                page.contains("<td>✓</td>") || page.contains("<td>✗</td>"),
+                "{name}"
+            );
             for code in page.split("<code").skip(1) {
                 let code = &code[..code.find("</code>").unwrap()];
-                assert!(!code.contains("\\|"), "{name}: an escaped pipe in code:\n{code}");
+                assert!(
+                    !code.contains("\\|"),
+                    "{name}: an escaped pipe in code:\n{code}"
+                );
             }
             for cause in &verdict.decision.causes {
                 for step in cause.fixes.iter().chain(&cause.checks) {

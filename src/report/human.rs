@@ -111,7 +111,12 @@ impl Report<'_> {
             self.para(&headline, "", "", s.emphasis)?;
             return self.line(&word, style);
         }
-        writeln!(self.out, "{}{}", headline.style(s.emphasis), word.style(style))
+        writeln!(
+            self.out,
+            "{}{}",
+            headline.style(s.emphasis),
+            word.style(style)
+        )
     }
 
     fn verdict(&mut self, v: &SessionVerdict) -> io::Result<()> {
@@ -238,7 +243,12 @@ impl Report<'_> {
         self.heading("What the log shows")?;
         for Shown { label, values } in &facts {
             if let [value] = values.as_slice() {
-                self.para(value, &format!("  {label}: "), "      ", self.view.styles.plain)?;
+                self.para(
+                    value,
+                    &format!("  {label}: "),
+                    "      ",
+                    self.view.styles.plain,
+                )?;
                 continue;
             }
             self.line(&format!("  {label}:"), self.view.styles.plain)?;
@@ -282,7 +292,12 @@ impl Report<'_> {
             } else {
                 s.dim
             };
-            writeln!(self.out, "{}{}", row.style(style), detail.style(detail_style))?;
+            writeln!(
+                self.out,
+                "{}{}",
+                row.style(style),
+                detail.style(detail_style)
+            )?;
         }
         if let Some(last) = &v.last_ok {
             let label = format!("Last success ({}) at line", last.description);

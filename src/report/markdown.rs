@@ -210,7 +210,10 @@ pub(super) fn fenced(text: &str, info: &str) -> String {
 pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if matches!(c, '\\' | '*' | '_' | '<' | '>' | '[' | ']' | '|' | '#' | '`') {
+        if matches!(
+            c,
+            '\\' | '*' | '_' | '<' | '>' | '[' | ']' | '|' | '#' | '`'
+        ) {
             out.push('\\');
         }
         out.push(if c == '\n' { ' ' } else { c });

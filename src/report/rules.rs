@@ -175,7 +175,11 @@ fn write_rule_markdown(out: &mut dyn Write, rule: &Rule) -> io::Result<()> {
         writeln!(out)?;
         writeln!(out, "The server's log may say:")?;
         writeln!(out)?;
-        writeln!(out, "{}", fenced(&rule.server_log.join("\n"), "text").trim_end())?;
+        writeln!(
+            out,
+            "{}",
+            fenced(&rule.server_log.join("\n"), "text").trim_end()
+        )?;
     }
     if !rule.references.is_empty() {
         writeln!(out)?;

@@ -13,7 +13,10 @@ pub struct Shown {
 
 /// A fact's value as text.
 pub fn fact<'a>(v: &'a SessionVerdict, name: &str) -> Option<&'a str> {
-    v.facts.get(name).map(String::as_str).filter(|s| !s.is_empty())
+    v.facts
+        .get(name)
+        .map(String::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 /// A fact that holds a list (`a, b` or `a,b`), item by item.
@@ -66,7 +69,10 @@ pub fn relevant(v: &SessionVerdict) -> Vec<Shown> {
         Phase::Connect | Phase::Banner => {
             add("proxy_command", "Proxy command");
             add("connect_error", "Connection error");
-            add("server_pre_banner_text", "What the server sent instead of SSH");
+            add(
+                "server_pre_banner_text",
+                "What the server sent instead of SSH",
+            );
         }
         Phase::Kex => shown.extend(kex(v)),
         Phase::Hostkey => {

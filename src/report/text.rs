@@ -29,7 +29,11 @@ pub fn wrap_command(command: &str, width: usize, prefix: &str) -> Vec<String> {
     // in the text.
     let mut here_document = false;
     for (i, line) in command.lines().enumerate() {
-        let first = if i == 0 { prefix.to_string() } else { indent.clone() };
+        let first = if i == 0 {
+            prefix.to_string()
+        } else {
+            indent.clone()
+        };
         if here_document {
             lines.push(first + line);
             continue;
@@ -39,7 +43,11 @@ pub fn wrap_command(command: &str, width: usize, prefix: &str) -> Vec<String> {
         let mut current = first;
         let mut empty = true;
         for word in shell_words(line) {
-            let room = if empty { width } else { width.saturating_sub(2) };
+            let room = if empty {
+                width
+            } else {
+                width.saturating_sub(2)
+            };
             if !empty && columns(&current) + 1 + columns(word) > room {
                 current.push_str(" \\");
                 lines.push(std::mem::replace(&mut current, continued.clone()));
@@ -109,14 +117,23 @@ mod tests {
 
     #[test]
     fn commands_break_outside_quotes_only() {
-        let command = "sudo journalctl -u ssh --since '-10 min' | grep -E 'Failed publickey|refused'";
+        let command =
+            "sudo journalctl -u ssh --since '-10 min' | grep -E 'Failed publickey|refused'";
         let lines = wrap_command(command, 40, "  $ ");
         assert!(lines.iter().all(|l| columns(l) <= 40), "{lines:#?}");
         assert_eq!(
-            lines.join("\n").replace(" \\\n", " ").split_whitespace().collect::<Vec<_>>(),
-            format!("$ {command}").split_whitespace().collect::<Vec<_>>()
+            lines
+                .join("\n")
+                .replace(" \\\n", " ")
+                .split_whitespace()
+                .collect::<Vec<_>>(),
+            format!("$ {command}")
+                .split_whitespace()
+                .collect::<Vec<_>>()
         );
-        assert!(lines.iter().any(|l| l.contains("'Failed publickey|refused'")));
+        assert!(lines
+            .iter()
+            .any(|l| l.contains("'Failed publickey|refused'")));
         assert_eq!(wrap_command("a\nb", 80, "$ "), ["$ a", "  b"]);
         let here = wrap_command("cat <<'X'\naaaa bbbb cccc\nX", 10, "$ ");
         assert_eq!(here, ["$ cat \\", "    <<'X'", "  aaaa bbbb cccc", "  X"]);

@@ -262,18 +262,27 @@ impl Report<'_> {
     fn timeline(&mut self, v: &SessionVerdict) -> io::Result<()> {
         let s = self.view.styles;
         self.heading("Timeline")?;
-        for entry in &v.timeline {
+        let spans: Vec<String> = v
+            .timeline
+            .iter()
+            .map(|entry| {
+                let mut lines = line_range(entry.first_line, entry.last_line);
+                if let Some(secs) = entry.seconds.filter(|secs| *secs >= 0.05) {
+                    lines.push_str(&format!(" ({secs:.1}s)"));
+                }
+                lines
+            })
+            .collect();
+        // The lines column as wide as its widest entry: the rest of the row is the key line's.
+        let span_width = spans.iter().map(|l| columns(l)).max().unwrap_or(0);
+        for (entry, lines) in v.timeline.iter().zip(&spans) {
             let style = match entry.status {
                 PhaseStatus::Ok => s.ok,
                 PhaseStatus::Failed => s.failed,
                 PhaseStatus::NotReached => s.not_reached,
             };
-            let mut lines = line_range(entry.first_line, entry.last_line);
-            if let Some(secs) = entry.seconds.filter(|secs| *secs >= 0.05) {
-                lines.push_str(&format!(" ({secs:.1}s)"));
-            }
             let row = format!(
-                "  {} {:<10} {:<16} ",
+                "  {} {:<10} {:<span_width$}  ",
                 status_mark(entry.status),
                 entry.phase.id(),
                 lines

@@ -244,3 +244,25 @@ fn html_escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
+
+/// On a terminal of 80×24 the verdict and the top cause's first fix or check are on the first
+/// screen, whatever the failure.
+#[test]
+fn the_verdict_and_the_first_fix_fit_the_first_screen() {
+    for (name, verdict) in all_verdicts() {
+        let v = &verdict.decision;
+        if v.causes.iter().all(|c| c.id == "ok") {
+            continue;
+        }
+        let text = human(&verdict, &view(80, Detail::Normal));
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[1].starts_with("Verdict: "), "{name}:\n{text}");
+        let first_step = lines
+            .iter()
+            .position(|l| l.starts_with("  Fix on the") || l.starts_with("  Check on the"));
+        assert!(
+            first_step.is_some_and(|at| at + 2 < 24),
+            "{name}: the first fix is not on the first screen:\n{text}"
+        );
+    }
+}

@@ -34,10 +34,17 @@ pub fn all(v: &SessionVerdict) -> Vec<Shown> {
     v.facts
         .keys()
         .filter_map(|name| {
-            let values = fact_list(v, name);
-            (!values.is_empty()).then(|| Shown {
+            let items = fact_list(v, name);
+            // Keys and files (`path (TYPE fingerprint)`) one a line; names of algorithms,
+            // methods or files in one wrapped line.
+            let values = if items.iter().any(|item| item.contains(' ')) {
+                items.into_iter().map(str::to_string).collect()
+            } else {
+                vec![items.join(", ")]
+            };
+            (!values[0].is_empty()).then(|| Shown {
                 label: label(name),
-                values: values.into_iter().map(str::to_string).collect(),
+                values,
             })
         })
         .collect()

@@ -5,9 +5,11 @@ use textwrap::Options;
 
 /// `text` wrapped to `width` columns, the first line after `first`, the others after `rest`.
 pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> Vec<String> {
+    // Never at a hyphen: algorithm names, rule ids and options would be cut in two.
     let options = Options::new(width)
         .initial_indent(first)
-        .subsequent_indent(rest);
+        .subsequent_indent(rest)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation);
     textwrap::wrap(text, options)
         .into_iter()
         .map(|line| line.into_owned())

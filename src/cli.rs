@@ -120,7 +120,7 @@ enum ColorChoice {
     Never,
 }
 
-const WRAPPER_HELP: &str = "Wrapper options go before the client's name, everything after it is the client's:\n  vvvexplain [--save FILE] [--hang-after SECS] [--slow-setup SECS] ssh ARGS...\n\n  --save FILE          keep the client's debug log, each line with its arrival time, in FILE\n  --hang-after SECS    name the likely cause when setting up makes no progress for SECS seconds (5)\n  --slow-setup SECS    on success, print one timing line when setting up took longer (5)\n  --format, --color, --width, --brief, --verbose, --redact, --rules DIR: as for a log file\n\nThe report goes to standard error; the exit code is the client's.";
+const WRAPPER_HELP: &str = "Wrapper options go before the client's name, everything after it is the client's:\n  vvvexplain [--save FILE] [--hang-after SECS] [--slow-setup SECS] ssh ARGS...\n\n  --save FILE          keep the client's debug log, each line with its arrival time, in FILE\n  --hang-after SECS    name the likely cause when setting up makes no progress for SECS seconds (5)\n  --slow-setup SECS    on success, print one timing line when setting up took longer (5)\n  --format, --color, --redact, --rules DIR: as for a log file\n\nThe report goes to standard error; the exit code is the client's.";
 
 #[derive(Debug, Subcommand)]
 enum Command {

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use std::time::Duration;
 
+mod output;
+mod typo;
+
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
@@ -17,6 +20,8 @@ use crate::rules::{self, RuleSet, RuleSource};
 use crate::ruletest;
 use crate::timeline::Program;
 use crate::verdict::Verdict;
+use output::Printer;
+use typo::subcommand_like;
 
 /// Explains OpenSSH client debug output (ssh/sftp/scp -v, -vv, -vvv): where the connection broke,
 /// why, and what to run to fix it. Offline; it never connects anywhere.
@@ -458,92 +463,6 @@ fn no_such_session(verdict: &Verdict, n: usize) -> Error {
         "there is no connection #{n} in this input; it holds {}",
         numbers.join(", ")
     ))
-}
-
-/// The subcommand a missing "file" was probably meant to be: `rulse` → `rules`. A name with a
-/// `/` or a `.` is a path, never a mistyped subcommand.
-fn subcommand_like(path: &Path) -> Option<&'static str> {
-    let given = path.to_str()?;
-    if given.contains(['/', '.', '\\']) {
-        return None;
-    }
-    let names = ["rules", "ssh", "sftp", "scp", "completions", "man", "help"];
-    names
-        .into_iter()
-        .map(|name| (edit_distance(given, name), name))
-        .filter(|&(distance, name)| distance <= name.len() / 3 + 1 && distance < given.len())
-        .min()
-        .map(|(_, name)| name)
-}
-
-/// Levenshtein distance, counted in characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
-}
-
-/// Prints the verdicts and errors of every input in the format asked for: JSON with several
-/// inputs is one array at the end; JSON lines, one object per input as it comes.
-struct Printer<W: Write> {
-    out: W,
-    view: View,
-    format: Format,
-    several: bool,
-    json: Vec<serde_json::Value>,
-    printed: usize,
-}
-
-impl<W: Write> Printer<W> {
-    fn verdicts(&mut self, verdicts: &[Verdict], name: &str) -> io::Result<()> {
-        for verdict in verdicts {
-            if self.format == Format::Json && self.several {
-                self.json
-                    .push(serde_json::to_value(verdict).map_err(io::Error::other)?);
-                continue;
-            }
-            if self.printed > 0 && self.format != Format::Jsonl {
-                writeln!(self.out)?;
-            }
-            self.printed += 1;
-            let source = self.several.then_some(name);
-            report::write_view(&mut self.out, verdict, self.format, &self.view, source)?;
-        }
-        Ok(())
-    }
-
-    /// The error goes to stderr (done by the caller's `report_error`); in JSON it also takes the
-    /// input's place in the output.
-    fn error(&mut self, e: &Error, name: &str) -> io::Result<()> {
-        report_error(e);
-        let input = self.several.then_some(name);
-        match self.format {
-            Format::Json if self.several => {
-                self.json
-                    .push(serde_json::to_value(e.report(input)).map_err(io::Error::other)?);
-                Ok(())
-            }
-            Format::Json => report::write_json(&mut self.out, &e.report(input)),
-            Format::Jsonl => report::write_json_line(&mut self.out, &e.report(Some(name))),
-            Format::Human | Format::Markdown => Ok(()),
-        }
-    }
-
-    fn finish(mut self) -> io::Result<()> {
-        if self.format == Format::Json && self.several {
-            report::write_json(&mut self.out, &self.json)?;
-        }
-        self.out.flush()
-    }
 }
 
 /// A reader that closed the pipe (`vvvexplain log | head`) has what it wanted: not an error.

@@ -526,3 +526,19 @@ fn the_rules_reference_is_up_to_date() {
         "docs/rules.md is stale: regenerate it with\n  cargo run -- rules docs rules > docs/rules.md"
     );
 }
+
+#[test]
+fn connections_keep_their_input_numbers_when_some_are_left_out() {
+    let one = std::fs::read("rules/port-closed/fixtures/ssh-vvv.log").unwrap();
+    let forty: Vec<u8> = std::iter::repeat_n(one, 40).flatten().collect();
+    let report = stdout(&vvvexplain(&[], Some(&forty)));
+    assert!(report.contains("→ #40 lines"), "{report}");
+    assert!(
+        report.contains("  #1 lines") && !report.contains("  #20 lines"),
+        "{report}"
+    );
+    let last = stdout(&vvvexplain(&["--session", "40", "-q"], Some(&forty)));
+    assert!(last.contains("FAILED in connect"), "{last}");
+    let left_out = vvvexplain(&["--session", "20"], Some(&forty));
+    assert_eq!(left_out.status.code(), Some(2), "{}", stdout(&left_out));
+}

@@ -50,7 +50,7 @@ struct Options {
 
     /// Columns to fit the human report in (default: the terminal's width, or 100 when the
     /// output is not a terminal).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(40..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(40..), global = true)]
     width: Option<u16>,
 
     /// Only the verdict, the top cause and its first fix on each side.

@@ -4,6 +4,7 @@
 //! Everything here is derived from the two sources of truth, `rules/` and the grammar; nothing
 //! about OpenSSH's messages is written in this script.
 
+mod commit;
 mod grammar;
 mod prefix;
 mod rules;
@@ -19,6 +20,7 @@ fn main() {
     let write = |name: &str, code: String| {
         std::fs::write(out.join(name), code).unwrap_or_else(|e| panic!("write {name}: {e}"))
     };
+    commit::emit(root);
     write(
         "builtin_rules.rs",
         rules::builtin_rules(&root.join("rules")),

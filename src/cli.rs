@@ -4,25 +4,31 @@
 use std::io::{self, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use clap::{Parser, Subcommand, ValueEnum};
-
 use std::time::Duration;
+
+mod output;
+mod typo;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
 
 use crate::analyze::timeline_of;
 use crate::error::{exit, Error};
 use crate::live::LiveRun;
-use crate::report::{self, Format, Styles};
+use crate::report::{self, Detail, Format, Styles, View};
 use crate::rules::{self, RuleSet, RuleSource};
 use crate::ruletest;
 use crate::timeline::Program;
 use crate::verdict::Verdict;
+use output::Printer;
+use typo::subcommand_like;
 
 /// Explains OpenSSH client debug output (ssh/sftp/scp -v, -vv, -vvv): where the connection broke,
 /// why, and what to run to fix it. Offline; it never connects anywhere.
 #[derive(Debug, Parser)]
-#[command(name = "vvvexplain", version)]
+#[command(name = "vvvexplain", version, max_term_width = 100)]
 #[command(
-    after_help = "Examples:\n  vvvexplain ssh user@host                  (run ssh, explained as it happens)\n  ssh -vvv host 2>&1 | vvvexplain\n  vvvexplain saved-debug.log\n  vvvexplain --redact --format markdown debug.log   (to paste into a public issue)\n\nExit codes: 0 the connection succeeded, 1 a failure was diagnosed or the log stops early,\n2 usage or input error, 3 no OpenSSH debug output found. `vvvexplain ssh|sftp|scp` returns\nthe client's own exit code."
+    after_help = "Examples:\n  vvvexplain ssh user@host                  (run ssh, explained as it happens)\n  ssh -vvv host 2>&1 | vvvexplain\n  vvvexplain saved-debug.log\n  vvvexplain --redact --format markdown debug.log   (to paste into a public issue)\n\nExit codes: 0 the connection succeeded, 1 a failure was diagnosed or the log stops early,\n2 usage or input error, 3 no OpenSSH debug output found. `vvvexplain ssh|sftp|scp` returns\nthe client's own exit code. With --format json, errors are JSON too (outcome, error, help)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -38,11 +44,30 @@ pub struct Cli {
 
 #[derive(Debug, clap::Args)]
 struct Options {
-    /// Output format.
+    /// Output format (jsonl: one JSON object per line, one per input).
     #[arg(long, value_enum, default_value_t = Format::Human, global = true)]
     format: Format,
 
-    /// When to colour the human output (auto: on a terminal, unless NO_COLOR is set).
+    /// Columns to fit the human report in (default: the terminal's width, or 100 when the
+    /// output is not a terminal).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(40..), global = true)]
+    width: Option<u16>,
+
+    /// Only the verdict, the top cause and its first fix on each side.
+    #[arg(long, short = 'q', conflicts_with = "verbose")]
+    brief: bool,
+
+    /// Also the lines of the failed phase and every fact the log gave.
+    #[arg(long)]
+    verbose: bool,
+
+    /// Which connection of an input to explain: its number as the report lists it, `last`, or
+    /// `all` (default: the one that decides, the last one you started).
+    #[arg(long, value_name = "N|last|all", value_parser = parse_session)]
+    session: Option<SessionChoice>,
+
+    /// When to colour the human output (auto: on a terminal, unless NO_COLOR is set or TERM=dumb;
+    /// CLICOLOR_FORCE=1 colours a pipe too).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     color: ColorChoice,
 
@@ -72,12 +97,35 @@ struct Options {
     slow_setup: f64,
 }
 
+/// `--session`: which connection of an input the report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SessionChoice {
+    Number(usize),
+    Last,
+    All,
+}
+
+fn parse_session(value: &str) -> Result<SessionChoice, String> {
+    match value {
+        "last" => Ok(SessionChoice::Last),
+        "all" => Ok(SessionChoice::All),
+        n => n
+            .parse()
+            .ok()
+            .filter(|&n| n > 0)
+            .map(SessionChoice::Number)
+            .ok_or_else(|| "a connection number (1, 2, …), `last` or `all`".to_string()),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ColorChoice {
     Auto,
     Always,
     Never,
 }
+
+const WRAPPER_HELP: &str = "Wrapper options go before the client's name, everything after it is the client's:\n  vvvexplain [--save FILE] [--hang-after SECS] [--slow-setup SECS] ssh ARGS...\n\n  --save FILE          keep the client's debug log, each line with its arrival time, in FILE\n  --hang-after SECS    name the likely cause when setting up makes no progress for SECS seconds (5)\n  --slow-setup SECS    on success, print one timing line when setting up took longer (5)\n  --format, --color, --redact, --rules DIR: as for a log file\n\nThe report goes to standard error; the exit code is the client's.";
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -88,23 +136,34 @@ enum Command {
     #[command(
         disable_help_flag = true,
         disable_version_flag = true,
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        after_help = WRAPPER_HELP
     )]
     Ssh(ClientArgs),
     /// Run sftp with -vvv and explain the connection as it happens.
     #[command(
         disable_help_flag = true,
         disable_version_flag = true,
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        after_help = WRAPPER_HELP
     )]
     Sftp(ClientArgs),
     /// Run scp with -vvv and explain the connection as it happens.
     #[command(
         disable_help_flag = true,
         disable_version_flag = true,
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        after_help = WRAPPER_HELP
     )]
     Scp(ClientArgs),
+    /// Print a completion script for a shell, e.g. `vvvexplain completions bash >
+    /// ~/.local/share/bash-completion/completions/vvvexplain`.
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (roff), e.g. `vvvexplain man > ~/.local/share/man/man1/vvvexplain.1`.
+    Man,
 }
 
 /// Everything after `ssh`/`sftp`/`scp` goes to the client unchanged.
@@ -116,8 +175,13 @@ struct ClientArgs {
 
 #[derive(Debug, Subcommand)]
 enum RulesCommand {
-    /// Show every active rule: id, phase, confidence, title.
+    /// Show every active rule: id, phase, confidence, title (`--format json` for a script).
     List,
+    /// Show one rule: its explanation, checks, fixes, server log lines and fixtures.
+    Show { id: String },
+    /// Print the rules reference (Markdown) of the rules in DIR (default: ./rules), as
+    /// docs/rules.md holds it.
+    Docs { dir: Option<PathBuf> },
     /// Validate the rule files in DIR (default: ./rules): schema, regexes, unique ids, fixtures.
     Check { dir: Option<PathBuf> },
     /// Run every rule's fixture transcripts through the pipeline and compare with the expected verdicts.
@@ -130,7 +194,11 @@ pub fn run() -> i32 {
     if let Some(code) = crate::live::askpass_shim() {
         return code;
     }
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::command()
+        .long_version(long_version())
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -141,10 +209,22 @@ pub fn run() -> i32 {
             };
         }
     };
+    let json = matches!(cli.options.format, Format::Json | Format::Jsonl);
     match dispatch(cli) {
         Ok(code) => code,
+        Err(e) if json => report_json_error(&e, None),
         Err(e) => report_error(&e),
     }
+}
+
+/// `--version`: the version, the commit it was built from and how many rules it carries.
+fn long_version() -> String {
+    format!(
+        "{} (commit {}, {} built-in rules)",
+        env!("CARGO_PKG_VERSION"),
+        env!("VVV_BUILD_COMMIT"),
+        rules::builtin_sources().len()
+    )
 }
 
 fn report_error(e: &Error) -> i32 {
@@ -158,9 +238,38 @@ fn tell(message: std::fmt::Arguments<'_>) {
     let _ = io::stderr().lock().write_fmt(message);
 }
 
+/// The error on stderr as usual, and as a JSON object on stdout for the script reading it.
+fn report_json_error(e: &Error, input: Option<&str>) -> i32 {
+    let code = report_error(e);
+    let mut out = io::stdout().lock();
+    let written = report::write_json(&mut out, &e.report(input)).and_then(|_| out.flush());
+    if let Err(e) = written {
+        let _ = ignore_broken_pipe(Error::Write(e));
+    }
+    code
+}
+
 fn dispatch(cli: Cli) -> Result<i32, Error> {
     match cli.command {
-        Some(Command::Rules(RulesCommand::List)) => list_rules(&load_rules(&cli.options)?),
+        Some(Command::Rules(RulesCommand::List)) => {
+            list_rules(&load_rules(&cli.options)?, cli.options.format)
+        }
+        Some(Command::Rules(RulesCommand::Show { id })) => {
+            show_rule(&load_rules(&cli.options)?, &id, &cli.options)
+        }
+        Some(Command::Rules(RulesCommand::Docs { dir })) => rules_docs(&rules_dir(dir)?),
+        Some(Command::Completions { shell }) => {
+            let mut out = io::stdout().lock();
+            clap_complete::generate(shell, &mut Cli::command(), "vvvexplain", &mut out);
+            Ok(exit::SUCCESS)
+        }
+        Some(Command::Man) => {
+            let page = clap_mangen::Man::new(Cli::command().long_version(long_version()));
+            page.render(&mut io::stdout().lock())
+                .map_err(Error::Write)
+                .or_else(ignore_broken_pipe)?;
+            Ok(exit::SUCCESS)
+        }
         Some(Command::Rules(RulesCommand::Check { dir })) => check_rules(&rules_dir(dir)?),
         Some(Command::Rules(RulesCommand::Test { dir })) => test_rules(&rules_dir(dir)?),
         Some(Command::Ssh(client)) => run_live(Program::Ssh, client, &cli.options),
@@ -224,13 +333,21 @@ fn rules_dir(dir: Option<PathBuf>) -> Result<PathBuf, Error> {
     })
 }
 
-/// Plain or coloured output, for a stream that is or is not a terminal.
+/// Plain or coloured output, for a stream that is or is not a terminal. `--color` decides when
+/// given; else NO_COLOR and TERM=dumb turn colour off, CLICOLOR_FORCE turns it on even in a
+/// pipe, CLICOLOR=0 turns it off, and a terminal gets colour.
 fn styles(choice: ColorChoice, terminal: bool) -> Styles {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
     let colored = match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => !no_color && terminal,
+        ColorChoice::Auto if set("NO_COLOR").is_some() => false,
+        ColorChoice::Auto if set("CLICOLOR_FORCE").is_some_and(|v| v != "0") => true,
+        ColorChoice::Auto => {
+            terminal
+                && set("TERM").is_none_or(|t| t != "dumb")
+                && set("CLICOLOR").is_none_or(|v| v != "0")
+        }
     };
     if colored {
         Styles::colored()
@@ -239,63 +356,124 @@ fn styles(choice: ColorChoice, terminal: bool) -> Styles {
     }
 }
 
+/// How the report on stdout is laid out: `--width`, else the terminal's width, else 100.
+fn view(options: &Options) -> View {
+    let stdout = io::stdout();
+    let terminal = stdout.is_terminal();
+    let width = options.width.map(usize::from).or_else(|| {
+        let (terminal_size::Width(w), _) = terminal_size::terminal_size_of(&stdout)?;
+        Some(usize::from(w).max(View::MIN_WIDTH))
+    });
+    View {
+        styles: styles(options.color, terminal),
+        width: width.unwrap_or(View::DEFAULT_WIDTH),
+        detail: if options.brief {
+            Detail::Brief
+        } else if options.verbose {
+            Detail::Verbose
+        } else {
+            Detail::Normal
+        },
+        redacted: options.redact,
+    }
+}
+
 fn explain(files: &[PathBuf], options: &Options) -> Result<i32, Error> {
     let rules = load_rules(options)?;
-    let styles = styles(options.color, io::stdout().is_terminal());
     let stdin_only = [PathBuf::from("-")];
     let inputs = if files.is_empty() {
         &stdin_only[..]
     } else {
         files
     };
-    let several = inputs.len() > 1;
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    // `vvvexplain rulse list` is a mistyped subcommand, not two missing files.
+    if let Some(first) = files.first().filter(|path| !path.exists()) {
+        if let Some(suggestion) = subcommand_like(first) {
+            return Err(Error::NotASubcommand {
+                given: first.display().to_string(),
+                suggestion,
+            });
+        }
+    }
+    let mut printer = Printer {
+        out: io::BufWriter::new(io::stdout().lock()),
+        view: view(options),
+        format: options.format,
+        several: inputs.len() > 1,
+        json: Vec::new(),
+        printed: 0,
+    };
     let mut code = exit::SUCCESS;
-    let mut json: Vec<Verdict> = Vec::new();
-    for (i, path) in inputs.iter().enumerate() {
+    for path in inputs {
         let name = if path.as_os_str() == "-" {
             "standard input".to_string()
         } else {
             path.display().to_string()
         };
-        let verdict = read_input(path).and_then(|timeline| {
-            Verdict::build(&timeline, &rules).ok_or_else(|| Error::NoOpenSshOutput(name.clone()))
-        });
-        let mut verdict = match verdict {
-            Ok(v) => v,
+        let printed = match judge(path, &name, &rules, options) {
+            Ok(verdicts) => {
+                code = code.max(verdicts.iter().map(Verdict::exit_code).max().unwrap_or(0));
+                printer.verdicts(&verdicts, &name)
+            }
             Err(e) => {
-                code = code.max(report_error(&e));
-                continue;
+                code = code.max(e.exit_code());
+                printer.error(&e, &name)
             }
         };
-        code = code.max(verdict.exit_code());
-        if options.redact {
-            crate::redact::redact(&mut verdict);
-        }
-        if options.format == Format::Json && several {
-            json.push(verdict);
-            continue;
-        }
-        if several && i > 0 {
-            writeln!(out)
-                .map_err(Error::Write)
-                .or_else(ignore_broken_pipe)?;
-        }
-        let source = several.then_some(name.as_str());
-        let written = report::write(&mut out, &verdict, options.format, &styles, source)
-            .and_then(|_| out.flush());
-        if let Err(e) = written {
+        if let Err(e) = printed.and_then(|_| printer.out.flush()) {
             return ignore_broken_pipe(Error::Write(e)).map(|_| code);
         }
     }
-    if !json.is_empty() {
-        let written = report::write_json(&mut out, &json).and_then(|_| out.flush());
-        if let Err(e) = written {
-            return ignore_broken_pipe(Error::Write(e)).map(|_| code);
-        }
+    if let Err(e) = printer.finish() {
+        return ignore_broken_pipe(Error::Write(e)).map(|_| code);
     }
     Ok(code)
+}
+
+/// The verdicts of one input: one, or one per connection with `--session all` in a human or
+/// Markdown report (JSON holds every connection under `sessions` anyway).
+fn judge(
+    path: &Path,
+    name: &str,
+    rules: &RuleSet,
+    options: &Options,
+) -> Result<Vec<Verdict>, Error> {
+    let timeline = read_input(path)?;
+    let mut verdict =
+        Verdict::build(&timeline, rules).ok_or_else(|| Error::NoOpenSshOutput(name.to_string()))?;
+    if options.redact {
+        crate::redact::redact(&mut verdict);
+    }
+    let last = verdict.sessions.len().saturating_sub(1);
+    let pick = |index: usize| verdict.focus(index).into_iter().collect();
+    Ok(match options.session {
+        None => vec![verdict],
+        Some(SessionChoice::Last) => pick(last),
+        Some(SessionChoice::All) if matches!(options.format, Format::Json | Format::Jsonl) => {
+            vec![verdict]
+        }
+        Some(SessionChoice::All) => (0..=last).flat_map(pick).collect(),
+        Some(SessionChoice::Number(n)) => {
+            let found = verdict
+                .sessions
+                .iter()
+                .position(|s| s.connection.number == n)
+                .ok_or_else(|| no_such_session(&verdict, n))?;
+            pick(found)
+        }
+    })
+}
+
+fn no_such_session(verdict: &Verdict, n: usize) -> Error {
+    let numbers: Vec<String> = verdict
+        .sessions
+        .iter()
+        .map(|s| format!("#{}", s.connection.number))
+        .collect();
+    Error::NoSuchSession(format!(
+        "there is no connection #{n} in this input; it holds {}",
+        numbers.join(", ")
+    ))
 }
 
 /// A reader that closed the pipe (`vvvexplain log | head`) has what it wanted: not an error.
@@ -331,8 +509,19 @@ fn read_input(path: &Path) -> Result<crate::timeline::Timeline, Error> {
     timeline_of(BufReader::with_capacity(64 * 1024, file)).map_err(read_error)
 }
 
-fn list_rules(rules: &RuleSet) -> Result<i32, Error> {
+fn list_rules(rules: &RuleSet, format: Format) -> Result<i32, Error> {
     let mut out = io::stdout().lock();
+    if matches!(format, Format::Json | Format::Jsonl) {
+        let listed: Vec<report::rules::ListedRule> = rules.rules().iter().map(Into::into).collect();
+        let written = match format {
+            Format::Json => report::write_json(&mut out, &listed),
+            _ => listed
+                .iter()
+                .try_for_each(|rule| report::write_json_line(&mut out, rule)),
+        };
+        written.map_err(Error::Write).or_else(ignore_broken_pipe)?;
+        return Ok(exit::SUCCESS);
+    }
     let width = rules.rules().iter().map(|r| r.id.len()).max().unwrap_or(2);
     let lines = rules.rules().iter().map(|rule| {
         let confidence = rule.advice.confidence.id();
@@ -350,6 +539,30 @@ fn list_rules(rules: &RuleSet) -> Result<i32, Error> {
             break;
         }
     }
+    Ok(exit::SUCCESS)
+}
+
+fn show_rule(rules: &RuleSet, id: &str, options: &Options) -> Result<i32, Error> {
+    let rule = rules
+        .rules()
+        .iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| Error::NoSuchRule(id.to_string()))?;
+    let mut out = io::stdout().lock();
+    report::rules::write_text(&mut out, rule, view(options).width)
+        .map_err(Error::Write)
+        .or_else(ignore_broken_pipe)?;
+    Ok(exit::SUCCESS)
+}
+
+/// The rules reference of DIR's rules, as `docs/rules.md` holds it.
+fn rules_docs(dir: &Path) -> Result<i32, Error> {
+    let set =
+        RuleSet::compile(rules::load_dir(dir).map_err(Error::Rules)?).map_err(Error::Rules)?;
+    let mut out = io::stdout().lock();
+    report::rules::write_reference(&mut out, set.rules())
+        .map_err(Error::Write)
+        .or_else(ignore_broken_pipe)?;
     Ok(exit::SUCCESS)
 }
 

@@ -46,6 +46,30 @@ pub enum Error {
     },
     #[error("{0}")]
     Usage(String),
+    #[error(
+        "no file `{given}` here, and no subcommand of that name: did you mean `{suggestion}`?"
+    )]
+    NotASubcommand {
+        given: String,
+        suggestion: &'static str,
+    },
+    #[error("no rule `{0}` among the active rules")]
+    NoSuchRule(String),
+    #[error("{0}")]
+    NoSuchSession(String),
+}
+
+/// An error as `--format json` prints it on standard output, so a script never parses text.
+#[derive(Debug, serde::Serialize)]
+pub struct ErrorReport<'a> {
+    /// `no_openssh_output` or `error`.
+    pub outcome: &'static str,
+    pub error: String,
+    pub help: &'static str,
+    pub exit_code: i32,
+    /// The input it is about, when there are several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<&'a str>,
 }
 
 impl Error {
@@ -65,6 +89,23 @@ impl Error {
             }
             Error::Spawn { .. } => "is the OpenSSH client installed and on PATH? (ssh -V)",
             Error::Usage(_) => "see vvvexplain --help",
+            Error::NotASubcommand { .. } => "`vvvexplain --help` lists the subcommands; a file name with a / or a . is always a file",
+            Error::NoSuchRule(_) => "`vvvexplain rules list` shows the ids",
+            Error::NoSuchSession(_) => "--session takes a connection's number as the report lists them, `last` or `all`",
+        }
+    }
+
+    /// The JSON object that stands for this error.
+    pub fn report<'a>(&self, input: Option<&'a str>) -> ErrorReport<'a> {
+        ErrorReport {
+            outcome: match self {
+                Error::NoOpenSshOutput(_) => "no_openssh_output",
+                _ => "error",
+            },
+            error: self.to_string(),
+            help: self.help(),
+            exit_code: self.exit_code(),
+            input,
         }
     }
 

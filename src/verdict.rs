@@ -58,6 +58,10 @@ pub struct SessionVerdict {
     /// What the reader should know about the log itself (verbosity, dropped lines, …).
     pub notes: Vec<String>,
     pub connection: ConnectionInfo,
+    /// The lines of the failed phase (or of the phase an incomplete log stops in), as far as
+    /// they were kept: the human report's `--verbose` shows them.
+    #[serde(skip)]
+    pub failed_phase_lines: Vec<LineRef>,
     /// How long the set-up took and where it waited longest (only for logs with times).
     pub timing: Option<Timing>,
 }
@@ -92,6 +96,9 @@ pub struct MilestoneRef {
 /// Which connection this is.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConnectionInfo {
+    /// Which connection of the input this is, from 1, counting those left out of a long input.
+    #[serde(skip)]
+    pub number: usize,
     pub role: Role,
     pub program: Program,
     pub client_version: Option<String>,
@@ -167,6 +174,15 @@ impl Verdict {
         })
     }
 
+    /// The same input, with the top level about connection `index` of `sessions`.
+    pub fn focus(&self, index: usize) -> Option<Verdict> {
+        Some(Verdict {
+            decision: self.sessions.get(index)?.clone(),
+            decided_by: index,
+            ..self.clone()
+        })
+    }
+
     /// The process exit code for this verdict: 0 success, 1 failure or incomplete.
     pub fn exit_code(&self) -> i32 {
         match self.decision.outcome {
@@ -223,7 +239,9 @@ fn judge(
         facts,
         warnings: session.warnings.clone(),
         notes: notes(timeline, session, connections),
+        failed_phase_lines: failed_phase_lines(session, failed_phase),
         connection: ConnectionInfo {
+            number: session.id + 1,
             role: session.role,
             program,
             client_version: session.client_version.clone(),
@@ -236,10 +254,9 @@ fn judge(
     }
 }
 
-/// Steps with their `{fact}` placeholders filled from this connection's facts.
-/// Replaces `{user}`, `{host}`, `{port}`, `{host_port}` … with the facts; an unknown value stays
-/// a visible placeholder in capitals (`USER`), for the user to fill in.
-fn fill(text: &str, facts: &BTreeMap<String, String>) -> String {
+/// Replaces `{user}`, `{host}`, `{port}`, `{host_port}` … with the facts; an unknown value
+/// becomes what to put there, in words (`<user name>`).
+pub fn fill(text: &str, facts: &BTreeMap<String, String>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('{') {
@@ -254,7 +271,7 @@ fn fill(text: &str, facts: &BTreeMap<String, String>) -> String {
             rest = &after[1..];
             continue;
         }
-        out.push_str(&fact_value(name, facts).unwrap_or_else(|| name.to_uppercase()));
+        out.push_str(&fact_value(name, facts).unwrap_or_else(|| placeholder_words(name)));
         rest = &after[name_len + 2..];
     }
     out.push_str(rest);
@@ -274,6 +291,44 @@ fn fact_value(name: &str, facts: &BTreeMap<String, String>) -> Option<String> {
         _ => facts.get(name).cloned(),
     }
 }
+
+/// What to write in place of a fact the log did not give.
+fn placeholder_words(name: &str) -> String {
+    let words = match name {
+        "user" => "user name",
+        "host" | "host_port" => "host name",
+        "port" => "port",
+        "address" => "server address",
+        "server_offer" => "algorithms the server offers",
+        "key_file" | "key_too_open" => "private key file",
+        "server_host_key" => "server's host key fingerprint",
+        "known_hosts_entry" => "known_hosts file and line",
+        "proxy_command" => "your ProxyCommand",
+        "server_software" => "server's SSH version",
+        "bad_permissions_file" => "file ssh complained about",
+        other => return format!("<{}>", other.replace('_', " ")),
+    };
+    format!("<{words}>")
+}
+
+/// The kept lines of the phase that failed, at most the last [`PHASE_LINES_SHOWN`].
+fn failed_phase_lines(session: &Session, failed: Option<Phase>) -> Vec<LineRef> {
+    let Some(record) = failed.map(|p| session.phase(p)) else {
+        return Vec::new();
+    };
+    let (Some(first), Some(last)) = (record.first_line, record.last_line) else {
+        return Vec::new();
+    };
+    let kept: Vec<_> = session
+        .lines
+        .iter()
+        .filter(|l| (first..=last).contains(&l.line))
+        .collect();
+    let extra = kept.len().saturating_sub(PHASE_LINES_SHOWN);
+    kept[extra..].iter().map(|l| l.to_line_ref()).collect()
+}
+
+const PHASE_LINES_SHOWN: usize = 80;
 
 fn phase_entries(session: &Session, outcome: Outcome, failed: Option<Phase>) -> Vec<PhaseEntry> {
     let furthest = Phase::ALL
@@ -495,7 +550,7 @@ fn notes(timeline: &Timeline, session: &Session, connections: usize) -> Vec<Stri
     }
     if connections > 1 {
         notes.push(format!(
-            "The input holds {connections} connections; each has its own verdict under `sessions`."
+            "The input holds {connections} connections; each has its own verdict (`--session N` shows one)."
         ));
     }
     notes
@@ -517,7 +572,7 @@ mod tests {
         );
         assert_eq!(
             fill("ssh-copy-id {user}@{host} {nope} {x y} {", &facts),
-            "ssh-copy-id alice@example.org NOPE {x y} {"
+            "ssh-copy-id alice@example.org <nope> {x y} {"
         );
         assert_eq!(fill("awk '{print $1}'", &facts), "awk '{print $1}'");
     }

@@ -519,3 +519,229 @@ fn redact_leaves_the_verdict_and_exit_code_as_they_were() {
         assert_eq!(decision(&json(&redacted)), decision(&json(&plain)), "{log}");
     }
 }
+
+fn vvvexplain_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vvvexplain"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("CLICOLOR")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run vvvexplain")
+}
+
+#[test]
+fn the_verdict_comes_first_and_fits_the_width() {
+    let o = vvvexplain(
+        &[
+            "--width",
+            "70",
+            "rules/auth-key-rejected/fixtures/ssh-vvv.log",
+        ],
+        None,
+    );
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].contains("FAILED in auth"), "{out}");
+    assert!(lines[1].starts_with("Verdict: "), "{out}");
+    let fix = lines
+        .iter()
+        .position(|l| l.contains("Fix on the client"))
+        .unwrap();
+    let timeline = lines.iter().position(|l| *l == "Timeline").unwrap();
+    assert!(
+        fix < 24 && fix < timeline,
+        "the first fix is on the first screen:\n{out}"
+    );
+    assert!(lines.iter().all(|l| l.chars().count() <= 70), "{out}");
+    assert!(
+        out.contains("Keys offered (the server accepted none)"),
+        "{out}"
+    );
+    let narrow = vvvexplain(&["--width", "10", "rules/ok/fixtures/ssh-vvv.log"], None);
+    assert_eq!(narrow.status.code(), Some(2), "a width under 40 is refused");
+}
+
+#[test]
+fn brief_is_a_few_lines_and_verbose_shows_the_phase_and_every_fact() {
+    let file = "rules/port-closed/fixtures/ssh-vvv.log";
+    let brief = stdout(&vvvexplain(&["-q", file], None));
+    assert!(brief.lines().count() <= 8, "{brief}");
+    assert!(brief.contains("Fix on the client") && brief.contains("Fix on the server"));
+    let verbose = stdout(&vvvexplain(&["--verbose", file], None));
+    assert!(verbose.contains("Lines of the connect phase"), "{verbose}");
+    assert!(verbose.contains("Crypto library: OpenSSL"), "{verbose}");
+    assert!(!verbose.contains("crypto_library"), "{verbose}");
+}
+
+#[test]
+fn several_connections_are_numbered_and_chosen_with_session() {
+    let file = "rules/port-closed/fixtures/ssh-v-attempts.log";
+    let all = stdout(&vvvexplain(&[file], None));
+    assert!(all.contains("→ #3 lines"), "{all}");
+    assert!(
+        !all.contains("sessions"),
+        "no JSON key in the human report:\n{all}"
+    );
+    let first = stdout(&vvvexplain(&["--session", "1", file], None));
+    assert!(first.contains("→ #1 lines"), "{first}");
+    let every = stdout(&vvvexplain(&["--session", "all", file], None));
+    assert_eq!(every.matches("Verdict: ").count(), 3, "{every}");
+    let missing = vvvexplain(&["--session", "9", file], None);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("no connection #9"),
+        "{}",
+        stderr(&missing)
+    );
+    let json = vvvexplain(&["--format", "json", "--session", "last", file], None);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["decided_by"], 2);
+}
+
+#[test]
+fn json_errors_and_json_lines() {
+    let missing = vvvexplain(&["--format", "json", "no/such/file.log"], None);
+    assert_eq!(missing.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&missing.stdout).expect("JSON error");
+    assert_eq!(v["outcome"], "error");
+    assert!(v["error"].as_str().unwrap().contains("no/such/file.log"));
+    let nothing = vvvexplain(&["--format", "json"], Some(b"not a log\n"));
+    assert_eq!(nothing.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&nothing.stdout).expect("JSON");
+    assert_eq!(v["outcome"], "no_openssh_output");
+    let lines = vvvexplain(
+        &[
+            "--format",
+            "jsonl",
+            "rules/ok/fixtures/ssh-vvv.log",
+            "no/such/file.log",
+            "rules/port-closed/fixtures/ssh-vvv.log",
+        ],
+        None,
+    );
+    let objects: Vec<serde_json::Value> = stdout(&lines)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one object per line"))
+        .collect();
+    let outcomes: Vec<&str> = objects
+        .iter()
+        .map(|o| o["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["success", "error", "failure"]);
+    assert_eq!(lines.status.code(), Some(2));
+}
+
+#[test]
+fn completions_and_man_page_are_generated() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let o = vvvexplain(&["completions", shell], None);
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        assert!(stdout(&o).contains("vvvexplain"), "{shell}");
+        assert!(
+            stdout(&o).contains("session"),
+            "{shell} completes --session"
+        );
+    }
+    let man = vvvexplain(&["man"], None);
+    assert_eq!(man.status.code(), Some(0));
+    let page = stdout(&man);
+    assert!(page.contains(".TH vvvexplain 1"), "{page}");
+    assert!(page.contains("built\\-in rules") || page.contains("built-in rules"));
+}
+
+#[test]
+fn version_help_and_mistyped_subcommands() {
+    let version = stdout(&vvvexplain(&["--version"], None));
+    let rules = std::fs::read_dir("rules")
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().join("rule.yaml").is_file())
+        .count();
+    assert!(
+        version.contains(&format!("{rules} built-in rules")),
+        "{version}"
+    );
+    assert!(version.contains("commit "), "{version}");
+    let typo = vvvexplain(&["rulse", "list"], None);
+    assert_eq!(typo.status.code(), Some(2));
+    let err = stderr(&typo);
+    assert!(err.contains("did you mean `rules`?"), "{err}");
+    assert_eq!(
+        err.lines().count(),
+        2,
+        "one error line and one help line: {err}"
+    );
+    let help = stdout(&vvvexplain(&["help", "ssh"], None));
+    for option in ["--save", "--hang-after", "--slow-setup"] {
+        assert!(help.contains(option), "help ssh lists {option}:\n{help}");
+    }
+}
+
+#[test]
+fn colour_follows_clicolor_force_and_term_dumb() {
+    let file = "rules/auth-key-rejected/fixtures/ssh-vvv.log";
+    let forced = vvvexplain_env(&[file], &[("CLICOLOR_FORCE", "1")]);
+    assert!(
+        stdout(&forced).contains("\u{1b}["),
+        "CLICOLOR_FORCE colours a pipe"
+    );
+    let both = vvvexplain_env(&[file], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]);
+    assert!(!stdout(&both).contains('\u{1b}'), "NO_COLOR wins");
+    let dumb = vvvexplain_env(&["--color", "auto", file], &[("TERM", "dumb")]);
+    assert!(!stdout(&dumb).contains('\u{1b}'));
+}
+
+#[test]
+fn rules_show_and_list_as_json() {
+    let list = vvvexplain(&["rules", "list", "--format", "json"], None);
+    let v: serde_json::Value = serde_json::from_slice(&list.stdout).expect("JSON");
+    let first = &v.as_array().expect("an array")[0];
+    for key in ["id", "phase", "confidence", "title"] {
+        assert!(first[key].is_string(), "{key}");
+    }
+    let show = vvvexplain(&["rules", "show", "port-closed"], None);
+    assert_eq!(show.status.code(), Some(0));
+    let text = stdout(&show);
+    for part in [
+        "Nothing accepts connections",
+        "Checks",
+        "Fixes",
+        "Fixtures",
+        "$ nc -vz",
+    ] {
+        assert!(text.contains(part), "{part}:\n{text}");
+    }
+    assert!(!text.contains("{host}"), "{text}");
+    let unknown = vvvexplain(&["rules", "show", "no-such-rule"], None);
+    assert_eq!(unknown.status.code(), Some(2));
+}
+
+#[test]
+fn the_rules_reference_is_up_to_date() {
+    let generated = vvvexplain(&["rules", "docs", "rules"], None);
+    assert_eq!(generated.status.code(), Some(0));
+    let committed = std::fs::read_to_string("docs/rules.md").unwrap_or_default();
+    assert!(
+        committed == stdout(&generated),
+        "docs/rules.md is stale: regenerate it with\n  cargo run -- rules docs rules > docs/rules.md"
+    );
+}
+
+#[test]
+fn connections_keep_their_input_numbers_when_some_are_left_out() {
+    let one = std::fs::read("rules/port-closed/fixtures/ssh-vvv.log").unwrap();
+    let forty: Vec<u8> = std::iter::repeat_n(one, 40).flatten().collect();
+    let report = stdout(&vvvexplain(&[], Some(&forty)));
+    assert!(report.contains("→ #40 lines"), "{report}");
+    assert!(
+        report.contains("  #1 lines") && !report.contains("  #20 lines"),
+        "{report}"
+    );
+    let last = stdout(&vvvexplain(&["--session", "40", "-q"], Some(&forty)));
+    assert!(last.contains("FAILED in connect"), "{last}");
+    let left_out = vvvexplain(&["--session", "20"], Some(&forty));
+    assert_eq!(left_out.status.code(), Some(2), "{}", stdout(&left_out));
+}

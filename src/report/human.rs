@@ -1,300 +1,428 @@
-//! The human report: a compact timeline, the verdict in one sentence, then the ranked causes with
-//! the checks and fixes for each side.
+//! The human report, verdict first: the verdict, the top cause with its fixes, the facts that
+//! bear on it, then the timeline and the other causes; every line fits the view's width.
 
 use std::io::{self, Write};
 
-use owo_colors::OwoColorize;
+use owo_colors::{OwoColorize, Style};
 
-use super::{clip, connection_label, line_range, outcome_word, status_mark, Styles};
-use crate::rules::Side;
-use crate::timeline::Outcome;
+use super::shown::{self, Shown};
+use super::text::{clip, columns, wrap, wrap_command};
+use super::{connection_label, line_range, outcome_word, status_mark, Detail, View};
+use crate::rules::{Side, Step};
+use crate::timeline::{LineRef, Outcome};
 use crate::verdict::{Cause, PhaseStatus, SessionVerdict, Verdict};
 
 /// Causes shown with their explanation, checks and fixes; the rest are listed by title.
 const DETAILED_CAUSES: usize = 3;
-const WIDTH: usize = 100;
+/// Fewer columns than this left for a quoted log line: it goes on a line of its own.
+const MIN_QUOTE: usize = 24;
+/// Warnings listed before "… and N more".
+const WARNINGS_SHOWN: usize = 8;
 
+/// Writes the report of `verdict` for a reader at a terminal `view.width` columns wide.
 pub fn write(
     out: &mut dyn Write,
     verdict: &Verdict,
-    s: &Styles,
+    view: &View,
     source: Option<&str>,
 ) -> io::Result<()> {
+    let mut r = Report { out, view };
     let v = &verdict.decision;
     if let Some(source) = source {
-        writeln!(out, "{}", format!("==> {source} <==").style(s.dim))?;
+        let name = clip(&format!("==> {source} <=="), view.width);
+        r.line(&name, view.styles.dim)?;
     }
-    let headline = format!(
-        "{} {}",
-        v.connection.program.id(),
-        target(v).map(|t| format!("to {t} ")).unwrap_or_default()
-    );
-    let word_style = match v.outcome {
-        Outcome::Success => s.ok,
-        _ => s.failed,
-    };
-    writeln!(
-        out,
-        "{}— {}",
-        headline.style(s.emphasis),
-        outcome_word(v).style(word_style)
-    )?;
-    writeln!(out)?;
-    write_timeline(out, v, s)?;
-    writeln!(out)?;
-    writeln!(out, "{} {}", "Verdict:".style(s.emphasis), v.summary)?;
-    if let Some(last) = &v.last_ok {
-        writeln!(
-            out,
-            "{} line {}, {}: {}",
-            "Last success:".style(s.emphasis),
-            last.line,
-            last.description,
-            clip(&last.text, WIDTH)
-        )?;
+    r.headline(v)?;
+    if view.detail == Detail::Brief {
+        return r.brief(v);
     }
-    if let Some(evidence) = &v.evidence {
-        let label = if v.outcome == Outcome::Failure {
-            "Failing line:"
+    r.verdict(v)?;
+    if let Some(top) = v.causes.first().filter(|_| shows_causes(v)) {
+        r.blank()?;
+        r.cause(top, "Most likely:", true)?;
+    }
+    r.facts(v)?;
+    r.timeline(v)?;
+    if view.detail == Detail::Verbose {
+        r.phase_lines(v)?;
+    }
+    r.other_causes(v)?;
+    r.warnings(v)?;
+    r.notes(v)?;
+    r.connections(verdict)
+}
+
+/// Whether the causes say more than "it worked".
+fn shows_causes(v: &SessionVerdict) -> bool {
+    !(v.outcome == Outcome::Success && v.causes.iter().all(|c| c.success))
+}
+
+struct Report<'a> {
+    out: &'a mut dyn Write,
+    view: &'a View,
+}
+
+impl Report<'_> {
+    fn line(&mut self, text: &str, style: Style) -> io::Result<()> {
+        writeln!(self.out, "{}", text.style(style))
+    }
+
+    fn blank(&mut self) -> io::Result<()> {
+        writeln!(self.out)
+    }
+
+    fn heading(&mut self, text: &str) -> io::Result<()> {
+        self.blank()?;
+        self.line(text, self.view.styles.heading)
+    }
+
+    /// `text` wrapped, the first line after `first`, the rest indented as deep as `rest`.
+    fn para(&mut self, text: &str, first: &str, rest: &str, style: Style) -> io::Result<()> {
+        for line in wrap(text, self.view.width, first, rest) {
+            self.line(&line, style)?;
+        }
+        Ok(())
+    }
+
+    /// `label` then a line of the log, clipped to the width.
+    fn log_line(&mut self, label: &str, line: &LineRef, style: Style) -> io::Result<()> {
+        let head = format!("{label} {}: ", line.line);
+        let room = self.view.width.saturating_sub(columns(&head));
+        if room < MIN_QUOTE {
+            self.para(head.trim_end(), "", "  ", style)?;
+            let text = format!("  {}", clip(&line.text, self.view.width - 2));
+            return self.line(&text, style);
+        }
+        let text = format!("{head}{}", clip(&line.text, room));
+        self.line(&text, style)
+    }
+
+    fn headline(&mut self, v: &SessionVerdict) -> io::Result<()> {
+        let s = self.view.styles;
+        let to = target(v).map(|t| format!(" to {t}")).unwrap_or_default();
+        let headline = format!("{}{to} — ", v.connection.program.id());
+        let word = outcome_word(v);
+        let style = if v.outcome == Outcome::Success {
+            s.ok
         } else {
-            "Stops at:"
+            s.failed
         };
+        if columns(&headline) + columns(&word) > self.view.width {
+            self.para(&headline, "", "", s.emphasis)?;
+            return self.line(&word, style);
+        }
         writeln!(
-            out,
-            "{} line {}: {}",
-            label.style(s.emphasis),
-            evidence.line,
-            clip(&evidence.text, WIDTH)
+            self.out,
+            "{}{}",
+            headline.style(s.emphasis),
+            word.style(style)
+        )
+    }
+
+    fn verdict(&mut self, v: &SessionVerdict) -> io::Result<()> {
+        let s = self.view.styles;
+        self.para(&v.summary, "Verdict: ", "  ", s.emphasis)?;
+        if let Some(evidence) = &v.evidence {
+            let label = if v.outcome == Outcome::Failure {
+                "Failing line"
+            } else {
+                "Stops at line"
+            };
+            // The decisive line in full: its end often names what failed.
+            let first = format!("{label} {}: ", evidence.line);
+            self.para(&evidence.text, &first, "  ", s.failed)?;
+        }
+        if let Some(waiting) = &v.waiting_for {
+            self.para(waiting, "Waiting for: ", "  ", s.plain)?;
+        }
+        Ok(())
+    }
+
+    /// The top cause and its first fix on each side, nothing else.
+    fn brief(&mut self, v: &SessionVerdict) -> io::Result<()> {
+        let Some(top) = v.causes.first().filter(|_| shows_causes(v)) else {
+            return self.para(&v.summary, "Verdict: ", "  ", self.view.styles.emphasis);
+        };
+        let s = self.view.styles;
+        // The summary names the top cause; its id leads to `rules show`.
+        let verdict = format!("{} [{}]", v.summary, top.id);
+        self.para(&verdict, "Verdict: ", "  ", s.emphasis)?;
+        for side in [Side::Client, Side::Server] {
+            if let Some(fix) = top.advice.fixes.iter().find(|f| f.side == side) {
+                let label = match side {
+                    Side::Client => "Fix on the client: ",
+                    Side::Server => "Fix on the server: ",
+                };
+                let text = first_sentence(&fix.text);
+                match fix.command.as_deref() {
+                    // A script of several lines would take the brief report over.
+                    Some(command) if command.trim_end().contains('\n') => {
+                        let text = format!("{text} (the full report has the commands)");
+                        self.para(&text, label, "  ", s.plain)?;
+                    }
+                    Some(command) => {
+                        self.para(text, label, "  ", s.plain)?;
+                        self.command(command, "  $ ")?;
+                    }
+                    None => self.para(text, label, "  ", s.plain)?,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn command(&mut self, command: &str, prefix: &str) -> io::Result<()> {
+        for line in wrap_command(command, self.view.width, prefix) {
+            self.line(&line, self.view.styles.command)?;
+        }
+        Ok(())
+    }
+
+    /// A cause: title, explanation, fixes on each side, then checks, the lines seen and the
+    /// server log lines to look for.
+    /// A cause in full; with `evidence` false (a cause below the top one, not `--verbose`),
+    /// without the lines it matched, the server log lines and the man pages.
+    fn cause(&mut self, cause: &Cause, label: &str, evidence: bool) -> io::Result<()> {
+        let s = self.view.styles;
+        let title = format!("{label} {}", cause.advice.title);
+        self.para(&title, "", "  ", s.emphasis)?;
+        let tag = format!("[{}, {} confidence]", cause.id, cause.advice.confidence.id());
+        self.para(&tag, "  ", "  ", s.dim)?;
+        self.para(&cause.advice.explanation, "  ", "  ", s.plain)?;
+        for (kind, steps) in [("Fix", &cause.advice.fixes), ("Check", &cause.advice.checks)] {
+            for side in [Side::Client, Side::Server] {
+                self.steps(kind, side, steps)?;
+            }
+        }
+        if !evidence {
+            return Ok(());
+        }
+        for line in cause.matched_lines.iter().take(3) {
+            self.log_line("  seen at line", line, s.dim)?;
+        }
+        for log in &cause.advice.server_log {
+            self.para(log, "  the server's log may say: ", "    ", s.dim)?;
+        }
+        if !cause.advice.references.is_empty() {
+            self.para(&cause.advice.references.join("; "), "  read: ", "    ", s.dim)?;
+        }
+        Ok(())
+    }
+
+    fn steps(&mut self, kind: &str, side: Side, steps: &[Step]) -> io::Result<()> {
+        let mut steps = steps.iter().filter(|step| step.side == side).peekable();
+        if steps.peek().is_none() {
+            return Ok(());
+        }
+        let side = match side {
+            Side::Client => "client",
+            Side::Server => "server",
+        };
+        self.line(
+            &format!("  {kind} on the {side}:"),
+            self.view.styles.emphasis,
         )?;
+        for step in steps {
+            self.para(&step.text, "  - ", "    ", self.view.styles.plain)?;
+            if let Some(command) = &step.command {
+                self.command(command, "    $ ")?;
+            }
+        }
+        Ok(())
     }
-    if let Some(waiting) = &v.waiting_for {
-        writeln!(out, "{} {waiting}", "Waiting for:".style(s.emphasis))?;
+
+    fn facts(&mut self, v: &SessionVerdict) -> io::Result<()> {
+        let facts = if self.view.detail == Detail::Verbose {
+            shown::all(v)
+        } else {
+            shown::relevant(v)
+        };
+        if facts.is_empty() {
+            return Ok(());
+        }
+        self.heading("What the log shows")?;
+        for Shown { label, values } in &facts {
+            if let [value] = values.as_slice() {
+                self.para(
+                    value,
+                    &format!("  {label}: "),
+                    "      ",
+                    self.view.styles.plain,
+                )?;
+                continue;
+            }
+            self.line(&format!("  {label}:"), self.view.styles.plain)?;
+            for value in values {
+                self.para(value, "    ", "      ", self.view.styles.plain)?;
+            }
+        }
+        Ok(())
     }
-    if let Some(timing) = &v.timing {
-        let mut line = format!("set-up took {:.1}s", timing.setup_seconds);
-        if let Some(step) = timing
-            .slowest_step
-            .as_ref()
-            .filter(|step| step.seconds >= 0.5)
-        {
-            line.push_str(&format!(
+
+    fn timeline(&mut self, v: &SessionVerdict) -> io::Result<()> {
+        let s = self.view.styles;
+        self.heading("Timeline")?;
+        let spans: Vec<String> = v
+            .timeline
+            .iter()
+            .map(|entry| {
+                let mut lines = line_range(entry.first_line, entry.last_line);
+                if let Some(secs) = entry.seconds.filter(|secs| *secs >= 0.05) {
+                    lines.push_str(&format!(" ({secs:.1}s)"));
+                }
+                lines
+            })
+            .collect();
+        // The lines column as wide as its widest entry: the rest of the row is the key line's.
+        let span_width = spans.iter().map(|l| columns(l)).max().unwrap_or(0);
+        for (entry, lines) in v.timeline.iter().zip(&spans) {
+            let style = match entry.status {
+                PhaseStatus::Ok => s.ok,
+                PhaseStatus::Failed => s.failed,
+                PhaseStatus::NotReached => s.not_reached,
+            };
+            let row = format!(
+                "  {} {:<10} {:<span_width$}  ",
+                status_mark(entry.status),
+                entry.phase.id(),
+                lines
+            );
+            let room = self.view.width.saturating_sub(columns(&row));
+            let detail = match (&entry.key_line, entry.status) {
+                (_, PhaseStatus::NotReached) => "not reached".to_string(),
+                (Some(key), _) => clip(&key.text, room),
+                (None, PhaseStatus::Ok) if entry.first_line.is_none() => {
+                    clip("(implied: later phases ran)", room)
+                }
+                (None, _) => String::new(),
+            };
+            let detail_style = if entry.status == PhaseStatus::Failed {
+                s.failed
+            } else {
+                s.dim
+            };
+            writeln!(
+                self.out,
+                "{}{}",
+                row.style(style),
+                detail.style(detail_style)
+            )?;
+        }
+        if let Some(last) = &v.last_ok {
+            let label = format!("Last success ({}) at line", last.description);
+            let line = LineRef {
+                line: last.line,
+                text: last.text.clone(),
+                time: None,
+                millis: None,
+            };
+            self.log_line(&label, &line, s.plain)?;
+        }
+        self.timing(v)
+    }
+
+    fn timing(&mut self, v: &SessionVerdict) -> io::Result<()> {
+        let Some(timing) = &v.timing else {
+            return Ok(());
+        };
+        let mut text = format!("set-up took {:.1}s", timing.setup_seconds);
+        if let Some(step) = timing.slowest_step.as_ref().filter(|s| s.seconds >= 0.5) {
+            text.push_str(&format!(
                 "; the longest wait, {:.1}s in {}, came after line {}: {}",
                 step.seconds,
                 step.phase.id(),
                 step.after.line,
-                clip(&step.after.text, WIDTH - 40)
+                clip(&step.after.text, self.view.width)
             ));
         }
-        writeln!(out, "{} {line}", "Timing:".style(s.emphasis))?;
+        self.para(&text, "Timing: ", "  ", self.view.styles.plain)
     }
-    write_causes(out, v, s)?;
-    if !v.warnings.is_empty() {
-        writeln!(out)?;
-        writeln!(out, "{}", "Also worth a look".style(s.heading))?;
-        for w in v.warnings.iter().take(8) {
-            writeln!(out, "  line {}: {}", w.line, clip(&w.text, WIDTH))?;
+
+    fn phase_lines(&mut self, v: &SessionVerdict) -> io::Result<()> {
+        if v.failed_phase_lines.is_empty() {
+            return Ok(());
         }
-        if v.warnings.len() > 8 {
-            writeln!(out, "  … and {} more", v.warnings.len() - 8)?;
+        let phase = v.failed_phase.map(|p| p.id()).unwrap_or("failed");
+        self.heading(&format!("Lines of the {phase} phase"))?;
+        for line in &v.failed_phase_lines {
+            self.log_line(" ", line, self.view.styles.dim)?;
         }
+        Ok(())
     }
-    if !v.notes.is_empty() {
-        writeln!(out)?;
+
+    fn other_causes(&mut self, v: &SessionVerdict) -> io::Result<()> {
+        if v.causes.is_empty() && v.outcome != Outcome::Success {
+            self.blank()?;
+            let text = "No rule matches this connection. The failing line and the timeline are \
+                        what the log shows; a rule for it can be added as rules/<id>/rule.yaml \
+                        (see README, \"Adding a rule\").";
+            return self.para(text, "", "", self.view.styles.plain);
+        }
+        if v.causes.len() < 2 || !shows_causes(v) {
+            return Ok(());
+        }
+        self.heading("Other possible causes")?;
+        for (i, cause) in v.causes.iter().enumerate().skip(1) {
+            if i < DETAILED_CAUSES {
+                self.blank()?;
+                let verbose = self.view.detail == Detail::Verbose;
+                self.cause(cause, &format!("{}.", i + 1), verbose)?;
+            } else {
+                let title = format!("{}. {} ({})", i + 1, cause.advice.title, cause.id);
+                self.para(&title, "", "   ", self.view.styles.plain)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn warnings(&mut self, v: &SessionVerdict) -> io::Result<()> {
+        if v.warnings.is_empty() {
+            return Ok(());
+        }
+        self.heading("Also worth a look")?;
+        for w in v.warnings.iter().take(WARNINGS_SHOWN) {
+            self.log_line("  line", w, self.view.styles.plain)?;
+        }
+        if v.warnings.len() > WARNINGS_SHOWN {
+            let more = format!("  … and {} more", v.warnings.len() - WARNINGS_SHOWN);
+            self.line(&more, self.view.styles.plain)?;
+        }
+        Ok(())
+    }
+
+    fn notes(&mut self, v: &SessionVerdict) -> io::Result<()> {
+        if !v.notes.is_empty() {
+            self.blank()?;
+        }
         for note in &v.notes {
-            wrap(out, "Note: ", note)?;
+            self.para(note, "Note: ", "  ", self.view.styles.plain)?;
         }
+        Ok(())
     }
-    if verdict.sessions.len() > 1 {
-        writeln!(out)?;
-        writeln!(out, "{}", "Connections in this input".style(s.heading))?;
+
+    fn connections(&mut self, verdict: &Verdict) -> io::Result<()> {
+        if verdict.sessions.len() < 2 {
+            return Ok(());
+        }
+        self.heading("Connections in this input")?;
         for (i, session) in verdict.sessions.iter().enumerate() {
             let marker = if i == verdict.decided_by { "→" } else { " " };
-            writeln!(
-                out,
-                "{marker} #{} {}: {}",
-                i + 1,
-                connection_label(session),
-                session.summary
-            )?;
+            let label = format!(
+                "{marker} #{} {}: ",
+                session.connection.number,
+                connection_label(session)
+            );
+            self.para(&session.summary, &label, "      ", self.view.styles.plain)?;
         }
+        Ok(())
     }
-    Ok(())
+}
+
+/// A step's text up to the end of its first sentence.
+fn first_sentence(text: &str) -> &str {
+    text.find(". ").map_or(text, |end| &text[..=end])
 }
 
 fn target(v: &SessionVerdict) -> Option<String> {
-    let fact = |key: &str| v.facts.get(key).map(String::as_str);
-    crate::verdict::target(fact("host"), fact("port"))
-}
-
-fn write_timeline(out: &mut dyn Write, v: &SessionVerdict, s: &Styles) -> io::Result<()> {
-    for entry in &v.timeline {
-        let style = match entry.status {
-            PhaseStatus::Ok => s.ok,
-            PhaseStatus::Failed => s.failed,
-            PhaseStatus::NotReached => s.not_reached,
-        };
-        let lines = line_range(entry.first_line, entry.last_line);
-        let detail = match (&entry.key_line, entry.status) {
-            (_, PhaseStatus::NotReached) => "not reached".to_string(),
-            (Some(key), _) => clip(&key.text, 72),
-            (None, PhaseStatus::Ok) if entry.first_line.is_none() => {
-                "(implied: later phases ran)".to_string()
-            }
-            (None, _) => String::new(),
-        };
-        let lines = match entry.seconds {
-            Some(secs) if secs >= 0.05 => format!("{lines} ({secs:.1}s)"),
-            _ => lines,
-        };
-        let row = format!(
-            "  {} {:<10} {:<16} ",
-            status_mark(entry.status),
-            entry.phase.id(),
-            lines
-        );
-        writeln!(
-            out,
-            "{}{}",
-            row.style(style),
-            detail.style(if entry.status == PhaseStatus::Failed {
-                s.failed
-            } else {
-                s.dim
-            })
-        )?;
-    }
-    Ok(())
-}
-
-fn write_causes(out: &mut dyn Write, v: &SessionVerdict, s: &Styles) -> io::Result<()> {
-    if v.causes.is_empty() {
-        if v.outcome != Outcome::Success {
-            writeln!(out)?;
-            writeln!(out, "No rule matches this connection. The failing line above and the timeline are what the log shows;")?;
-            writeln!(out, "a rule for it can be added as rules/<id>/rule.yaml (see README, \"Adding a rule\").")?;
-        }
-        return Ok(());
-    }
-    if v.outcome == Outcome::Success && v.causes.len() == 1 && v.causes[0].success {
-        return Ok(());
-    }
-    writeln!(out)?;
-    writeln!(out, "{}", "Likely causes".style(s.heading))?;
-    for (i, cause) in v.causes.iter().enumerate() {
-        if i < DETAILED_CAUSES {
-            write_cause(out, i + 1, cause, s)?;
-        } else {
-            writeln!(
-                out,
-                "{}. {} [{}]",
-                i + 1,
-                cause.advice.title,
-                cause.id.style(s.dim)
-            )?;
-        }
-    }
-    Ok(())
-}
-
-fn write_cause(out: &mut dyn Write, rank: usize, cause: &Cause, s: &Styles) -> io::Result<()> {
-    writeln!(out)?;
-    let confidence = cause.advice.confidence.id();
-    writeln!(
-        out,
-        "{} {}  {}",
-        format!("{rank}.").style(s.emphasis),
-        cause.advice.title.style(s.emphasis),
-        format!("[{}, {confidence} confidence]", cause.id).style(s.dim)
-    )?;
-    wrap(out, "   ", &cause.advice.explanation)?;
-    for line in cause.matched_lines.iter().take(3) {
-        writeln!(
-            out,
-            "   {} line {}: {}",
-            "seen:".style(s.dim),
-            line.line,
-            clip(&line.text, WIDTH - 20)
-        )?;
-    }
-    for side in [Side::Client, Side::Server] {
-        let checks: Vec<_> = cause
-            .advice
-            .checks
-            .iter()
-            .filter(|c| c.side == side)
-            .collect();
-        let fixes: Vec<_> = cause
-            .advice
-            .fixes
-            .iter()
-            .filter(|c| c.side == side)
-            .collect();
-        let logs = if side == Side::Server {
-            cause.advice.server_log.as_slice()
-        } else {
-            &[]
-        };
-        if checks.is_empty() && fixes.is_empty() && logs.is_empty() {
-            continue;
-        }
-        let heading = if side == Side::Client {
-            "On the client"
-        } else {
-            "On the server"
-        };
-        writeln!(out, "   {}", heading.style(s.emphasis))?;
-        for (label, steps) in [("check", &checks), ("fix", &fixes)] {
-            for step in steps.iter() {
-                wrap(out, &format!("     {label:<6}"), &step.text)?;
-                if let Some(command) = &step.command {
-                    // One prompt per block: a multi-line command is pasted as a whole.
-                    for (i, line) in command.lines().enumerate() {
-                        let prompt = if i == 0 { "$" } else { " " };
-                        writeln!(
-                            out,
-                            "           {}",
-                            format!("{prompt} {line}").style(s.command)
-                        )?;
-                    }
-                }
-            }
-        }
-        for log in logs {
-            writeln!(
-                out,
-                "     {:<6}{}",
-                "log",
-                format!("sshd: {log}").style(s.dim)
-            )?;
-        }
-    }
-    if !cause.advice.references.is_empty() {
-        writeln!(
-            out,
-            "   {} {}",
-            "see:".style(s.dim),
-            cause.advice.references.join("; ")
-        )?;
-    }
-    Ok(())
-}
-
-/// Writes `text` wrapped at [`WIDTH`], the first line after `prefix`, the rest indented as deep.
-fn wrap(out: &mut dyn Write, prefix: &str, text: &str) -> io::Result<()> {
-    let indent = " ".repeat(prefix.chars().count());
-    let mut line = prefix.to_string();
-    let mut empty = true;
-    for word in text.split_whitespace() {
-        if !empty && line.chars().count() + 1 + word.chars().count() > WIDTH {
-            writeln!(out, "{line}")?;
-            line = indent.clone();
-            empty = true;
-        }
-        if !empty {
-            line.push(' ');
-        }
-        line.push_str(word);
-        empty = false;
-    }
-    writeln!(out, "{line}")
+    crate::verdict::target(shown::fact(v, "host"), shown::fact(v, "port"))
 }

@@ -2,7 +2,10 @@
 
 mod human;
 mod markdown;
+pub mod rules;
+mod shown;
 mod styles;
+mod text;
 
 use std::io::{self, Write};
 
@@ -16,7 +19,48 @@ use crate::verdict::{PhaseStatus, SessionVerdict, Verdict};
 pub enum Format {
     Human,
     Json,
+    /// One JSON object per line: for several inputs, or a stream of results.
+    Jsonl,
     Markdown,
+}
+
+/// How much of the verdict the human report shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Detail {
+    /// The verdict, the top cause and its first fix on each side.
+    Brief,
+    #[default]
+    Normal,
+    /// Also the lines of the failed phase and every fact.
+    Verbose,
+}
+
+/// How a report is laid out for its reader.
+#[derive(Debug, Clone, Copy)]
+pub struct View {
+    pub styles: Styles,
+    /// Columns the human report fits in.
+    pub width: usize,
+    pub detail: Detail,
+    /// The verdict was redacted (`--redact`): the Markdown says so.
+    pub redacted: bool,
+}
+
+impl View {
+    /// Columns when the output is not a terminal (a file, a pipe, a snapshot).
+    pub const DEFAULT_WIDTH: usize = 100;
+    /// Narrower than this, indented text would have no room left.
+    pub const MIN_WIDTH: usize = 40;
+
+    /// Plain text at the default width.
+    pub fn plain() -> Self {
+        View {
+            styles: Styles::plain(),
+            width: Self::DEFAULT_WIDTH,
+            detail: Detail::Normal,
+            redacted: false,
+        }
+    }
 }
 
 /// Writes one verdict; `source` names the input when there are several.
@@ -27,20 +71,50 @@ pub fn write(
     styles: &Styles,
     source: Option<&str>,
 ) -> io::Result<()> {
+    let view = View {
+        styles: *styles,
+        ..View::plain()
+    };
+    write_view(out, verdict, format, &view, source)
+}
+
+/// Writes one verdict laid out as `view` says.
+pub fn write_view(
+    out: &mut dyn Write,
+    verdict: &Verdict,
+    format: Format,
+    view: &View,
+    source: Option<&str>,
+) -> io::Result<()> {
     match format {
-        Format::Human => human::write(out, verdict, styles, source),
-        Format::Markdown => markdown::write(out, verdict, source),
+        Format::Human => human::write(out, verdict, view, source),
+        Format::Markdown => markdown::write(out, verdict, view, source),
         Format::Json => write_json(out, verdict),
+        Format::Jsonl => write_json_line(out, verdict),
     }
 }
 
-/// Pretty JSON and a newline; an I/O error keeps its kind (a closed pipe stays `BrokenPipe`).
+/// One JSON object on one line.
+pub fn write_json_line<T: serde::Serialize + ?Sized>(
+    out: &mut dyn Write,
+    value: &T,
+) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, value).map_err(json_io_error)?;
+    writeln!(out)
+}
+
+/// Pretty JSON and a newline.
 pub fn write_json<T: serde::Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value).map_err(|e| match e.io_error_kind() {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(json_io_error)?;
+    writeln!(out)
+}
+
+/// A JSON writing error as an I/O error that keeps its kind (a closed pipe stays `BrokenPipe`).
+fn json_io_error(e: serde_json::Error) -> io::Error {
+    match e.io_error_kind() {
         Some(kind) => io::Error::new(kind, e),
         None => io::Error::other(e),
-    })?;
-    writeln!(out)
+    }
 }
 
 /// The one-word result shown in headings.
@@ -82,14 +156,4 @@ fn status_mark(status: PhaseStatus) -> &'static str {
         PhaseStatus::Failed => "✗",
         PhaseStatus::NotReached => "·",
     }
-}
-
-/// A line cut to `max` characters for display, marked with `…` if cut.
-fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
 }

@@ -5,6 +5,8 @@ use owo_colors::Style;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Styles {
+    /// Text with no style of its own.
+    pub plain: Style,
     pub ok: Style,
     pub failed: Style,
     pub not_reached: Style,
@@ -23,6 +25,7 @@ impl Styles {
     /// For a terminal.
     pub fn colored() -> Self {
         Styles {
+            plain: Style::new(),
             ok: Style::new().green(),
             failed: Style::new().red().bold(),
             not_reached: Style::new().dimmed(),

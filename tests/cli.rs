@@ -369,10 +369,10 @@ fn success_is_a_property_of_a_rule_not_its_id() {
     };
     let working = rule_folder("success-rule", "it-worked", &rule("success: true\n"));
     let out = explain(&working);
-    assert!(!out.contains("Likely causes"), "{out}");
+    assert!(!out.contains("Most likely:"), "{out}");
     let cause = rule_folder("cause-rule", "it-worked", &rule(""));
     let out = explain(&cause);
-    assert!(out.contains("Likely causes"), "{out}");
+    assert!(out.contains("Most likely: It worked"), "{out}");
     assert!(
         out.contains("succeeded: connected and authenticated"),
         "{out}"

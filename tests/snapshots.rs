@@ -226,7 +226,7 @@ fn markdown_renders_as_commonmark() {
                 );
             }
             for cause in &verdict.decision.causes {
-                for step in cause.fixes.iter().chain(&cause.checks) {
+                for step in cause.advice.fixes.iter().chain(&cause.advice.checks) {
                     let Some(command) = step.command.as_deref() else {
                         continue;
                     };

@@ -69,6 +69,27 @@ impl<'a> Grammar<'a> {
             .unwrap_or_else(|| panic!("the grammar has no `{name}` rule"))
     }
 
+    /// Rust code naming the events: `EVENT_NAMES`, the alternatives of `event` in grammar order,
+    /// and `event_kind`, which of them a parsed rule is.
+    pub fn events(&self) -> String {
+        assert!(
+            self.alternatives.len() <= 128,
+            "a session records the events it saw in 128 bits"
+        );
+        let mut code = String::from("/// The grammar's events, in grammar order.\n");
+        code.push_str("static EVENT_NAMES: &[&str] = &[\n");
+        for name in &self.alternatives {
+            let _ = writeln!(code, "    {name:?},");
+        }
+        code.push_str("];\n\n/// Which event of [`EVENT_NAMES`] a parsed rule is.\n");
+        code.push_str("fn event_kind(rule: Rule) -> Option<EventKind> {\n    match rule {\n");
+        for (i, name) in self.alternatives.iter().enumerate() {
+            let _ = writeln!(code, "        Rule::{name} => Some(EventKind({i})),");
+        }
+        code.push_str("        _ => None,\n    }\n}\n");
+        code
+    }
+
     /// Rust code of the parser: the grammar's own rules and one entry rule per event.
     pub fn parser(&self) -> String {
         let grammar = format!(

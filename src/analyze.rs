@@ -728,6 +728,7 @@ fn read_batch(classifier: &mut Classifier, scratch: &mut Buffers, batch: &mut Ba
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facts::Fact;
 
     fn lines_of(input: &[u8]) -> Vec<(Vec<u8>, bool)> {
         let mut out = Vec::new();
@@ -813,9 +814,9 @@ mod tests {
         .join("\n");
         let timeline = timeline_of(log.as_bytes()).unwrap();
         let s = &timeline.sessions[0];
-        assert_eq!(s.fact("user"), Some("alice-the-admin"));
+        assert_eq!(s.fact_text(Fact::User).as_deref(), Some("alice-the-admin"));
         assert_eq!(
-            s.fact("address"),
+            s.fact(Fact::Address),
             None,
             "a continuation starting with a space is not joined"
         );

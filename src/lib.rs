@@ -8,6 +8,7 @@ pub mod analyze;
 pub mod cli;
 pub mod error;
 pub mod event;
+pub mod facts;
 pub mod live;
 pub mod normalize;
 pub mod redact;

@@ -106,7 +106,7 @@ fn json_has_the_documented_keys() {
         None,
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
-    assert_eq!(v["schema"], 1);
+    assert_eq!(v["schema"], 2);
     assert_eq!(v["outcome"], "failure");
     assert_eq!(v["failed_phase"], "auth");
     let cause = &v["causes"][0];

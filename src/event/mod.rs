@@ -6,6 +6,8 @@
 use pest::iterators::{Pair, Pairs};
 use pest::Parser;
 
+use crate::timeline::Program;
+
 /// The parser pest generates from `grammar/openssh.pest` (the build script runs the generator, so
 /// it can add one entry rule per event; see `build/grammar.rs`).
 struct OpenSshGrammar;
@@ -22,6 +24,28 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/grammar_parser.rs"));
 }
 use generated::Rule;
+
+include!(concat!(env!("OUT_DIR"), "/grammar_events.rs"));
+
+/// Which of the grammar's events a line is (an index into [`event_names`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventKind(u8);
+
+impl EventKind {
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+
+    /// The grammar rule's name: `no_mutual_signature`.
+    pub fn name(self) -> &'static str {
+        EVENT_NAMES[self.index()]
+    }
+}
+
+/// The names of the grammar's events (the alternatives of `event`), in grammar order.
+pub fn event_names() -> &'static [&'static str] {
+    EVENT_NAMES
+}
 
 mod filter;
 mod shape;
@@ -44,6 +68,8 @@ pub struct Classified {
     pub level: Level,
     /// scp printed the line itself (`scp: debug2: …`), not the ssh it runs.
     pub from_scp: bool,
+    /// Which grammar event the line is (`None`: no event, [`Event::Other`]).
+    pub kind: Option<EventKind>,
     pub event: Event,
 }
 
@@ -52,6 +78,7 @@ impl Classified {
     pub const OTHER: Classified = Classified {
         level: Level::Plain,
         from_scp: false,
+        kind: None,
         event: Event::Other,
     };
 }
@@ -69,6 +96,30 @@ pub struct KeyInfo {
     pub path: String,
     pub key_type: Option<String>,
     pub fingerprint: Option<String>,
+}
+
+/// Which algorithm list a `KEX algorithms:`-style proposal line gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlgorithmList {
+    Kex,
+    HostKey,
+    CiphersCtos,
+    CiphersStoc,
+    MacsCtos,
+    MacsStoc,
+    CompressionCtos,
+    CompressionStoc,
+}
+
+/// What a channel request asks for, as far as the phases care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelRequestKind {
+    /// A subsystem (sftp).
+    Subsystem,
+    /// A command or a shell.
+    Command,
+    /// A pty, the environment, X11 or agent forwarding.
+    Other,
 }
 
 /// Everything a line can say that matters for the diagnosis. `Other` keeps the rest.
@@ -95,6 +146,8 @@ pub enum Event {
     },
     StartedWith {
         command: String,
+        /// sftp or scp, when the command line starts with one of them.
+        program: Option<Program>,
     },
     ProxyJumpCommand {
         command: String,
@@ -153,8 +206,9 @@ pub enum Event {
         server: bool,
     },
     KexAlgorithms {
-        kind: String,
-        list: String,
+        list: AlgorithmList,
+        /// The algorithms, comma-separated as OpenSSH prints them.
+        names: String,
     },
     KexChosen {
         host_key: bool,
@@ -262,6 +316,7 @@ pub enum Event {
     StdioForwardFailed,
     ChannelRequest {
         kind: String,
+        request: ChannelRequestKind,
         accepted: bool,
         id: u32,
     },
@@ -269,9 +324,12 @@ pub enum Event {
     SendingEnvironment,
     SendingCommand {
         command: String,
+        /// The command is scp's own (`scp -t /tmp`): the client is scp.
+        by_scp: bool,
     },
     SendingSubsystem {
         name: String,
+        sftp: bool,
     },
     ChannelFree {
         id: u32,
@@ -314,6 +372,8 @@ pub enum Event {
         /// Shared, not copied: a transfer log names the same request on every other line, and
         /// the classifier answers those lines from memory.
         name: std::sync::Arc<str>,
+        /// A request that moves a file's bytes (open, read, write, close).
+        file_data: bool,
     },
     ScpError {
         text: String,
@@ -339,6 +399,8 @@ pub enum Event {
     DisconnectedFrom,
     ConnectionLost {
         detail: String,
+        /// The peer was a proxy command's pipe (`UNKNOWN port 65535`), not the server's socket.
+        through_proxy: bool,
     },
     BrokenPipe,
     KilledBySignal {
@@ -445,6 +507,7 @@ impl Classifier {
             Lookup::Known(Answer::Tags { level, from_scp }, None) => Classified {
                 level,
                 from_scp,
+                kind: None,
                 event: Event::Other,
             },
             Lookup::Known(Answer::Events(candidates), None) => act_on(candidates, text, Some(self)),
@@ -610,17 +673,22 @@ fn from_pairs(pairs: Pairs<'_, Rule>) -> Classified {
     let mut level = Level::Plain;
     let mut from_scp = false;
     let mut event = Event::Other;
+    let mut kind = None;
     for pair in pairs {
         match pair.as_rule() {
             Rule::level => level = parse_level(pair.as_str()),
             Rule::scp_tag => from_scp = true,
-            rule if is_event(rule) => event = parse_event(pair),
+            rule if is_event(rule) => {
+                kind = event_kind(rule);
+                event = parse_event(pair);
+            }
             _ => {}
         }
     }
     Classified {
         level,
         from_scp,
+        kind,
         event,
     }
 }
@@ -646,9 +714,7 @@ fn parse_event(pair: Pair<'_, Rule>) -> Event {
         Rule::bad_config_perms => Event::BadConfigPermissions {
             path: field(&pair, Rule::path),
         },
-        Rule::started_with => Event::StartedWith {
-            command: field(&pair, Rule::text),
-        },
+        Rule::started_with => parse_started_with(pair),
         Rule::proxyjump_command => Event::ProxyJumpCommand {
             command: field(&pair, Rule::text),
         },
@@ -738,11 +804,10 @@ fn parse_event(pair: Pair<'_, Rule>) -> Event {
         Rule::entering_session => Event::EnteringSession,
         Rule::sending_env => Event::SendingEnvironment,
         Rule::sending_command => Event::SendingCommand {
-            command: field(&pair, Rule::text),
+            command: field(&pair, Rule::remote_command),
+            by_scp: has_token(&pair, Rule::scp_remote_start),
         },
-        Rule::sending_subsystem => Event::SendingSubsystem {
-            name: field(&pair, Rule::text),
-        },
+        Rule::sending_subsystem => parse_sending_subsystem(pair),
         Rule::channel_free => Event::ChannelFree {
             id: number(&pair, Rule::number),
         },
@@ -770,9 +835,7 @@ fn parse_event(pair: Pair<'_, Rule>) -> Event {
             command: field(&pair, Rule::text),
         },
         Rule::sftp_transfer_start => parse_sftp_transfer_start(pair),
-        Rule::sftp_packet => Event::SftpPacket {
-            name: field(&pair, Rule::fxp_name).into(),
-        },
+        Rule::sftp_packet => parse_sftp_packet(pair),
         Rule::scp_error => Event::ScpError {
             text: field(&pair, Rule::text),
         },
@@ -790,6 +853,7 @@ fn parse_event(pair: Pair<'_, Rule>) -> Event {
         Rule::disconnected_from => Event::DisconnectedFrom,
         Rule::connection_lost => Event::ConnectionLost {
             detail: pair.as_str().to_string(),
+            through_proxy: has_token(&pair, Rule::proxy_peer),
         },
         Rule::broken_pipe => Event::BrokenPipe,
         Rule::killed_by_signal => Event::KilledBySignal {
@@ -811,6 +875,14 @@ fn optional_field(pair: &Pair<'_, Rule>, rule: Rule) -> Option<String> {
         .into_inner()
         .find(|p| p.as_rule() == rule)
         .map(|p| p.as_str().to_string())
+}
+
+/// Whether `pair` holds a token of `rule`, at any depth.
+fn has_token(pair: &Pair<'_, Rule>, rule: Rule) -> bool {
+    pair.clone()
+        .into_inner()
+        .flatten()
+        .any(|p| p.as_rule() == rule)
 }
 
 /// The texts of every token of `rule` inside `pair`, in order.
@@ -914,9 +986,59 @@ fn parse_ssh_msg(pair: Pair<'_, Rule>) -> Event {
 }
 
 fn parse_kex_algorithms(pair: Pair<'_, Rule>) -> Event {
+    use AlgorithmList as A;
+    let list = match field(&pair, Rule::algorithm_kind).as_str() {
+        "KEX algorithms" => A::Kex,
+        "host key algorithms" => A::HostKey,
+        "ciphers ctos" => A::CiphersCtos,
+        "ciphers stoc" => A::CiphersStoc,
+        "MACs ctos" => A::MacsCtos,
+        "MACs stoc" => A::MacsStoc,
+        "compression ctos" => A::CompressionCtos,
+        _ => A::CompressionStoc,
+    };
     Event::KexAlgorithms {
-        kind: field(&pair, Rule::algorithm_kind),
-        list: field(&pair, Rule::text),
+        list,
+        names: field(&pair, Rule::text),
+    }
+}
+
+fn parse_started_with(pair: Pair<'_, Rule>) -> Event {
+    let program = pair
+        .clone()
+        .into_inner()
+        .flatten()
+        .find_map(|p| match p.as_rule() {
+            Rule::sftp_program => Some(Program::Sftp),
+            Rule::scp_program => Some(Program::Scp),
+            _ => None,
+        });
+    Event::StartedWith {
+        command: field(&pair, Rule::command_line),
+        program,
+    }
+}
+
+fn parse_sending_subsystem(pair: Pair<'_, Rule>) -> Event {
+    let sftp = optional_field(&pair, Rule::sftp_program);
+    Event::SendingSubsystem {
+        sftp: sftp.is_some(),
+        name: sftp.unwrap_or_else(|| field(&pair, Rule::text)),
+    }
+}
+
+fn parse_sftp_packet(pair: Pair<'_, Rule>) -> Event {
+    let name = field(&pair, Rule::fxp_name);
+    // Typed here, not by a grammar rule per name: an alternative in `sftp_packet` makes the
+    // build's proof of the bytes that decide a request line read into its id (`I:66`), and a
+    // transfer log's request lines could no longer be answered from memory.
+    let file_data = matches!(
+        name.as_str(),
+        "SSH2_FXP_READ" | "SSH2_FXP_WRITE" | "SSH2_FXP_OPEN" | "SSH2_FXP_CLOSE"
+    );
+    Event::SftpPacket {
+        file_data,
+        name: name.into(),
     }
 }
 
@@ -1059,8 +1181,18 @@ fn parse_channel_open_failed(pair: Pair<'_, Rule>) -> Event {
 }
 
 fn parse_channel_request_result(pair: Pair<'_, Rule>) -> Event {
+    let request = pair
+        .clone()
+        .into_inner()
+        .flatten()
+        .find_map(|p| match p.as_rule() {
+            Rule::subsystem_request => Some(ChannelRequestKind::Subsystem),
+            Rule::command_request => Some(ChannelRequestKind::Command),
+            _ => None,
+        });
     Event::ChannelRequest {
         kind: field(&pair, Rule::request_kind),
+        request: request.unwrap_or(ChannelRequestKind::Other),
         accepted: field(&pair, Rule::request_outcome) == "accepted",
         id: number(&pair, Rule::number),
     }
@@ -1348,7 +1480,15 @@ mod tests {
         assert_eq!(
             event("Connection closed by 127.0.0.1 port 22"),
             Event::ConnectionLost {
-                detail: "Connection closed by 127.0.0.1 port 22".into()
+                detail: "Connection closed by 127.0.0.1 port 22".into(),
+                through_proxy: false,
+            }
+        );
+        assert_eq!(
+            event("Connection closed by UNKNOWN port 65535"),
+            Event::ConnectionLost {
+                detail: "Connection closed by UNKNOWN port 65535".into(),
+                through_proxy: true,
             }
         );
         assert_eq!(

@@ -122,8 +122,7 @@ pub fn write(
 }
 
 fn target(v: &SessionVerdict) -> Option<String> {
-    let fact = |key: &str| v.facts.get(key).map(String::as_str);
-    crate::verdict::target(fact("host"), fact("port"))
+    crate::verdict::target(&v.facts)
 }
 
 fn write_timeline(out: &mut dyn Write, v: &SessionVerdict, s: &Styles) -> io::Result<()> {

@@ -72,8 +72,9 @@ pub fn write(out: &mut dyn Write, verdict: &Verdict, source: Option<&str>) -> io
         writeln!(out)?;
         writeln!(out, "<details><summary>Facts</summary>")?;
         writeln!(out)?;
-        for (key, value) in &v.facts {
-            writeln!(out, "- {key}: {}", code(value))?;
+        for (fact, _) in v.facts.iter() {
+            let value = v.facts.text(fact).unwrap_or_default();
+            writeln!(out, "- {}: {}", fact.name(), code(&value))?;
         }
         writeln!(out)?;
         writeln!(out, "</details>")?;

@@ -5,7 +5,6 @@
 
 mod raw;
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -17,6 +16,7 @@ use serde::Serialize;
 pub use raw::{Confidence, Side};
 use raw::{OneOrMany, RawMatch, RawRule, RawStep, RawTest};
 
+use crate::facts::{self, Fact};
 use crate::timeline::{KeptLine, LineRef, Milestone, Outcome, Phase, Program, Session, Timeline};
 
 /// The text of one rule file and where it came from.
@@ -210,8 +210,8 @@ struct Conditions {
     lines: Vec<LazyRegex>,
     any_lines: Vec<LazyRegex>,
     absent: Vec<LazyRegex>,
-    facts: Vec<(String, LazyRegex)>,
-    no_facts: Vec<String>,
+    facts: Vec<(Fact, LazyRegex)>,
+    no_facts: Vec<Fact>,
     slow_step: Option<SlowStepCondition>,
 }
 
@@ -520,11 +520,8 @@ impl Conditions {
         }
         // What needs no regex first: a regex is compiled on its first use, so a rule ruled out
         // by a missing fact or a short wait never compiles one.
-        if self.no_facts.iter().any(|key| session.fact(key).is_some())
-            || self
-                .facts
-                .iter()
-                .any(|(key, _)| session.fact(key).is_none())
+        if self.no_facts.iter().any(|&fact| session.has_fact(fact))
+            || self.facts.iter().any(|&(fact, _)| !session.has_fact(fact))
         {
             return None;
         }
@@ -545,8 +542,11 @@ impl Conditions {
             let line = subject.evidence.filter(|l| evidence.is_match(&l.text))?;
             matched.push(line.clone());
         }
-        for (key, pattern) in &self.facts {
-            if !session.fact(key).is_some_and(|v| pattern.is_match(v)) {
+        for (fact, pattern) in &self.facts {
+            if !session
+                .fact_text(*fact)
+                .is_some_and(|v| pattern.is_match(&v))
+            {
                 return None;
             }
         }
@@ -686,68 +686,18 @@ fn compile_rule(source: &RuleSource, raw: RawRule) -> Result<Rule, Vec<RuleError
     })
 }
 
-/// Facts the timeline records; a rule naming another would never match.
-const KNOWN_FACTS: &[&str] = &[
-    "address",
-    "auth_method",
-    "bad_config_option",
-    "bad_permissions_file",
-    "bytes_received",
-    "bytes_sent",
-    "channel_open_failed",
-    "channels",
-    "client_version",
-    "command",
-    "command_line",
-    "config_files",
-    "connect_error",
-    "crypto_library",
-    "exit_status",
-    "files",
-    "host",
-    "host_key_algorithm",
-    "host_key_status",
-    "identity_files",
-    "kex_algorithm",
-    "key_accepted",
-    "key_file",
-    "keys_missing",
-    "key_load_error",
-    "key_too_open",
-    "keys_available",
-    "keys_offered",
-    "known_hosts_entry",
-    "local_version",
-    "message_too_long",
-    "message_too_long_as_text",
-    "methods_tried",
-    "no_matching",
-    "port",
-    "post_quantum",
-    "proxy_command",
-    "proxy_jump",
-    "read_error",
-    "request_failed",
-    "resolve_error",
-    "scp_error",
-    "scp_remote_command",
-    "server_allows",
-    "server_disconnect",
-    "server_host_key",
-    "server_offer",
-    "server_pre_banner_text",
-    "server_software",
-    "sftp_commands",
-    "sftp_version",
-    "subsystem",
-    "user",
-];
-
-/// Families of facts named by a prefix: each side's algorithm lists and the negotiated choices.
-const KNOWN_FACT_PREFIXES: &[&str] = &["client_", "server_", "cipher_", "mac_", "compression_"];
-
-fn is_known_fact(key: &str) -> bool {
-    KNOWN_FACTS.contains(&key) || KNOWN_FACT_PREFIXES.iter().any(|p| key.starts_with(p))
+/// The fact a rule names, or an error saying which facts there are.
+fn known_fact(source: &RuleSource, key: &str, errors: &mut Vec<RuleError>) -> Option<Fact> {
+    let known = facts::definition(key).map(|d| d.fact);
+    if known.is_none() {
+        let names: Vec<&str> = facts::ALL.iter().map(|d| d.name).collect();
+        errors.push(RuleError::near(
+            source,
+            &format!("{key}:"),
+            format!("unknown fact `{key}`; known facts: {}", names.join(", ")),
+        ));
+    }
+    known
 }
 
 fn compile_conditions(
@@ -768,29 +718,17 @@ fn compile_conditions(
         .as_deref()
         .and_then(|p| compile_regex(source, p, errors));
     let mut facts = Vec::new();
-    let all_facts = raw
-        .facts
-        .keys()
-        .chain(raw.no_facts.iter())
-        .cloned()
-        .collect::<BTreeSet<_>>();
-    for key in all_facts {
-        if !is_known_fact(&key) {
-            errors.push(RuleError::near(
-                source,
-                &format!("{key}:"),
-                format!(
-                    "unknown fact `{key}`; known facts: {}",
-                    KNOWN_FACTS.join(", ")
-                ),
-            ));
-        }
-    }
     for (key, pattern) in raw.facts {
-        if let Some(r) = compile_regex(source, &pattern, errors) {
-            facts.push((key, r));
+        let fact = known_fact(source, &key, errors);
+        if let (Some(fact), Some(r)) = (fact, compile_regex(source, &pattern, errors)) {
+            facts.push((fact, r));
         }
     }
+    let no_facts = raw
+        .no_facts
+        .iter()
+        .filter_map(|key| known_fact(source, key, errors))
+        .collect();
     let version = raw.version.map(|v| {
         parse_version_range(&v).unwrap_or_else(|e| {
             errors.push(RuleError::near(source, &v, e));
@@ -816,7 +754,7 @@ fn compile_conditions(
         any_lines,
         absent,
         facts,
-        no_facts: raw.no_facts,
+        no_facts,
         slow_step: raw.slow_step.and_then(|step| {
             let regex = |p: &Option<String>, errors: &mut Vec<RuleError>| match p {
                 Some(p) => compile_regex(source, p, errors).map(Some),

@@ -69,6 +69,23 @@ fn read_line(
 const WRAP_WIDTHS: &[usize] = &[72, 76, 78, 79, 80, 100, 120, 132];
 
 impl Analyzer {
+    /// How many lines have been given numbers so far.
+    fn lines_numbered(&self) -> u64 {
+        self.line_number
+    }
+
+    /// Numbers the next `count` lines (read elsewhere, a batch at a time); gives the first number.
+    fn number_lines(&mut self, count: u64) -> u64 {
+        let first = self.line_number + 1;
+        self.line_number += count;
+        first
+    }
+
+    /// The classifier lines read on this thread go through.
+    fn classifier(&mut self) -> &mut Classifier {
+        &mut self.classifier
+    }
+
     pub fn new() -> Self {
         Self::default()
     }
@@ -405,6 +422,9 @@ struct ClassifierPool {
 }
 
 /// Lines of a batch that go to the timeline alike.
+// A run is large next to a count, but stretches live in a batch's reused vector: boxing the run
+// would cost an allocation per run instead.
+#[allow(clippy::large_enum_variant)]
 enum Stretch {
     /// This many lines, each placed on its own.
     OnTheirOwn(usize),
@@ -496,7 +516,7 @@ impl ClassifierPool {
             reader.consume(used);
             if self.filling.bytes.len() >= BATCH_BYTES {
                 self.send(analyzer);
-                if analyzer.line_number >= PARALLEL_AFTER {
+                if analyzer.lines_numbered() >= PARALLEL_AFTER {
                     self.start(scope);
                 }
             }
@@ -549,9 +569,8 @@ impl ClassifierPool {
         let mut batch = std::mem::replace(&mut self.filling, next);
         batch.bytes.truncate(self.line_start);
         self.line_start = 0;
-        batch.first = analyzer.line_number + 1;
         batch.lines = count_byte(&batch.bytes, b'\n') as u64;
-        analyzer.line_number += batch.lines;
+        batch.first = analyzer.number_lines(batch.lines);
         let free = (0..self.to.len()).find(|&t| self.busy[t] < BATCHES_IN_FLIGHT);
         let unsent = match free {
             Some(thread) => match self.to[thread].send(batch) {
@@ -566,7 +585,7 @@ impl ClassifierPool {
             None => batch,
         };
         let mut batch = unsent;
-        read_batch(&mut analyzer.classifier, &mut self.scratch, &mut batch);
+        read_batch(analyzer.classifier(), &mut self.scratch, &mut batch);
         self.queue.push_back(Slot::Done(batch));
     }
 

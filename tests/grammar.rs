@@ -229,3 +229,45 @@ fn a_line_an_event_only_begins_keeps_its_tags() {
         assert_eq!(classified, classify_full(line), "{line}");
     }
 }
+
+/// Every event of the grammar is typed: at least one of the example lines in its `///` comment
+/// classifies to that very event, as a typed `Event` (never `Other`).
+#[test]
+fn every_grammar_event_types_its_own_example_line() {
+    let grammar = std::fs::read_to_string("grammar/openssh.pest").expect("grammar");
+    let mut docs: Vec<String> = Vec::new();
+    let mut untyped = Vec::new();
+    let mut defined = 0;
+    for line in grammar.lines() {
+        if let Some(doc) = line.strip_prefix("///") {
+            docs.push(doc.to_string());
+            continue;
+        }
+        // A rule's definition (`name = { … }`), not its name in a list of alternatives.
+        let name = line.split_once(" = ").map_or("", |(name, _)| name);
+        if vvvexplain::event::event_names().contains(&name) {
+            defined += 1;
+            let examples: Vec<String> = docs
+                .join(" ")
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect();
+            let typed = examples.iter().any(|example| {
+                let said = vvvexplain::event::classify_full(example);
+                said.kind.map(|k| k.name()) == Some(name) && !said.event.is_other()
+            });
+            if !typed {
+                untyped.push(format!("{name}: {examples:?}"));
+            }
+        }
+        docs.clear();
+    }
+    assert_eq!(defined, vvvexplain::event::event_names().len());
+    assert!(
+        untyped.is_empty(),
+        "events whose examples are not typed as them:\n{}",
+        untyped.join("\n")
+    );
+}

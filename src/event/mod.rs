@@ -701,6 +701,7 @@ fn parse_level(tag: &str) -> Level {
     }
 }
 
+/// The typed event of a parsed event rule, up to authentication (the rest: [`parse_later_event`]).
 fn parse_event(pair: Pair<'_, Rule>) -> Event {
     match pair.as_rule() {
         Rule::client_version => parse_client_version(pair),
@@ -794,6 +795,13 @@ fn parse_event(pair: Pair<'_, Rule>) -> Event {
         Rule::remote_debug => Event::RemoteDebug {
             text: field(&pair, Rule::text),
         },
+        _ => parse_later_event(pair),
+    }
+}
+
+/// [`parse_event`] of the events from the channel phase on.
+fn parse_later_event(pair: Pair<'_, Rule>) -> Event {
+    match pair.as_rule() {
         Rule::channel_new => parse_channel_new(pair),
         Rule::channel_open_confirmed => Event::ChannelOpenConfirmed {
             id: number(&pair, Rule::number),

@@ -8,7 +8,7 @@ use crate::facts::Fact;
 use crate::normalize::Line;
 
 use super::lines::{keep_latest, LineRef};
-use super::routine::{find_line, RoutineRun, RunLines, REQUEST_PHASES};
+use super::routine::{find_line, RoutineRun, RunLines};
 use super::session::{verbosity_of, Session, MAX_WARNINGS};
 use super::vocab::{Expecting, Milestone, Phase, Program};
 
@@ -24,19 +24,8 @@ impl Session {
         let openssh = known || said.level != Level::Plain;
         self.count_lines(at.line, 1, verbosity_of(said.level), u64::from(openssh));
         self.note_time(&at);
-        if let Some(kind) = said.kind {
-            self.note_event_kind(kind, &at);
-        }
         if known {
-            keep_latest(&mut self.last_event, &at);
-        }
-        match &said.event {
-            // Before 8.0 the server's pre-banner text is logged at debug1 under the same tag as
-            // the final error (`debug1: ssh_exchange_identification: HTTP/1.1 400 …`).
-            E::BannerExchangeFailed { detail } if said.level != Level::Plain => {
-                self.banner_line(detail, &at)
-            }
-            event => self.apply_event(event, &at),
+            self.fold_event(said, &at);
         }
         let notable =
             (known && !matches!(said.event, E::SftpPacket { .. })) || said.level == Level::Plain;
@@ -44,42 +33,37 @@ impl Session {
         at
     }
 
-    /// [`apply`](Self::apply) of each line of a run of routine lines, in one step: they change
-    /// only the session's counts, its last lines, and for requests what [`touch`](Self::touch)
-    /// of their phase and the last event keep.
+    /// [`apply`](Self::apply) of each line of a run of routine lines, in one step: they are
+    /// counted and kept together, and the lines among them that tell the fold something (see
+    /// [`RoutineRun::telling_lines`]) go through the same fold as any line.
     pub(super) fn apply_routine<'a>(&mut self, run: &RoutineRun, lines: &impl RunLines<'a>) {
         let count = run.count as u64;
         self.count_lines(run.last, count, run.verbosity, count);
-        // Touched in turn, each phase would keep its first request as key line, and its last.
-        for (i, &phase) in REQUEST_PHASES.iter().enumerate() {
-            let Some((first, last)) = run.requests[i] else {
-                continue;
-            };
-            self.advance(phase);
-            let record = &mut self.phases[phase.index()];
-            record.first_line.get_or_insert(first);
-            record.last_line = Some(last);
-            if record.key_line.is_none() {
-                if let Some(text) = find_line(run, lines, first) {
-                    let key = record.key_line.get_or_insert_with(LineRef::default);
-                    key.set_untimed(first, text);
-                }
-            }
-        }
-        if let Some(last) = run.last_request {
-            if let Some(text) = find_line(run, lines, last) {
-                let event = self.last_event.get_or_insert_with(LineRef::default);
-                event.set_untimed(last, text);
-            }
-        }
-        if let Some((kind, number)) = run.first_request {
+        for (number, said) in run.telling_lines() {
             if let Some(text) = find_line(run, lines, number) {
                 let mut at = LineRef::default();
                 at.set_untimed(number, text);
-                self.note_event_kind(kind, &at);
+                self.fold_event(&said, &at);
             }
         }
         self.lines.push_routine(run.count, lines);
+    }
+
+    /// What a line the grammar typed does: the first of its kind is kept, it is the latest
+    /// event, and its event moves the connection on.
+    fn fold_event(&mut self, said: &Classified, at: &LineRef) {
+        if let Some(kind) = said.kind {
+            self.note_event_kind(kind, at);
+        }
+        keep_latest(&mut self.last_event, at);
+        match &said.event {
+            // Before 8.0 the server's pre-banner text is logged at debug1 under the same tag as
+            // the final error (`debug1: ssh_exchange_identification: HTTP/1.1 400 …`).
+            E::BannerExchangeFailed { detail } if said.level != Level::Plain => {
+                self.banner_line(detail, at)
+            }
+            event => self.apply_event(event, at),
+        }
     }
 
     /// What one event does to the connection, by the phase (or family) it belongs to.

@@ -186,4 +186,33 @@ mod tests {
         assert_eq!(target("ssh -W '[%h]:%p' bastion"), None);
         assert_eq!(target("nc %h %p"), None);
     }
+
+    #[test]
+    fn a_session_keeps_the_first_line_of_each_event_it_saw() {
+        let texts = [
+            "OpenSSH_9.2p1 Debian-2+deb12u6, OpenSSL 3.0.19",
+            "debug1: Offering public key: /home/alice/.ssh/id_ed25519 ED25519 SHA256:abc explicit",
+            "debug1: Offering public key: /home/alice/.ssh/id_rsa RSA SHA256:def explicit",
+            "debug3: send packet: type 50",
+        ];
+        let mut builder = TimelineBuilder::new();
+        for (i, text) in texts.iter().enumerate() {
+            let line = Line {
+                number: i as u64 + 1,
+                text: text.to_string(),
+                time: None,
+                millis: None,
+                truncated: false,
+            };
+            let _ = builder.push(line, &crate::event::classify(text));
+        }
+        let timeline = builder.finish();
+        let session = &timeline.sessions[0];
+        let line = |event: &str| session.first_event_line(event).map(|l| l.line);
+        assert_eq!(line("client_version"), Some(1));
+        assert_eq!(line("offering_key"), Some(2));
+        assert_eq!(line("no_mutual_signature"), None);
+        assert!(crate::event::event_names().contains(&"offering_key"));
+        assert_eq!(crate::event::event_names()[0], "client_version");
+    }
 }

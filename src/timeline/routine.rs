@@ -7,11 +7,10 @@ use std::sync::Arc;
 use crate::event::{Classified, Event, EventKind, Level};
 
 use super::session::verbosity_of;
-use super::vocab::Phase;
 
 /// Routine lines one after another: debug lines that carry no time and that either no event
 /// matched or are sftp's requests.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RoutineRun {
     pub first: u64,
     pub last: u64,
@@ -20,17 +19,50 @@ pub struct RoutineRun {
     pub verbosity: u8,
     /// Some of them are scp's own.
     pub from_scp: bool,
-    /// The last request among them.
-    pub last_request: Option<u64>,
-    /// The first request among them, and which event it is.
-    pub first_request: Option<(EventKind, u64)>,
     /// For the transfer and the sftp phase: the first and the last request of that phase.
-    pub requests: [Option<(u64, u64)>; 2],
+    requests: [Option<(RequestLine, RequestLine)>; 2],
 }
 
-/// The phases of sftp's requests, in the order of [`RoutineRun::requests`]: moving a file's
-/// bytes, and the sftp session around it.
-pub(super) const REQUEST_PHASES: [Phase; 2] = [Phase::Transfer, Phase::Sftp];
+/// A request line of a run: its number and what it says.
+#[derive(Debug, Clone)]
+struct RequestLine {
+    number: u64,
+    level: Level,
+    from_scp: bool,
+    request: Request,
+}
+
+impl RequestLine {
+    fn said(&self) -> Classified {
+        let Request {
+            kind,
+            name,
+            file_data,
+        } = &self.request;
+        Classified {
+            level: self.level,
+            from_scp: self.from_scp,
+            kind: Some(*kind),
+            event: Event::SftpPacket {
+                name: name.clone(),
+                file_data: *file_data,
+            },
+        }
+    }
+
+    /// Becomes `line`, without a new reference to a name it already holds (the classifier
+    /// hands out the same name for a transfer's requests).
+    fn become_(&mut self, number: u64, line: &RoutineLine, request: &Request) {
+        self.number = number;
+        self.level = line.level;
+        self.from_scp = line.from_scp;
+        self.request.kind = request.kind;
+        self.request.file_data = request.file_data;
+        if !Arc::ptr_eq(&self.request.name, &request.name) {
+            self.request.name = request.name.clone();
+        }
+    }
+}
 
 /// The lines of a run of routine lines, by their place in it: each one's number and text. Where
 /// they are kept can hand out any one of them at once, and the timeline looks at only a few.
@@ -73,7 +105,7 @@ struct Request {
 }
 
 impl Request {
-    /// Its place in [`RoutineRun::requests`].
+    /// Its place in [`RoutineRun::requests`]: moving a file's bytes, or the sftp session around it.
     fn phase_index(&self) -> usize {
         usize::from(!self.file_data)
     }
@@ -140,9 +172,7 @@ impl RoutineRun {
             count: 0,
             verbosity: 0,
             from_scp: false,
-            last_request: None,
-            first_request: None,
-            requests: [None; 2],
+            requests: [None, None],
         };
         run.add(line);
         run
@@ -157,11 +187,32 @@ impl RoutineRun {
         let Some(request) = &line.request else {
             return;
         };
-        self.first_request
-            .get_or_insert((request.kind, line.number));
-        self.last_request = Some(line.number);
-        let range = &mut self.requests[request.phase_index()];
-        let first = range.map_or(line.number, |(first, _)| first);
-        *range = Some((first, line.number));
+        match &mut self.requests[request.phase_index()] {
+            Some((_, last)) => last.become_(line.number, line, request),
+            range @ None => {
+                let first = RequestLine {
+                    number: line.number,
+                    level: line.level,
+                    from_scp: line.from_scp,
+                    request: request.clone(),
+                };
+                *range = Some((first.clone(), first));
+            }
+        }
+    }
+
+    /// The lines among these that the fold must see, in order, with what each says: the first
+    /// and the last request of each phase. The lines between them would only repeat what these
+    /// do to a connection (touch their phase, be its latest event).
+    pub fn telling_lines(&self) -> Vec<(u64, Classified)> {
+        let mut lines: Vec<&RequestLine> = self
+            .requests
+            .iter()
+            .flatten()
+            .flat_map(|(first, last)| [first, last])
+            .collect();
+        lines.sort_by_key(|l| l.number);
+        lines.dedup_by_key(|l| l.number);
+        lines.into_iter().map(|l| (l.number, l.said())).collect()
     }
 }

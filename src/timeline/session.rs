@@ -222,7 +222,7 @@ impl Session {
         }
     }
 
-    pub(super) fn advance(&mut self, phase: Phase) {
+    fn advance(&mut self, phase: Phase) {
         if phase > self.frontier {
             self.frontier = phase;
         }

@@ -10,11 +10,12 @@ use std::io::{self, BufRead};
 use std::sync::mpsc;
 
 use crate::event::{Classified, Classifier, Level};
+use crate::event::{RoutineLine, RoutineRun, RunLines};
 use crate::normalize::{
     count_byte, normalize, normalize_not_as_printed, Buffers, Line, LineTexts, Normalized,
     PrintedLines, MAX_LINE_BYTES,
 };
-use crate::timeline::{RoutineLine, RoutineRun, RunLines, Timeline, TimelineBuilder};
+use crate::timeline::{Timeline, TimelineBuilder};
 
 /// Feeds lines one by one through the normaliser, the grammar and the timeline, as a live run
 /// gives them; also what a batch's lines are placed through.

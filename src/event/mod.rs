@@ -48,7 +48,10 @@ pub fn event_names() -> &'static [&'static str] {
 }
 
 mod filter;
+mod routine;
 mod shape;
+
+pub use routine::{RoutineLine, RoutineRun, RunLines};
 
 use filter::{Candidates, DecidedByStart, EventFilter, UNKNOWN_LINE_READS_AT_MOST};
 use shape::{Answer, Lookup, Shapes};
@@ -60,6 +63,18 @@ pub enum Level {
     Debug1,
     Debug2,
     Debug3,
+}
+
+impl Level {
+    /// The `-v` count that prints the line (0 for a plain line).
+    pub fn verbosity(self) -> u8 {
+        match self {
+            Level::Plain => 0,
+            Level::Debug1 => 1,
+            Level::Debug2 => 2,
+            Level::Debug3 => 3,
+        }
+    }
 }
 
 /// One classified line: its level and what it says.
@@ -109,6 +124,20 @@ pub enum AlgorithmList {
     MacsStoc,
     CompressionCtos,
     CompressionStoc,
+}
+
+/// What an SSH message is a step of, as far as the phases care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageStep {
+    /// `SSH2_MSG_KEXINIT`: the algorithm proposals.
+    Kexinit,
+    /// The server's key exchange reply (`SSH2_MSG_KEX_ECDH_REPLY`, `…_KEXDH_REPLY`, …).
+    KexReply,
+    /// `SSH2_MSG_NEWKEYS`: encryption on.
+    NewKeys,
+    /// `SSH2_MSG_SERVICE_ACCEPT`: ready to authenticate.
+    ServiceAccept,
+    Other,
 }
 
 /// What a channel request asks for, as far as the phases care.
@@ -200,6 +229,8 @@ pub enum Event {
     // kex
     SshMessage {
         name: String,
+        /// What the message does for the connection's progress.
+        step: MessageStep,
         sent: bool,
     },
     KexProposal {
@@ -987,8 +1018,19 @@ fn parse_remote_version(pair: Pair<'_, Rule>) -> Event {
 }
 
 fn parse_ssh_msg(pair: Pair<'_, Rule>) -> Event {
+    let name = field(&pair, Rule::ssh_msg_name);
+    let step = match name.as_str() {
+        "SSH2_MSG_KEXINIT" => MessageStep::Kexinit,
+        "SSH2_MSG_NEWKEYS" => MessageStep::NewKeys,
+        "SSH2_MSG_SERVICE_ACCEPT" => MessageStep::ServiceAccept,
+        reply if reply.starts_with("SSH2_MSG_KEX") && reply.ends_with("_REPLY") => {
+            MessageStep::KexReply
+        }
+        _ => MessageStep::Other,
+    };
     Event::SshMessage {
-        name: field(&pair, Rule::ssh_msg_name),
+        name,
+        step,
         sent: field(&pair, Rule::msg_direction) == "sent",
     }
 }
@@ -1411,6 +1453,7 @@ mod tests {
             event("debug1: SSH2_MSG_KEXINIT received"),
             Event::SshMessage {
                 name: "SSH2_MSG_KEXINIT".into(),
+                step: MessageStep::Kexinit,
                 sent: false
             }
         );

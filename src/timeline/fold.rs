@@ -2,14 +2,14 @@
 //! (or family of events), each setting typed facts and moving the connection on.
 
 use crate::event::{
-    AlgorithmList, ChannelRequestKind, Classified, Direction, Event, KeyInfo, Level,
+    AlgorithmList, ChannelRequestKind, Classified, Direction, Event, KeyInfo, Level, MessageStep,
+    RoutineRun, RunLines,
 };
 use crate::facts::Fact;
 use crate::normalize::Line;
 
 use super::lines::{keep_latest, LineRef};
-use super::routine::{find_line, RoutineRun, RunLines};
-use super::session::{verbosity_of, Session, MAX_WARNINGS};
+use super::session::{Session, MAX_WARNINGS};
 use super::vocab::{Expecting, Milestone, Phase, Program};
 
 use Event as E;
@@ -22,7 +22,7 @@ impl Session {
         let at = LineRef::from(line);
         let known = !said.event.is_other();
         let openssh = known || said.level != Level::Plain;
-        self.count_lines(at.line, 1, verbosity_of(said.level), u64::from(openssh));
+        self.count_lines(at.line, 1, said.level.verbosity(), u64::from(openssh));
         self.note_time(&at);
         if known {
             self.fold_event(said, &at);
@@ -40,7 +40,7 @@ impl Session {
         let count = run.count as u64;
         self.count_lines(run.last, count, run.verbosity, count);
         for (number, said) in run.telling_lines() {
-            if let Some(text) = find_line(run, lines, number) {
+            if let Some(text) = run.text_of(lines, number) {
                 let mut at = LineRef::default();
                 at.set_untimed(number, text);
                 self.fold_event(&said, &at);
@@ -279,7 +279,7 @@ impl Session {
 
     fn on_kex(&mut self, event: &Event, at: &LineRef) {
         match event {
-            E::SshMessage { name, sent } => self.ssh_message(name, *sent, at),
+            E::SshMessage { step, sent, .. } => self.ssh_message(*step, *sent, at),
             E::KexProposal { server } => {
                 self.touch(P::Kex, at);
                 self.in_server_proposal = *server;
@@ -342,15 +342,13 @@ impl Session {
         }
     }
 
-    fn ssh_message(&mut self, name: &str, sent: bool, at: &LineRef) {
-        let milestone = match (name, sent) {
-            ("SSH2_MSG_KEXINIT", true) => Some(Milestone::KexinitSent),
-            ("SSH2_MSG_KEXINIT", false) => Some(Milestone::KexinitReceived),
-            ("SSH2_MSG_NEWKEYS", false) => Some(Milestone::NewKeys),
-            ("SSH2_MSG_SERVICE_ACCEPT", false) => Some(Milestone::ServiceAccepted),
-            (reply, false) if reply.starts_with("SSH2_MSG_KEX") && reply.ends_with("_REPLY") => {
-                Some(Milestone::KexReplyReceived)
-            }
+    fn ssh_message(&mut self, step: MessageStep, sent: bool, at: &LineRef) {
+        let milestone = match (step, sent) {
+            (MessageStep::Kexinit, true) => Some(Milestone::KexinitSent),
+            (MessageStep::Kexinit, false) => Some(Milestone::KexinitReceived),
+            (MessageStep::NewKeys, false) => Some(Milestone::NewKeys),
+            (MessageStep::ServiceAccept, false) => Some(Milestone::ServiceAccepted),
+            (MessageStep::KexReply, false) => Some(Milestone::KexReplyReceived),
             _ => None,
         };
         match milestone {

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::normalize::{Line, LineTexts};
 
-use super::routine::RunLines;
+use crate::event::RunLines;
 
 /// A line of the input, as shown in a verdict.
 #[derive(Debug, Default, PartialEq, Eq, Serialize)]

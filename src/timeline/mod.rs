@@ -6,13 +6,11 @@
 
 mod fold;
 mod lines;
-mod routine;
 mod routing;
 mod session;
 mod vocab;
 
 pub use lines::{KeptLine, LineRef, LineStore};
-pub use routine::{RoutineLine, RoutineRun, RunLines};
 pub use routing::TimelineBuilder;
 pub use session::{PhaseRecord, Session, SlowStep};
 pub use vocab::{Expecting, Milestone, Outcome, Phase, Program, Role};
@@ -58,7 +56,7 @@ mod tests {
     use super::fold::stdio_forward_target;
     use super::lines::{HEAD_LINES, STORED_TEXT_BYTES, TAIL_LINES};
     use super::*;
-    use crate::event::Classified;
+    use crate::event::{Classified, RoutineLine, RoutineRun};
     use crate::normalize::Line;
 
     #[test]

@@ -5,10 +5,10 @@ use crate::event::{Classified, Event};
 use crate::normalize::Line;
 
 use super::lines::{LineRef, LineStore};
-use super::routine::{RoutineRun, RunLines};
 use super::session::Session;
 use super::vocab::{Milestone, Outcome, Phase, Program, Role};
 use super::{Timeline, MAX_SESSIONS};
+use crate::event::{RoutineRun, RunLines};
 
 /// Builds a [`Timeline`] one classified line at a time.
 #[derive(Debug, Default, Clone)]

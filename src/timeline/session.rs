@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::event::{EventKind, Level};
+use crate::event::EventKind;
 use crate::facts::{Fact, FactValue, Facts};
 
 use super::lines::{keep_latest, LineRef, LineStore};
@@ -335,14 +335,5 @@ impl Session {
         self.line_count += count;
         self.openssh_lines += openssh;
         self.verbosity = self.verbosity.max(verbosity);
-    }
-}
-
-pub(super) fn verbosity_of(level: Level) -> u8 {
-    match level {
-        Level::Plain => 0,
-        Level::Debug1 => 1,
-        Level::Debug2 => 2,
-        Level::Debug3 => 3,
     }
 }

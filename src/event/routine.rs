@@ -1,12 +1,11 @@
 //! Runs of routine lines: most of a long log is debug lines no event matched and sftp's requests
 //! (`Sent message SSH2_FXP_WRITE I:…`), which change only a connection's counts, its last lines
-//! and the line range of their phase. The reader folds a run of them in one step.
+//! and the line range of their phase. The reader hands the timeline a run of them in one step,
+//! and the timeline folds only the lines of it that tell something (`telling_lines`).
 
 use std::sync::Arc;
 
-use crate::event::{Classified, Event, EventKind, Level};
-
-use super::session::verbosity_of;
+use super::{Classified, Event, EventKind, Level};
 
 /// Routine lines one after another: debug lines that carry no time and that either no event
 /// matched or are sftp's requests.
@@ -76,13 +75,15 @@ impl<'a, F: Fn(usize) -> Option<(u64, &'a str)>> RunLines<'a> for F {
     }
 }
 
-/// The text of line `number` of a run (its lines are in order of their numbers).
-pub(super) fn find_line<'a>(
-    run: &RoutineRun,
-    lines: &impl RunLines<'a>,
-    number: u64,
-) -> Option<&'a str> {
-    let (mut low, mut high) = (0, run.count);
+impl RoutineRun {
+    /// The text of line `number` of this run, given its `lines` (in order of their numbers).
+    pub fn text_of<'a>(&self, lines: &impl RunLines<'a>, number: u64) -> Option<&'a str> {
+        find_line(self.count, lines, number)
+    }
+}
+
+fn find_line<'a>(count: usize, lines: &impl RunLines<'a>, number: u64) -> Option<&'a str> {
+    let (mut low, mut high) = (0, count);
     while low < high {
         let middle = low + (high - low) / 2;
         match lines.line(middle)?.0 < number {
@@ -182,7 +183,7 @@ impl RoutineRun {
     pub fn add(&mut self, line: &RoutineLine) {
         self.last = line.number;
         self.count += 1;
-        self.verbosity = self.verbosity.max(verbosity_of(line.level));
+        self.verbosity = self.verbosity.max(line.level.verbosity());
         self.from_scp |= line.from_scp;
         let Some(request) = &line.request else {
             return;

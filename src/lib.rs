@@ -2,7 +2,8 @@
 //! and explains where a connection broke, why, and what to run to fix it.
 //!
 //! The pipeline runs one way: input → [`normalize`] → grammar ([`event`]) → [`timeline`] →
-//! [`rules`] → [`verdict`] → [`report`]. [`explain`] runs it on any reader.
+//! [`rules`] → [`verdict`] → [`report`]. [`explain`] runs it on any reader. What the timeline
+//! learns about a connection is typed by [`facts`].
 
 pub mod analyze;
 pub mod cli;

@@ -208,6 +208,7 @@ fn judge(
     let program = session.program.unwrap_or(Program::Ssh);
     let summary = summarize(
         session,
+        &facts,
         outcome,
         failed_phase,
         evidence.as_ref(),
@@ -400,6 +401,7 @@ pub fn target(facts: &Facts) -> Option<String> {
 
 fn summarize(
     session: &Session,
+    facts: &Facts,
     outcome: Outcome,
     failed: Option<Phase>,
     evidence: Option<&LineRef>,
@@ -407,7 +409,7 @@ fn summarize(
     top: Option<&Cause>,
 ) -> String {
     let program = session.program.unwrap_or(Program::Ssh).id();
-    let target = target(&session.facts())
+    let target = target(facts)
         .map(|t| format!(" to {t}"))
         .unwrap_or_default();
     let phase = failed.unwrap_or(Phase::Disconnect);

@@ -186,7 +186,10 @@ pub enum Event {
     },
     IdentityFile {
         path: String,
+        /// -1: there is no such file.
         key_type: i32,
+        /// The certificate ssh looks for next to each key (`id_ed25519-cert`).
+        certificate: bool,
     },
     PostQuantumWarning,
     // resolve
@@ -973,8 +976,10 @@ fn parse_bad_config_option(pair: Pair<'_, Rule>) -> Event {
 }
 
 fn parse_identity_file(pair: Pair<'_, Rule>) -> Event {
+    let path = field(&pair, Rule::path_until_type);
     Event::IdentityFile {
-        path: field(&pair, Rule::path_until_type),
+        certificate: path.ends_with("-cert"),
+        path,
         key_type: number(&pair, Rule::signed_number),
     }
 }

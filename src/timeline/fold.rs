@@ -181,9 +181,14 @@ impl Session {
                 self.facts_of(P::Config).set(Fact::ProxyJump, command);
             }
             E::ProxyCommand { command } => self.proxy_command(command, at),
-            E::IdentityFile { path, key_type } => {
+            E::IdentityFile {
+                path,
+                key_type,
+                certificate,
+            } => {
                 let found = if *key_type < 0 { "missing" } else { "present" };
-                if *key_type >= 0 || !path.ends_with("-cert") {
+                // A missing certificate is the rule, not news: ssh looks for one next to each key.
+                if *key_type >= 0 || !certificate {
                     let item = format!("{path} ({found})");
                     self.facts_of(P::Auth)
                         .add_to_list(Fact::IdentityFiles, &item);

@@ -187,6 +187,8 @@ pub enum Event {
     },
     ProxyCommand {
         command: String,
+        /// The host and port a ProxyJump's `-W` forwards to, when ssh filled them in.
+        forwards_to: Option<(String, u16)>,
     },
     IdentityFile {
         path: String,
@@ -266,6 +268,9 @@ pub enum Event {
         port: u16,
         kind: String,
         offer: String,
+        /// The algorithms of the offer a user can enable: protocol markers (strict KEX,
+        /// ext-info) left out.
+        algorithms: Vec<String>,
     },
     // hostkey
     ServerHostKey {
@@ -865,7 +870,8 @@ mod tests {
                 host: "127.0.0.1".into(),
                 port: 2222,
                 kind: "key exchange method".into(),
-                offer: "diffie-hellman-group1-sha1".into()
+                offer: "diffie-hellman-group1-sha1".into(),
+                algorithms: vec!["diffie-hellman-group1-sha1".into()],
             }
         );
         assert_eq!(
@@ -900,6 +906,31 @@ mod tests {
                 sent: false
             }
         );
+    }
+
+    #[test]
+    fn a_proxy_jump_names_the_target_it_forwards_to() {
+        let target =
+            |command: &str| match event(&format!("debug1: Executing proxy command: {command}")) {
+                Event::ProxyCommand {
+                    command: said,
+                    forwards_to,
+                } => {
+                    assert_eq!(said, command);
+                    forwards_to
+                }
+                other => panic!("{other:?}"),
+            };
+        assert_eq!(
+            target("exec ssh -l u -p 2200 -vvv -W '[127.0.0.1]:22561' jump"),
+            Some(("127.0.0.1".into(), 22561))
+        );
+        assert_eq!(
+            target("ssh -W db.internal:22 bastion"),
+            Some(("db.internal".into(), 22))
+        );
+        assert_eq!(target("ssh -W '[%h]:%p' bastion"), None);
+        assert_eq!(target("nc %h %p"), None);
     }
 
     #[test]

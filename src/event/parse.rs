@@ -25,9 +25,7 @@ pub(super) fn parse_event(pair: Pair<'_, Rule>) -> Event {
         Rule::proxyjump_command => Event::ProxyJumpCommand {
             command: field(&pair, Rule::text),
         },
-        Rule::proxy_command => Event::ProxyCommand {
-            command: field(&pair, Rule::text),
-        },
+        Rule::proxy_command => parse_proxy_command(pair),
         Rule::identity_file => parse_identity_file(pair),
         Rule::pq_warning => Event::PostQuantumWarning,
         Rule::resolve_failed => parse_resolve_failed(pair),
@@ -256,6 +254,26 @@ fn parse_identity_file(pair: Pair<'_, Rule>) -> Event {
     }
 }
 
+fn parse_proxy_command(pair: Pair<'_, Rule>) -> Event {
+    let target = pair
+        .clone()
+        .into_inner()
+        .flatten()
+        .find(|p| p.as_rule() == Rule::stdio_target);
+    let forwards_to = target.and_then(|target| {
+        let host = target
+            .clone()
+            .into_inner()
+            .find(|p| matches!(p.as_rule(), Rule::forward_host | Rule::forward_host_plain))?;
+        let port = target.into_inner().find(|p| p.as_rule() == Rule::port)?;
+        Some((host.as_str().to_string(), port.as_str().parse().ok()?))
+    });
+    Event::ProxyCommand {
+        command: field(&pair, Rule::proxy_command_line),
+        forwards_to,
+    }
+}
+
 fn parse_resolve_failed(pair: Pair<'_, Rule>) -> Event {
     Event::ResolveFailed {
         host: field(&pair, Rule::host_until_colon),
@@ -388,11 +406,18 @@ fn parse_kex_cipher(pair: Pair<'_, Rule>) -> Event {
 }
 
 fn parse_no_matching_algorithm(pair: Pair<'_, Rule>) -> Event {
+    let offer = field(&pair, Rule::text);
+    let algorithms = offer
+        .split(',')
+        .filter(|a| !a.starts_with("kex-strict-") && !a.starts_with("ext-info-"))
+        .map(str::to_owned)
+        .collect();
     Event::NoMatchingAlgorithm {
         host: field(&pair, Rule::host_until_space),
         port: number(&pair, Rule::port),
         kind: field(&pair, Rule::negotiated_kind),
-        offer: field(&pair, Rule::text),
+        offer,
+        algorithms,
     }
 }
 

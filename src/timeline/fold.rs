@@ -180,7 +180,10 @@ impl Session {
                 self.touch(P::Config, at);
                 self.facts_of(P::Config).set(Fact::ProxyJump, command);
             }
-            E::ProxyCommand { command } => self.proxy_command(command, at),
+            E::ProxyCommand {
+                command,
+                forwards_to,
+            } => self.proxy_command(command, forwards_to.as_ref(), at),
             E::IdentityFile {
                 path,
                 key_type,
@@ -203,15 +206,15 @@ impl Session {
         }
     }
 
-    fn proxy_command(&mut self, command: &str, at: &LineRef) {
+    fn proxy_command(&mut self, command: &str, target: Option<&(String, u16)>, at: &LineRef) {
         self.touch(P::Connect, at);
         self.has_proxy = true;
         self.facts_of(P::Connect).set(Fact::ProxyCommand, command);
-        // A ProxyJump names the target it forwards to: `-W '[host]:port'`.
-        if let Some((host, port)) = stdio_forward_target(command) {
+        // A ProxyJump names the target it forwards to.
+        if let Some((host, port)) = target {
             if !self.has_fact(Fact::Host) {
                 self.facts_of(P::Resolve).set(Fact::Host, host);
-                self.facts_of(P::Connect).set(Fact::Port, port);
+                self.facts_of(P::Connect).set(Fact::Port, *port);
             }
         }
     }
@@ -333,14 +336,12 @@ impl Session {
                 self.touch(P::Kex, at);
                 self.expecting = Some((Expecting::ServerMessage(message.clone()), at.clone()));
             }
-            E::NoMatchingAlgorithm { kind, offer, .. } => {
+            E::NoMatchingAlgorithm {
+                kind, algorithms, ..
+            } => {
                 let facts = self.facts_of(P::Kex);
                 facts.set(Fact::NoMatching, kind);
-                // Protocol markers (strict KEX, ext-info) are not algorithms a user can enable.
-                let algorithms = offer
-                    .split(',')
-                    .filter(|a| !a.starts_with("kex-strict-") && !a.starts_with("ext-info-"));
-                facts.set_list(Fact::ServerOffer, algorithms);
+                facts.set_list(Fact::ServerOffer, algorithms.iter().map(String::as_str));
                 self.fail(Some(P::Kex), at);
             }
             _ => {}
@@ -712,22 +713,6 @@ pub(super) fn request_phase(file_data: bool) -> Phase {
         true => P::Transfer,
         false => P::Sftp,
     }
-}
-
-/// The target of `ssh -W '[host]:port'` or `-W host:port` in a proxy command, once ssh filled in
-/// `%h` and `%p`.
-pub(super) fn stdio_forward_target(command: &str) -> Option<(String, u16)> {
-    let arg = command
-        .split_whitespace()
-        .skip_while(|w| *w != "-W")
-        .nth(1)?;
-    let arg = arg.trim_matches(|c| c == '\'' || c == '"');
-    let (host, port) = match arg.strip_prefix('[') {
-        Some(rest) => rest.split_once("]:")?,
-        None => arg.rsplit_once(':')?,
-    };
-    let port = port.parse().ok()?;
-    (!host.is_empty() && !host.contains('%')).then(|| (host.to_string(), port))
 }
 
 fn describe_key(key: &KeyInfo) -> String {

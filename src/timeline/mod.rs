@@ -53,7 +53,6 @@ impl Timeline {
 
 #[cfg(test)]
 mod tests {
-    use super::fold::stdio_forward_target;
     use super::lines::{HEAD_LINES, STORED_TEXT_BYTES, TAIL_LINES};
     use super::*;
     use crate::event::{Classified, RoutineLine, RoutineRun};
@@ -168,21 +167,6 @@ mod tests {
             store.dropped(),
             (total - HEAD_LINES - TAIL_LINES - notable) as u64
         );
-    }
-
-    #[test]
-    fn proxy_jump_target() {
-        let target = |c: &str| stdio_forward_target(c);
-        assert_eq!(
-            target("exec ssh -l u -p 2200 -vvv -W '[127.0.0.1]:22561' jump"),
-            Some(("127.0.0.1".into(), 22561))
-        );
-        assert_eq!(
-            target("ssh -W db.internal:22 bastion"),
-            Some(("db.internal".into(), 22))
-        );
-        assert_eq!(target("ssh -W '[%h]:%p' bastion"), None);
-        assert_eq!(target("nc %h %p"), None);
     }
 
     #[test]

@@ -138,8 +138,25 @@ impl Session {
             | E::ReceivedDisconnect { .. }
             | E::DisconnectedFrom
             | E::KilledBySignal { .. } => self.on_disconnect(event, at),
+            E::AuthenticatingAs { .. }
+            | E::WillAttemptKey(..)
+            | E::AuthMethods { .. }
+            | E::NextAuthMethod { .. }
+            | E::OfferingKey(..)
+            | E::TryingPrivateKey { .. }
+            | E::NoSuchIdentity { .. }
+            | E::ServerAcceptsKey(..)
+            | E::Authenticated { .. } => self.on_auth(event, at),
+            E::PermissionDenied { .. }
+            | E::NoMoreAuthMethods
+            | E::NoMutualSignature
+            | E::LoadKeyFailed { .. }
+            | E::UnprotectedKey
+            | E::KeyPermissionsTooOpen { .. }
+            | E::TooManyAuthFailures
+            | E::GssapiFailure => self.on_auth_trouble(event, at),
+            // The server's own debug text, and lines no event knows, move nothing on.
             E::RemoteDebug { .. } | E::Other => {}
-            _ => self.on_auth(event, at),
         }
     }
 
@@ -456,7 +473,7 @@ impl Session {
                 }
                 self.reach(Milestone::Authenticated, at);
             }
-            _ => self.on_auth_trouble(event, at),
+            _ => {}
         }
     }
 

@@ -70,6 +70,27 @@ impl<'a> Grammar<'a> {
             .unwrap_or_else(|| panic!("the grammar has no `{name}` rule"))
     }
 
+    /// Rust code naming the events: `EVENT_NAMES`, the alternatives of `event` in grammar order,
+    /// and `event_kind`, which of them a parsed rule is.
+    pub fn events(&self) -> String {
+        assert!(
+            self.alternatives.len() <= 128,
+            "a session records the events it saw in 128 bits"
+        );
+        let mut code = String::from("/// The grammar's events, in grammar order.\n");
+        code.push_str("static EVENT_NAMES: &[&str] = &[\n");
+        for name in &self.alternatives {
+            let _ = writeln!(code, "    {name:?},");
+        }
+        code.push_str("];\n\n/// Which event of [`EVENT_NAMES`] a parsed rule is.\n");
+        code.push_str("fn event_kind(rule: Rule) -> Option<EventKind> {\n    match rule {\n");
+        for (i, name) in self.alternatives.iter().enumerate() {
+            let _ = writeln!(code, "        Rule::{name} => Some(EventKind({i})),");
+        }
+        code.push_str("        _ => None,\n    }\n}\n");
+        code
+    }
+
     /// Rust code of the parser: the grammar's own rules and one entry rule per event.
     pub fn parser(&self) -> String {
         let grammar = format!(
@@ -154,31 +175,6 @@ impl<'a> Grammar<'a> {
         leads_to
     }
 
-    /// Rust code naming the events: `EVENT_NAMES` in grammar order, and the index there of each
-    /// event's token, for rules to name events as the grammar does.
-    fn event_names(&self) -> String {
-        assert!(
-            self.alternatives.len() <= usize::from(u8::MAX),
-            "an event's index must fit a byte"
-        );
-        let mut code = String::from(
-            "/// The name of every alternative of the grammar's `event`, in grammar order.\n\
-             pub static EVENT_NAMES: &[&str] = &[\n",
-        );
-        for name in &self.alternatives {
-            let _ = writeln!(code, "    {name:?},");
-        }
-        code.push_str(
-            "];\n/// Where an event's token is in [`EVENT_NAMES`] (`None`: not an event).\n\
-             pub fn event_index(rule: Rule) -> Option<u8> {\n    match rule {\n",
-        );
-        for (i, name) in self.alternatives.iter().enumerate() {
-            let _ = writeln!(code, "        Rule::{name} => Some({i}),");
-        }
-        code.push_str("        _ => None,\n    }\n}\n");
-        code
-    }
-
     /// Rust code of the fast path's tables.
     pub fn tables(&self) -> String {
         let by_name = self.by_name();
@@ -252,7 +248,6 @@ impl<'a> Grammar<'a> {
             }
             code.push_str("]);\n");
         }
-        code.push_str(&self.event_names());
         let tags = crate::prefix::tags_before_events(&by_name);
         let _ = writeln!(
             code,

@@ -32,4 +32,5 @@ fn main() {
     let grammar = grammar::Grammar::read(&text);
     write("grammar_parser.rs", grammar.parser());
     write("grammar_tables.rs", grammar.tables());
+    write("grammar_events.rs", grammar.events());
 }

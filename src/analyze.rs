@@ -10,11 +10,12 @@ use std::io::{self, BufRead};
 use std::sync::mpsc;
 
 use crate::event::{Classified, Classifier, Level};
+use crate::event::{RoutineLine, RoutineRun, RunLines};
 use crate::normalize::{
     count_byte, normalize, normalize_not_as_printed, Buffers, Line, LineTexts, Normalized,
     PrintedLines, MAX_LINE_BYTES,
 };
-use crate::timeline::{RoutineLine, RoutineRun, RunLines, Timeline, TimelineBuilder};
+use crate::timeline::{Timeline, TimelineBuilder};
 
 /// Feeds lines one by one through the normaliser, the grammar and the timeline, as a live run
 /// gives them; also what a batch's lines are placed through.
@@ -69,6 +70,23 @@ fn read_line(
 const WRAP_WIDTHS: &[usize] = &[72, 76, 78, 79, 80, 100, 120, 132];
 
 impl Analyzer {
+    /// How many lines have been given numbers so far.
+    fn lines_numbered(&self) -> u64 {
+        self.line_number
+    }
+
+    /// Numbers the next `count` lines (read elsewhere, a batch at a time); gives the first number.
+    fn number_lines(&mut self, count: u64) -> u64 {
+        let first = self.line_number + 1;
+        self.line_number += count;
+        first
+    }
+
+    /// The classifier lines read on this thread go through.
+    fn classifier(&mut self) -> &mut Classifier {
+        &mut self.classifier
+    }
+
     pub fn new() -> Self {
         Self::default()
     }
@@ -405,6 +423,9 @@ struct ClassifierPool {
 }
 
 /// Lines of a batch that go to the timeline alike.
+// A run is large next to a count, but stretches live in a batch's reused vector: boxing the run
+// would cost an allocation per run instead.
+#[allow(clippy::large_enum_variant)]
 enum Stretch {
     /// This many lines, each placed on its own.
     OnTheirOwn(usize),
@@ -496,7 +517,7 @@ impl ClassifierPool {
             reader.consume(used);
             if self.filling.bytes.len() >= BATCH_BYTES {
                 self.send(analyzer);
-                if analyzer.line_number >= PARALLEL_AFTER {
+                if analyzer.lines_numbered() >= PARALLEL_AFTER {
                     self.start(scope);
                 }
             }
@@ -549,9 +570,8 @@ impl ClassifierPool {
         let mut batch = std::mem::replace(&mut self.filling, next);
         batch.bytes.truncate(self.line_start);
         self.line_start = 0;
-        batch.first = analyzer.line_number + 1;
         batch.lines = count_byte(&batch.bytes, b'\n') as u64;
-        analyzer.line_number += batch.lines;
+        batch.first = analyzer.number_lines(batch.lines);
         let free = (0..self.to.len()).find(|&t| self.busy[t] < BATCHES_IN_FLIGHT);
         let unsent = match free {
             Some(thread) => match self.to[thread].send(batch) {
@@ -566,7 +586,7 @@ impl ClassifierPool {
             None => batch,
         };
         let mut batch = unsent;
-        read_batch(&mut analyzer.classifier, &mut self.scratch, &mut batch);
+        read_batch(analyzer.classifier(), &mut self.scratch, &mut batch);
         self.queue.push_back(Slot::Done(batch));
     }
 
@@ -728,6 +748,7 @@ fn read_batch(classifier: &mut Classifier, scratch: &mut Buffers, batch: &mut Ba
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facts::Fact;
 
     fn lines_of(input: &[u8]) -> Vec<(Vec<u8>, bool)> {
         let mut out = Vec::new();
@@ -813,9 +834,9 @@ mod tests {
         .join("\n");
         let timeline = timeline_of(log.as_bytes()).unwrap();
         let s = &timeline.sessions[0];
-        assert_eq!(s.fact("user"), Some("alice-the-admin"));
+        assert_eq!(s.fact_text(Fact::User).as_deref(), Some("alice-the-admin"));
         assert_eq!(
-            s.fact("address"),
+            s.fact(Fact::Address),
             None,
             "a continuation starting with a space is not joined"
         );

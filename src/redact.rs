@@ -19,6 +19,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use crate::event::{self, Event, KeyInfo};
+use crate::facts::Fact;
 use crate::timeline::LineRef;
 use crate::verdict::{Cause, SessionVerdict, Verdict};
 
@@ -77,9 +78,9 @@ fn visit_session(v: &mut SessionVerdict, f: &mut dyn FnMut(&mut String)) {
     }
     for entry in &mut v.timeline {
         visit_line(entry.key_line.as_mut(), f);
-        entry.facts.values_mut().for_each(&mut *f);
+        entry.facts.strings_mut().for_each(&mut *f);
     }
-    v.facts.values_mut().for_each(&mut *f);
+    v.facts.strings_mut().for_each(&mut *f);
     for warning in &mut v.warnings {
         visit_line(Some(warning), f);
     }
@@ -155,22 +156,22 @@ impl Redactor {
     fn collect_facts(&mut self, v: &SessionVerdict) {
         let facts = &v.facts;
         // The user and host first: they read best as user-1 and host-1 / ip-1.
-        if let Some(user) = facts.get("user") {
-            self.add_log_user(user);
+        if let Some(user) = facts.text(Fact::User) {
+            self.add_log_user(&user);
         }
-        for key in ["host", "address"] {
-            if let Some(host) = facts.get(key) {
-                self.add_host(host);
+        for fact in [Fact::Host, Fact::Address] {
+            if let Some(host) = facts.text(fact) {
+                self.add_host(&host);
             }
         }
-        if let Some(key) = facts.get("server_host_key") {
+        if let Some(key) = facts.text(Fact::ServerHostKey) {
             // `ssh-ed25519 SHA256:…` or, from old clients, `ECDSA 3f:1a:…`.
             if let Some(fingerprint) = key.split_whitespace().nth(1) {
                 self.add_fingerprint(fingerprint);
             }
         }
-        for key in ["keys_offered", "keys_available", "key_accepted"] {
-            if let Some(list) = facts.get(key) {
+        for fact in [Fact::KeysOffered, Fact::KeysAvailable, Fact::KeyAccepted] {
+            if let Some(list) = facts.text(fact) {
                 for item in list.split(", ") {
                     if let Some((name, rest)) = item.split_once(" (") {
                         if rest.contains(':') {
@@ -200,9 +201,9 @@ impl Redactor {
                 self.add_path(&local);
                 self.add_path(&remote);
             }
-            Event::StartedWith { command }
+            Event::StartedWith { command, .. }
             | Event::ProxyJumpCommand { command }
-            | Event::ProxyCommand { command } => self.add_command(&command),
+            | Event::ProxyCommand { command, .. } => self.add_command(&command),
             Event::ResolveFailed { host, .. }
             | Event::ConnectFailed { host, .. }
             | Event::NoMatchingAlgorithm { host, .. }

@@ -1,17 +1,17 @@
 //! The verdict: what the timeline and the ranked rules say about an input, in the shape every
 //! report format prints and the JSON schema documents. Reporters read only this.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
+use crate::facts::{Fact, Facts};
 use crate::rules::{Advice, RuleSet, Subject};
 use crate::timeline::{
     Expecting, LineRef, Milestone, Outcome, Phase, Program, Role, Session, Timeline,
 };
 
-/// The JSON schema version; bumped only when a key changes meaning or goes away.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The JSON schema version; bumped only when a key changes meaning, type or goes away (2: facts
+/// are typed: numbers as numbers, lists as arrays).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Everything vvvexplain concludes about one input.
 #[derive(Debug, Clone, Serialize)]
@@ -52,7 +52,7 @@ pub struct SessionVerdict {
     /// For an incomplete log: what the client was waiting for.
     pub waiting_for: Option<String>,
     pub timeline: Vec<PhaseEntry>,
-    pub facts: BTreeMap<String, String>,
+    pub facts: Facts,
     /// Lines worth a look that did not end the connection (warnings).
     pub warnings: Vec<LineRef>,
     /// What the reader should know about the log itself (verbosity, dropped lines, …).
@@ -123,7 +123,7 @@ pub struct PhaseEntry {
     pub first_line: Option<u64>,
     pub last_line: Option<u64>,
     pub key_line: Option<LineRef>,
-    pub facts: BTreeMap<String, String>,
+    pub facts: Facts,
     /// Time from the phase's first to its last line, when the log has times.
     pub seconds: Option<f64>,
 }
@@ -217,6 +217,7 @@ fn judge(
     let program = session.program.unwrap_or(Program::Ssh);
     let summary = summarize(
         session,
+        &facts,
         outcome,
         failed_phase,
         evidence.as_ref(),
@@ -256,7 +257,7 @@ fn judge(
 
 /// Replaces `{user}`, `{host}`, `{port}`, `{host_port}` … with the facts; an unknown value
 /// becomes what to put there, in words (`<user name>`).
-pub fn fill(text: &str, facts: &BTreeMap<String, String>) -> String {
+pub fn fill(text: &str, facts: &Facts) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('{') {
@@ -278,17 +279,21 @@ pub fn fill(text: &str, facts: &BTreeMap<String, String>) -> String {
     out
 }
 
-fn fact_value(name: &str, facts: &BTreeMap<String, String>) -> Option<String> {
+fn fact_value(name: &str, facts: &Facts) -> Option<String> {
     match name {
         // known_hosts names a host on a non-default port as [host]:port.
         "host_port" => {
-            let host = facts.get("host")?;
-            Some(match facts.get("port").map(String::as_str) {
-                Some("22") | None => host.clone(),
+            let host = facts.text(Fact::Host)?;
+            Some(match facts.text(Fact::Port).as_deref() {
+                Some("22") | None => host.into_owned(),
                 Some(port) => format!("[{host}]:{port}"),
             })
         }
-        _ => facts.get(name).cloned(),
+        _ => Some(
+            facts
+                .text(crate::facts::definition(name)?.fact)?
+                .into_owned(),
+        ),
     }
 }
 
@@ -430,9 +435,9 @@ fn waiting_for(session: &Session) -> String {
 }
 
 /// Where a connection went, as the reports name it: `example.org port 2222`.
-pub fn target(host: Option<&str>, port: Option<&str>) -> Option<String> {
-    let host = host?;
-    Some(match port {
+pub fn target(facts: &Facts) -> Option<String> {
+    let host = facts.text(Fact::Host)?;
+    Some(match facts.text(Fact::Port) {
         Some(port) => format!("{host} port {port}"),
         None => host.to_string(),
     })
@@ -440,6 +445,7 @@ pub fn target(host: Option<&str>, port: Option<&str>) -> Option<String> {
 
 fn summarize(
     session: &Session,
+    facts: &Facts,
     outcome: Outcome,
     failed: Option<Phase>,
     evidence: Option<&LineRef>,
@@ -447,7 +453,7 @@ fn summarize(
     top: Option<&Cause>,
 ) -> String {
     let program = session.program.unwrap_or(Program::Ssh).id();
-    let target = target(session.fact("host"), session.fact("port"))
+    let target = target(facts)
         .map(|t| format!(" to {t}"))
         .unwrap_or_default();
     let phase = failed.unwrap_or(Phase::Disconnect);
@@ -457,10 +463,10 @@ fn summarize(
     match outcome {
         Outcome::Success => {
             let user = session
-                .fact("user")
+                .fact_text(Fact::User)
                 .map(|u| format!(" as {u}"))
                 .unwrap_or_default();
-            let exit = match session.fact("exit_status") {
+            let exit = match session.fact_text(Fact::ExitStatus).as_deref() {
                 Some("0") | None => String::new(),
                 Some(code) => format!("; the remote command exited with status {code}"),
             };
@@ -506,7 +512,7 @@ fn notes(timeline: &Timeline, session: &Session, connections: usize) -> Vec<Stri
     for jump in timeline.jumps_of(session) {
         if let Some((phase, line)) = &jump.failure {
             let host = jump
-                .fact("host")
+                .fact_text(Fact::Host)
                 .map(|h| format!(" to {h}"))
                 .unwrap_or_default();
             notes.push(format!(
@@ -536,7 +542,7 @@ fn notes(timeline: &Timeline, session: &Session, connections: usize) -> Vec<Stri
             line.line, line.text
         ));
     }
-    if session.fact("post_quantum").is_some() {
+    if session.has_fact(Fact::PostQuantum) {
         notes.push(
             "The client warned that the key exchange is not post-quantum: advice to upgrade the server, not a failure."
                 .to_string(),
@@ -562,10 +568,10 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled_from_facts() {
-        let facts: BTreeMap<String, String> =
-            [("host", "example.org"), ("port", "2222"), ("user", "alice")]
-                .map(|(k, v)| (k.into(), v.into()))
-                .into();
+        let mut facts = Facts::default();
+        facts.set(Fact::Host, "example.org");
+        facts.set(Fact::Port, 2222u16);
+        facts.set(Fact::User, "alice");
         assert_eq!(
             fill("ssh-keygen -R '{host_port}'", &facts),
             "ssh-keygen -R '[example.org]:2222'"

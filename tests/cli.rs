@@ -106,7 +106,7 @@ fn json_has_the_documented_keys() {
         None,
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
-    assert_eq!(v["schema"], 1);
+    assert_eq!(v["schema"], 2);
     assert_eq!(v["outcome"], "failure");
     assert_eq!(v["failed_phase"], "auth");
     let cause = &v["causes"][0];
@@ -127,6 +127,10 @@ fn json_has_the_documented_keys() {
     }
     assert_eq!(v["sessions"].as_array().map(Vec::len), Some(1));
     assert_eq!(v["sessions"][0]["outcome"], "failure");
+    // Schema 2: facts are typed.
+    assert!(v["facts"]["port"].is_u64(), "port is a number");
+    assert!(v["facts"]["keys_offered"].is_array(), "a list is an array");
+    assert!(v["facts"]["user"].is_string());
 
     let ok = vvvexplain(&["--format", "json", "rules/ok/fixtures/ssh-vvv.log"], None);
     let v: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use regex::Regex;
 use vvvexplain::event::{self, Event};
+use vvvexplain::facts::Fact;
 use vvvexplain::report::{self, Format, Styles};
 use vvvexplain::rules::RuleSet;
 use vvvexplain::verdict::{SessionVerdict, Verdict};
@@ -117,12 +118,12 @@ fn typed_values(event: &Event, add: &mut impl FnMut(&str)) {
 
 fn facts_values(session: &SessionVerdict, add: &mut impl FnMut(&str)) {
     let facts = &session.facts;
-    for key in ["host", "address", "user"] {
-        if let Some(v) = facts.get(key) {
-            add(v);
+    for fact in [Fact::Host, Fact::Address, Fact::User] {
+        if let Some(v) = facts.text(fact) {
+            add(&v);
         }
     }
-    if let Some(key) = facts.get("server_host_key") {
+    if let Some(key) = facts.text(Fact::ServerHostKey) {
         if let Some(fp) = key.split_whitespace().nth(1) {
             add(fp.strip_prefix("SHA256:").unwrap_or(fp));
         }
@@ -252,17 +253,18 @@ fn redaction_is_stable_and_keeps_ports_and_versions() {
         );
         // Same port, same placeholder for the host in the summary and the facts.
         let facts = &once.decision.facts;
-        if let Some(port) = verdict.decision.facts.get("port") {
-            assert_eq!(facts.get("port"), Some(port), "{}", file.display());
+        if let Some(port) = verdict.decision.facts.get(Fact::Port) {
+            assert_eq!(facts.get(Fact::Port), Some(port), "{}", file.display());
         }
-        if let (Some(host), Some(_)) = (facts.get("host"), verdict.decision.facts.get("host")) {
+        let host = facts.text(Fact::Host);
+        if let (Some(host), true) = (host, verdict.decision.facts.contains(Fact::Host)) {
             assert!(
                 host.starts_with("host-") || host.starts_with("ip-"),
                 "{}: host fact {host}",
                 file.display()
             );
             assert!(
-                once.decision.summary.contains(host.as_str()),
+                once.decision.summary.contains(&*host),
                 "{}: {}",
                 file.display(),
                 once.decision.summary

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use vvvexplain::facts::{Fact, FactValue};
 use vvvexplain::rules::RuleSet;
 use vvvexplain::timeline::{Outcome, Phase, Role};
 use vvvexplain::verdict::Verdict;
@@ -38,12 +39,12 @@ fn a_proxy_jump_has_the_jump_host_as_its_own_connection() {
         .iter()
         .find(|s| s.connection.role == Role::JumpHost)
         .expect("a jump-host connection");
-    assert!(jump.facts.contains_key("port"));
+    assert!(jump.facts.contains(Fact::Port));
     assert_eq!(v.sessions[v.decided_by].connection.role, Role::Direct);
     assert_eq!(v.decision.outcome, Outcome::Success);
     assert_eq!(
-        v.decision.facts.get("exit_status").map(String::as_str),
-        Some("0")
+        v.decision.facts.get(Fact::ExitStatus),
+        Some(&FactValue::Number(0))
     );
 }
 

@@ -1,10 +1,14 @@
 //! Typed events: what one normalised line of OpenSSH client output says, as the grammar reads it.
 //!
-//! `grammar/openssh.pest` is the single source of truth for what a line means; this module turns
-//! the pest parse of one line into an [`Event`], with one `parse_<rule>` function per event.
+//! `grammar/openssh.pest` is the single source of truth for what a line means; this module
+//! classifies lines with it (remembering what it may reuse) and defines the [`Event`]s;
+//! `parse.rs` turns the parse of each event rule into its typed event, and `routine.rs` gathers
+//! the routine lines of a long log into runs.
 
-use pest::iterators::{Pair, Pairs};
+use pest::iterators::Pairs;
 use pest::Parser;
+
+use crate::timeline::Program;
 
 /// The parser pest generates from `grammar/openssh.pest` (the build script runs the generator, so
 /// it can add one entry rule per event; see `build/grammar.rs`).
@@ -23,12 +27,43 @@ mod generated {
 }
 use generated::Rule;
 
+include!(concat!(env!("OUT_DIR"), "/grammar_events.rs"));
+
+/// Which of the grammar's events a line is (an index into [`event_names`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventKind(u8);
+
+impl EventKind {
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+
+    /// The event a rule names (`no_mutual_signature`), if the grammar has it.
+    pub fn named(name: &str) -> Option<EventKind> {
+        let index = EVENT_NAMES.iter().position(|n| *n == name)?;
+        u8::try_from(index).ok().map(EventKind)
+    }
+
+    /// The grammar rule's name: `no_mutual_signature`.
+    pub fn name(self) -> &'static str {
+        EVENT_NAMES[self.index()]
+    }
+}
+
+/// The names of the grammar's events (the alternatives of `event`), in grammar order.
+pub fn event_names() -> &'static [&'static str] {
+    EVENT_NAMES
+}
+
 mod filter;
+mod parse;
+mod routine;
 mod shape;
 
-use filter::{
-    event_index, Candidates, DecidedByStart, EventFilter, EVENT_NAMES, UNKNOWN_LINE_READS_AT_MOST,
-};
+pub use routine::{RoutineLine, RoutineRun, RunLines};
+
+use filter::{Candidates, DecidedByStart, EventFilter, UNKNOWN_LINE_READS_AT_MOST};
+use parse::parse_event;
 use shape::{Answer, Lookup, Shapes};
 
 /// How loud a line is: the `debugN:` tag OpenSSH put on it, or none (errors, warnings, output).
@@ -40,15 +75,27 @@ pub enum Level {
     Debug3,
 }
 
+impl Level {
+    /// The `-v` count that prints the line (0 for a plain line).
+    pub fn verbosity(self) -> u8 {
+        match self {
+            Level::Plain => 0,
+            Level::Debug1 => 1,
+            Level::Debug2 => 2,
+            Level::Debug3 => 3,
+        }
+    }
+}
+
 /// One classified line: its level and what it says.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Classified {
     pub level: Level,
     /// scp printed the line itself (`scp: debug2: …`), not the ssh it runs.
     pub from_scp: bool,
-    pub event: Event,
-    /// Which of the grammar's events the line is (`None` for `Other`): rules name events so.
+    /// Which grammar event the line is (`None`: no event, [`Event::Other`]).
     pub kind: Option<EventKind>,
+    pub event: Event,
 }
 
 impl Classified {
@@ -56,36 +103,9 @@ impl Classified {
     pub const OTHER: Classified = Classified {
         level: Level::Plain,
         from_scp: false,
-        event: Event::Other,
         kind: None,
+        event: Event::Other,
     };
-}
-
-/// One of the grammar's events (an alternative of its `event` rule), by its place in
-/// [`event_names`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct EventKind(u8);
-
-impl EventKind {
-    /// The event named so in the grammar (`no_mutual_signature`).
-    pub fn named(name: &str) -> Option<EventKind> {
-        let index = EVENT_NAMES.iter().position(|n| *n == name)?;
-        u8::try_from(index).ok().map(EventKind)
-    }
-
-    pub fn name(self) -> &'static str {
-        EVENT_NAMES[usize::from(self.0)]
-    }
-
-    /// Its place in [`event_names`], from 0.
-    pub fn index(self) -> usize {
-        usize::from(self.0)
-    }
-}
-
-/// The names of the grammar's events, in grammar order, as rules name them.
-pub fn event_names() -> &'static [&'static str] {
-    EVENT_NAMES
 }
 
 /// Which way a channel or transfer went.
@@ -101,6 +121,44 @@ pub struct KeyInfo {
     pub path: String,
     pub key_type: Option<String>,
     pub fingerprint: Option<String>,
+}
+
+/// Which algorithm list a `KEX algorithms:`-style proposal line gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlgorithmList {
+    Kex,
+    HostKey,
+    CiphersCtos,
+    CiphersStoc,
+    MacsCtos,
+    MacsStoc,
+    CompressionCtos,
+    CompressionStoc,
+}
+
+/// What an SSH message is a step of, as far as the phases care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageStep {
+    /// `SSH2_MSG_KEXINIT`: the algorithm proposals.
+    Kexinit,
+    /// The server's key exchange reply (`SSH2_MSG_KEX_ECDH_REPLY`, `…_KEXDH_REPLY`, …).
+    KexReply,
+    /// `SSH2_MSG_NEWKEYS`: encryption on.
+    NewKeys,
+    /// `SSH2_MSG_SERVICE_ACCEPT`: ready to authenticate.
+    ServiceAccept,
+    Other,
+}
+
+/// What a channel request asks for, as far as the phases care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelRequestKind {
+    /// A subsystem (sftp).
+    Subsystem,
+    /// A command or a shell.
+    Command,
+    /// A pty, the environment, X11 or agent forwarding.
+    Other,
 }
 
 /// Everything a line can say that matters for the diagnosis. `Other` keeps the rest.
@@ -127,16 +185,23 @@ pub enum Event {
     },
     StartedWith {
         command: String,
+        /// sftp or scp, when the command line starts with one of them.
+        program: Option<Program>,
     },
     ProxyJumpCommand {
         command: String,
     },
     ProxyCommand {
         command: String,
+        /// The host and port a ProxyJump's `-W` forwards to, when ssh filled them in.
+        forwards_to: Option<(String, u16)>,
     },
     IdentityFile {
         path: String,
+        /// -1: there is no such file.
         key_type: i32,
+        /// The certificate ssh looks for next to each key (`id_ed25519-cert`).
+        certificate: bool,
     },
     PostQuantumWarning,
     // resolve
@@ -179,14 +244,17 @@ pub enum Event {
     // kex
     SshMessage {
         name: String,
+        /// What the message does for the connection's progress.
+        step: MessageStep,
         sent: bool,
     },
     KexProposal {
         server: bool,
     },
     KexAlgorithms {
-        kind: String,
-        list: String,
+        list: AlgorithmList,
+        /// The algorithms, comma-separated as OpenSSH prints them.
+        names: String,
     },
     KexChosen {
         host_key: bool,
@@ -206,6 +274,9 @@ pub enum Event {
         port: u16,
         kind: String,
         offer: String,
+        /// The algorithms of the offer a user can enable: protocol markers (strict KEX,
+        /// ext-info) left out.
+        algorithms: Vec<String>,
     },
     // hostkey
     ServerHostKey {
@@ -302,6 +373,7 @@ pub enum Event {
     StdioForwardFailed,
     ChannelRequest {
         kind: String,
+        request: ChannelRequestKind,
         accepted: bool,
         id: u32,
     },
@@ -309,9 +381,12 @@ pub enum Event {
     SendingEnvironment,
     SendingCommand {
         command: String,
+        /// The command is scp's own (`scp -t /tmp`): the client is scp.
+        by_scp: bool,
     },
     SendingSubsystem {
         name: String,
+        sftp: bool,
     },
     ChannelFree {
         id: u32,
@@ -354,16 +429,18 @@ pub enum Event {
         /// Shared, not copied: a transfer log names the same request on every other line, and
         /// the classifier answers those lines from memory.
         name: std::sync::Arc<str>,
+        /// A request that moves a file's bytes (open, read, write, close).
+        file_data: bool,
     },
     ScpError {
         text: String,
     },
     // disconnect
+    BytesPerSecond,
     Transferred {
         sent: u64,
         received: u64,
     },
-    BytesPerSecond,
     ClosedByRemote {
         host: String,
     },
@@ -380,6 +457,8 @@ pub enum Event {
     DisconnectedFrom,
     ConnectionLost {
         detail: String,
+        /// The peer was a proxy command's pipe (`UNKNOWN port 65535`), not the server's socket.
+        through_proxy: bool,
     },
     BrokenPipe,
     KilledBySignal {
@@ -486,8 +565,8 @@ impl Classifier {
             Lookup::Known(Answer::Tags { level, from_scp }, None) => Classified {
                 level,
                 from_scp,
-                event: Event::Other,
                 kind: None,
+                event: Event::Other,
             },
             Lookup::Known(Answer::Events(candidates), None) => act_on(candidates, text, Some(self)),
             Lookup::Unfit => act_on(filter.candidates(text), text, Some(self)),
@@ -658,7 +737,7 @@ fn from_pairs(pairs: Pairs<'_, Rule>) -> Classified {
             Rule::level => level = parse_level(pair.as_str()),
             Rule::scp_tag => from_scp = true,
             rule if is_event(rule) => {
-                kind = event_index(rule).map(EventKind);
+                kind = event_kind(rule);
                 event = parse_event(pair);
             }
             _ => {}
@@ -667,8 +746,8 @@ fn from_pairs(pairs: Pairs<'_, Rule>) -> Classified {
     Classified {
         level,
         from_scp,
-        event,
         kind,
+        event,
     }
 }
 
@@ -677,493 +756,6 @@ fn parse_level(tag: &str) -> Level {
         Some(b'1') => Level::Debug1,
         Some(b'2') => Level::Debug2,
         _ => Level::Debug3,
-    }
-}
-
-fn parse_event(pair: Pair<'_, Rule>) -> Event {
-    match pair.as_rule() {
-        Rule::client_version => parse_client_version(pair),
-        Rule::reading_config => Event::ReadingConfig {
-            path: field(&pair, Rule::path),
-        },
-        Rule::bad_config_option => parse_bad_config_option(pair),
-        Rule::config_terminating => Event::ConfigTerminating {
-            path: field(&pair, Rule::path_until_colon),
-        },
-        Rule::bad_config_perms => Event::BadConfigPermissions {
-            path: field(&pair, Rule::path),
-        },
-        Rule::started_with => Event::StartedWith {
-            command: field(&pair, Rule::text),
-        },
-        Rule::proxyjump_command => Event::ProxyJumpCommand {
-            command: field(&pair, Rule::text),
-        },
-        Rule::proxy_command => Event::ProxyCommand {
-            command: field(&pair, Rule::text),
-        },
-        Rule::identity_file => parse_identity_file(pair),
-        Rule::pq_warning => Event::PostQuantumWarning,
-        Rule::resolve_failed => parse_resolve_failed(pair),
-        Rule::connecting => parse_connecting(pair),
-        Rule::connect_attempt_failed => parse_connect_attempt_failed(pair),
-        Rule::connect_failed => parse_connect_failed(pair),
-        Rule::connection_established => Event::ConnectionEstablished,
-        Rule::local_version => Event::LocalVersion {
-            version: field(&pair, Rule::text),
-        },
-        Rule::remote_version => parse_remote_version(pair),
-        Rule::banner_line => Event::BannerLine {
-            text: field(&pair, Rule::text),
-        },
-        Rule::banner_timeout => Event::BannerTimeout,
-        Rule::banner_exchange_failed => Event::BannerExchangeFailed {
-            detail: field(&pair, Rule::text),
-        },
-        Rule::ssh_msg => parse_ssh_msg(pair),
-        Rule::kex_proposal => Event::KexProposal {
-            server: field(&pair, Rule::proposal_side) == "peer server",
-        },
-        Rule::kex_algorithms => parse_kex_algorithms(pair),
-        Rule::kex_chosen => parse_kex_chosen(pair),
-        Rule::kex_cipher | Rule::kex_cipher_legacy => parse_kex_cipher(pair),
-        Rule::kex_expecting => Event::KexExpecting {
-            message: field(&pair, Rule::ssh_msg_name),
-        },
-        Rule::no_matching_algorithm => parse_no_matching_algorithm(pair),
-        Rule::server_host_key => parse_server_host_key(pair),
-        Rule::host_key_known => parse_host_key_known(pair),
-        Rule::host_key_added => parse_host_key_added(pair),
-        Rule::host_key_changed => Event::HostKeyChanged,
-        Rule::host_key_offending => parse_host_key_offending(pair),
-        Rule::host_key_strict_unknown => parse_host_key_strict_unknown(pair),
-        Rule::host_key_strict_changed => Event::HostKeyStrictChanged {
-            host: field(&pair, Rule::host_until_space),
-        },
-        Rule::host_key_failed => Event::HostKeyVerificationFailed,
-        Rule::host_authenticity => Event::HostAuthenticityUnknown,
-        Rule::authenticating_as => parse_authenticating_as(pair),
-        Rule::will_attempt_key => Event::WillAttemptKey(parse_key_description(&pair)),
-        Rule::auth_methods => Event::AuthMethods {
-            methods: field(&pair, Rule::method_list),
-        },
-        Rule::next_auth_method => Event::NextAuthMethod {
-            method: field(&pair, Rule::word),
-        },
-        Rule::offering_key => Event::OfferingKey(parse_key_description(&pair)),
-        Rule::trying_private_key => Event::TryingPrivateKey {
-            path: field(&pair, Rule::path),
-        },
-        Rule::no_such_identity => Event::NoSuchIdentity {
-            path: field(&pair, Rule::path_until_colon_space),
-        },
-        Rule::server_accepts_key => Event::ServerAcceptsKey(parse_key_description(&pair)),
-        Rule::authenticated_to => Event::Authenticated {
-            method: optional_field(&pair, Rule::word_until_quote),
-        },
-        Rule::auth_succeeded => Event::Authenticated {
-            method: optional_field(&pair, Rule::word_until_paren),
-        },
-        Rule::permission_denied => parse_permission_denied(pair),
-        Rule::no_more_methods => Event::NoMoreAuthMethods,
-        Rule::signing_with_key => Event::SigningWithKey,
-        Rule::askpass_requested => Event::AskpassRequested,
-        Rule::kbdint_prompts => Event::KbdIntPrompts {
-            count: number(&pair, Rule::number),
-        },
-        Rule::no_mutual_signature => Event::NoMutualSignature,
-        Rule::load_key_failed => parse_load_key_failed(pair),
-        Rule::unprotected_key => Event::UnprotectedKey,
-        Rule::key_too_open => parse_key_too_open(pair),
-        Rule::too_many_failures => Event::TooManyAuthFailures,
-        Rule::gssapi_failure => Event::GssapiFailure,
-        Rule::remote_debug => Event::RemoteDebug {
-            text: field(&pair, Rule::text),
-        },
-        Rule::channel_new => parse_channel_new(pair),
-        Rule::channel_open_confirmed => Event::ChannelOpenConfirmed {
-            id: number(&pair, Rule::number),
-        },
-        Rule::channel_open_failed => parse_channel_open_failed(pair),
-        Rule::stdio_forward_failed => Event::StdioForwardFailed,
-        Rule::channel_request_result => parse_channel_request_result(pair),
-        Rule::entering_session => Event::EnteringSession,
-        Rule::sending_env => Event::SendingEnvironment,
-        Rule::sending_command => Event::SendingCommand {
-            command: field(&pair, Rule::text),
-        },
-        Rule::sending_subsystem => Event::SendingSubsystem {
-            name: field(&pair, Rule::text),
-        },
-        Rule::channel_free => Event::ChannelFree {
-            id: number(&pair, Rule::number),
-        },
-        Rule::exit_status => Event::ExitStatus {
-            code: number(&pair, Rule::signed_number),
-        },
-        Rule::remote_nologin => Event::RemoteNologin,
-        Rule::remote_sftp_only => Event::RemoteSftpOnly,
-        Rule::scp_executing => parse_scp_executing(pair),
-        Rule::sftp_remote_version => Event::SftpRemoteVersion {
-            version: number(&pair, Rule::number),
-        },
-        Rule::sftp_extension => Event::SftpExtension {
-            name: field(&pair, Rule::word_until_quote),
-        },
-        Rule::sftp_message_too_long => Event::SftpMessageTooLong {
-            length: number(&pair, Rule::number),
-        },
-        Rule::sftp_shell_output_hint => Event::SftpShellOutputHint,
-        Rule::sftp_read_packet_failed => Event::SftpReadPacketFailed {
-            reason: field(&pair, Rule::text),
-        },
-        Rule::sftp_connection_closed => Event::SftpConnectionClosed,
-        Rule::sftp_prompt => Event::SftpPrompt {
-            command: field(&pair, Rule::text),
-        },
-        Rule::sftp_transfer_start => parse_sftp_transfer_start(pair),
-        Rule::sftp_packet => Event::SftpPacket {
-            name: field(&pair, Rule::fxp_name).into(),
-        },
-        Rule::scp_error => Event::ScpError {
-            text: field(&pair, Rule::text),
-        },
-        Rule::transferred => parse_transferred(pair),
-        Rule::bytes_per_second => Event::BytesPerSecond,
-        Rule::closed_by_remote => Event::ClosedByRemote {
-            host: field(&pair, Rule::host_until_space),
-        },
-        Rule::connection_to_closed => Event::ConnectionClosed {
-            host: field(&pair, Rule::host_until_space),
-        },
-        Rule::server_not_responding => Event::ServerNotResponding {
-            host: field(&pair, Rule::host_until_space),
-        },
-        Rule::received_disconnect => parse_received_disconnect(pair),
-        Rule::disconnected_from => Event::DisconnectedFrom,
-        Rule::connection_lost => Event::ConnectionLost {
-            detail: pair.as_str().to_string(),
-        },
-        Rule::broken_pipe => Event::BrokenPipe,
-        Rule::killed_by_signal => Event::KilledBySignal {
-            signal: number(&pair, Rule::number),
-        },
-        _ => Event::Other,
-    }
-}
-
-// ── field access ──────────────────────────────────────────────────────────────────────────────
-
-/// The text of the first token of `rule` inside `pair`, or "" if the grammar made it optional.
-fn field(pair: &Pair<'_, Rule>, rule: Rule) -> String {
-    optional_field(pair, rule).unwrap_or_default()
-}
-
-fn optional_field(pair: &Pair<'_, Rule>, rule: Rule) -> Option<String> {
-    pair.clone()
-        .into_inner()
-        .find(|p| p.as_rule() == rule)
-        .map(|p| p.as_str().to_string())
-}
-
-/// The texts of every token of `rule` inside `pair`, in order.
-fn fields(pair: &Pair<'_, Rule>, rule: Rule) -> Vec<String> {
-    pair.clone()
-        .into_inner()
-        .filter(|p| p.as_rule() == rule)
-        .map(|p| p.as_str().to_string())
-        .collect()
-}
-
-/// A number token; digits that overflow (a hostile log) read as the type's maximum, not a panic.
-fn number<T: std::str::FromStr + Bounded>(pair: &Pair<'_, Rule>, rule: Rule) -> T {
-    let text = field(pair, rule);
-    text.parse().unwrap_or_else(|_| {
-        if text.starts_with('-') {
-            T::MIN
-        } else {
-            T::MAX
-        }
-    })
-}
-
-/// The extremes a saturating parse falls back to.
-trait Bounded {
-    const MIN: Self;
-    const MAX: Self;
-}
-macro_rules! bounded {
-    ($($t:ty),*) => { $(impl Bounded for $t { const MIN: Self = <$t>::MIN; const MAX: Self = <$t>::MAX; })* };
-}
-bounded!(u16, u32, u64, i32);
-
-// ── one parse function per event that has more than one field ─────────────────────────────────
-
-fn parse_client_version(pair: Pair<'_, Rule>) -> Event {
-    Event::ClientVersion {
-        software: field(&pair, Rule::client_software),
-        library: optional_field(&pair, Rule::crypto_library),
-    }
-}
-
-fn parse_bad_config_option(pair: Pair<'_, Rule>) -> Event {
-    Event::BadConfigOption {
-        path: field(&pair, Rule::path_until_colon),
-        line: number(&pair, Rule::number),
-        option: field(&pair, Rule::word),
-    }
-}
-
-fn parse_identity_file(pair: Pair<'_, Rule>) -> Event {
-    Event::IdentityFile {
-        path: field(&pair, Rule::path_until_type),
-        key_type: number(&pair, Rule::signed_number),
-    }
-}
-
-fn parse_resolve_failed(pair: Pair<'_, Rule>) -> Event {
-    Event::ResolveFailed {
-        host: field(&pair, Rule::host_until_colon),
-        reason: field(&pair, Rule::text),
-    }
-}
-
-fn parse_connecting(pair: Pair<'_, Rule>) -> Event {
-    Event::Connecting {
-        host: field(&pair, Rule::host_until_bracket),
-        address: field(&pair, Rule::address),
-        port: number(&pair, Rule::port),
-    }
-}
-
-fn parse_connect_attempt_failed(pair: Pair<'_, Rule>) -> Event {
-    Event::ConnectAttemptFailed {
-        address: field(&pair, Rule::address_until_space),
-        port: number(&pair, Rule::port),
-        reason: field(&pair, Rule::text),
-    }
-}
-
-fn parse_connect_failed(pair: Pair<'_, Rule>) -> Event {
-    Event::ConnectFailed {
-        host: field(&pair, Rule::host_until_space),
-        port: number(&pair, Rule::port),
-        reason: field(&pair, Rule::text),
-    }
-}
-
-fn parse_remote_version(pair: Pair<'_, Rule>) -> Event {
-    Event::RemoteVersion {
-        protocol: field(&pair, Rule::protocol_version),
-        software: field(&pair, Rule::text),
-    }
-}
-
-fn parse_ssh_msg(pair: Pair<'_, Rule>) -> Event {
-    Event::SshMessage {
-        name: field(&pair, Rule::ssh_msg_name),
-        sent: field(&pair, Rule::msg_direction) == "sent",
-    }
-}
-
-fn parse_kex_algorithms(pair: Pair<'_, Rule>) -> Event {
-    Event::KexAlgorithms {
-        kind: field(&pair, Rule::algorithm_kind),
-        list: field(&pair, Rule::text),
-    }
-}
-
-fn parse_kex_chosen(pair: Pair<'_, Rule>) -> Event {
-    Event::KexChosen {
-        host_key: field(&pair, Rule::chosen_kind) == "host key algorithm",
-        algorithm: field(&pair, Rule::word),
-    }
-}
-
-fn parse_kex_cipher(pair: Pair<'_, Rule>) -> Event {
-    let words = fields(&pair, Rule::word);
-    let word = |i: usize| words.get(i).cloned().unwrap_or_default();
-    Event::KexCipher {
-        client_to_server: field(&pair, Rule::direction) == "client->server",
-        cipher: word(0),
-        mac: word(1),
-        compression: word(2),
-    }
-}
-
-fn parse_no_matching_algorithm(pair: Pair<'_, Rule>) -> Event {
-    Event::NoMatchingAlgorithm {
-        host: field(&pair, Rule::host_until_space),
-        port: number(&pair, Rule::port),
-        kind: field(&pair, Rule::negotiated_kind),
-        offer: field(&pair, Rule::text),
-    }
-}
-
-fn parse_server_host_key(pair: Pair<'_, Rule>) -> Event {
-    Event::ServerHostKey {
-        key_type: field(&pair, Rule::word),
-        fingerprint: field(&pair, Rule::fingerprint),
-    }
-}
-
-fn parse_host_key_known(pair: Pair<'_, Rule>) -> Event {
-    Event::HostKeyKnown {
-        host: field(&pair, Rule::quoted_host),
-        key_type: field(&pair, Rule::word),
-    }
-}
-
-fn parse_host_key_added(pair: Pair<'_, Rule>) -> Event {
-    Event::HostKeyAdded {
-        host: field(&pair, Rule::quoted_host),
-        key_type: field(&pair, Rule::key_type_paren),
-    }
-}
-
-fn parse_host_key_offending(pair: Pair<'_, Rule>) -> Event {
-    Event::HostKeyOffending {
-        key_type: field(&pair, Rule::word),
-        path: field(&pair, Rule::path_until_colon),
-        line: number(&pair, Rule::number),
-    }
-}
-
-fn parse_host_key_strict_unknown(pair: Pair<'_, Rule>) -> Event {
-    Event::HostKeyStrictUnknown {
-        key_type: field(&pair, Rule::word),
-        host: field(&pair, Rule::host_until_space),
-    }
-}
-
-fn parse_authenticating_as(pair: Pair<'_, Rule>) -> Event {
-    Event::AuthenticatingAs {
-        host: field(&pair, Rule::host_until_last_colon),
-        port: number(&pair, Rule::port),
-        user: field(&pair, Rule::user),
-    }
-}
-
-/// `PATH TYPE SHA256:FP [explicit] [agent]` (8.0+), `TYPE SHA256:FP PATH` (7.6–7.9) or `PATH` (older).
-fn parse_key_description(pair: &Pair<'_, Rule>) -> KeyInfo {
-    let text = field(pair, Rule::key_description);
-    let words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
-    let fp_at = words
-        .iter()
-        .position(|w| w.starts_with("SHA256:") || w.starts_with("MD5:"));
-    match fp_at {
-        Some(1) => {
-            // 7.6–7.9: TYPE FP PATH
-            KeyInfo {
-                key_type: Some(words[0].to_string()),
-                fingerprint: Some(words[1].to_string()),
-                path: words
-                    .get(2..)
-                    .map(|rest| rest.join(" "))
-                    .unwrap_or_default(),
-            }
-        }
-        Some(i) if i >= 2 => KeyInfo {
-            path: words[..i - 1].join(" "),
-            key_type: Some(words[i - 1].to_string()),
-            fingerprint: Some(words[i].to_string()),
-        },
-        _ => KeyInfo {
-            path: text.trim().to_string(),
-            key_type: None,
-            fingerprint: None,
-        },
-    }
-}
-
-fn parse_permission_denied(pair: Pair<'_, Rule>) -> Event {
-    Event::PermissionDenied {
-        user_at_host: optional_field(&pair, Rule::user_at_host),
-        methods: optional_field(&pair, Rule::method_list),
-    }
-}
-
-fn parse_load_key_failed(pair: Pair<'_, Rule>) -> Event {
-    Event::LoadKeyFailed {
-        path: field(&pair, Rule::quoted_path),
-        reason: field(&pair, Rule::text),
-    }
-}
-
-fn parse_key_too_open(pair: Pair<'_, Rule>) -> Event {
-    Event::KeyPermissionsTooOpen {
-        mode: field(&pair, Rule::number),
-        path: field(&pair, Rule::quoted_host),
-    }
-}
-
-fn parse_channel_new(pair: Pair<'_, Rule>) -> Event {
-    Event::ChannelNew {
-        id: number(&pair, Rule::number),
-        kind: field(&pair, Rule::text_until_bracket),
-    }
-}
-
-fn parse_channel_open_failed(pair: Pair<'_, Rule>) -> Event {
-    Event::ChannelOpenFailed {
-        id: number(&pair, Rule::number),
-        reason: field(&pair, Rule::text),
-    }
-}
-
-fn parse_channel_request_result(pair: Pair<'_, Rule>) -> Event {
-    Event::ChannelRequest {
-        kind: field(&pair, Rule::request_kind),
-        accepted: field(&pair, Rule::request_outcome) == "accepted",
-        id: number(&pair, Rule::number),
-    }
-}
-
-fn parse_scp_executing(pair: Pair<'_, Rule>) -> Event {
-    Event::ScpExecuting {
-        host: field(&pair, Rule::host_until_comma),
-        user: field(&pair, Rule::user_until_comma),
-        command: field(&pair, Rule::text),
-    }
-}
-
-fn parse_sftp_transfer_start(pair: Pair<'_, Rule>) -> Event {
-    let direction = if field(&pair, Rule::transfer_direction) == "upload" {
-        Direction::Upload
-    } else {
-        Direction::Download
-    };
-    let paths = fields(&pair, Rule::word_until_quote);
-    let path = |i: usize| paths.get(i).cloned().unwrap_or_default();
-    let (local, remote) = match direction {
-        Direction::Upload => (path(0), path(1)),
-        Direction::Download => (path(1), path(0)),
-    };
-    Event::SftpTransferStart {
-        direction,
-        local,
-        remote,
-    }
-}
-
-fn parse_transferred(pair: Pair<'_, Rule>) -> Event {
-    let numbers = fields(&pair, Rule::number);
-    let at = |i: usize| {
-        numbers
-            .get(i)
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(u64::MAX)
-    };
-    Event::Transferred {
-        sent: at(0),
-        received: at(1),
-    }
-}
-
-fn parse_received_disconnect(pair: Pair<'_, Rule>) -> Event {
-    Event::ReceivedDisconnect {
-        code: number(&pair, Rule::number),
-        reason: field(&pair, Rule::text),
     }
 }
 
@@ -1293,7 +885,8 @@ mod tests {
                 host: "127.0.0.1".into(),
                 port: 2222,
                 kind: "key exchange method".into(),
-                offer: "diffie-hellman-group1-sha1".into()
+                offer: "diffie-hellman-group1-sha1".into(),
+                algorithms: vec!["diffie-hellman-group1-sha1".into()],
             }
         );
         assert_eq!(
@@ -1324,9 +917,35 @@ mod tests {
             event("debug1: SSH2_MSG_KEXINIT received"),
             Event::SshMessage {
                 name: "SSH2_MSG_KEXINIT".into(),
+                step: MessageStep::Kexinit,
                 sent: false
             }
         );
+    }
+
+    #[test]
+    fn a_proxy_jump_names_the_target_it_forwards_to() {
+        let target =
+            |command: &str| match event(&format!("debug1: Executing proxy command: {command}")) {
+                Event::ProxyCommand {
+                    command: said,
+                    forwards_to,
+                } => {
+                    assert_eq!(said, command);
+                    forwards_to
+                }
+                other => panic!("{other:?}"),
+            };
+        assert_eq!(
+            target("exec ssh -l u -p 2200 -vvv -W '[127.0.0.1]:22561' jump"),
+            Some(("127.0.0.1".into(), 22561))
+        );
+        assert_eq!(
+            target("ssh -W db.internal:22 bastion"),
+            Some(("db.internal".into(), 22))
+        );
+        assert_eq!(target("ssh -W '[%h]:%p' bastion"), None);
+        assert_eq!(target("nc %h %p"), None);
     }
 
     #[test]
@@ -1401,7 +1020,15 @@ mod tests {
         assert_eq!(
             event("Connection closed by 127.0.0.1 port 22"),
             Event::ConnectionLost {
-                detail: "Connection closed by 127.0.0.1 port 22".into()
+                detail: "Connection closed by 127.0.0.1 port 22".into(),
+                through_proxy: false,
+            }
+        );
+        assert_eq!(
+            event("Connection closed by UNKNOWN port 65535"),
+            Event::ConnectionLost {
+                detail: "Connection closed by UNKNOWN port 65535".into(),
+                through_proxy: true,
             }
         );
         assert_eq!(

@@ -424,5 +424,5 @@ fn first_sentence(text: &str) -> &str {
 }
 
 fn target(v: &SessionVerdict) -> Option<String> {
-    crate::verdict::target(shown::fact(v, "host"), shown::fact(v, "port"))
+    crate::verdict::target(&v.facts)
 }

@@ -48,7 +48,7 @@ fn fixture_path(rule: &Rule, fixture: &std::path::Path) -> String {
 
 /// A rule's text with its placeholders said in words (`<user name>`), as no log fills them here.
 fn words(text: &str) -> String {
-    crate::verdict::fill(text, &std::collections::BTreeMap::new())
+    crate::verdict::fill(text, &crate::facts::Facts::default())
 }
 
 fn side_name(side: Side) -> &'static str {

@@ -2,6 +2,7 @@
 //! allows, what it offered when no algorithm matched. Facts are read only through [`fact`] and
 //! [`fact_list`], so a change in how facts are stored touches these two functions alone.
 
+use crate::facts::FactValue;
 use crate::timeline::{Outcome, Phase};
 use crate::verdict::SessionVerdict;
 
@@ -11,38 +12,42 @@ pub struct Shown {
     pub values: Vec<String>,
 }
 
-/// A fact's value as text.
-pub fn fact<'a>(v: &'a SessionVerdict, name: &str) -> Option<&'a str> {
+/// A fact's value as text (a list joined as OpenSSH or a person writes it).
+pub fn fact(v: &SessionVerdict, name: &str) -> Option<String> {
+    let fact = crate::facts::definition(name)?.fact;
     v.facts
-        .get(name)
-        .map(String::as_str)
+        .text(fact)
+        .map(|text| text.into_owned())
         .filter(|s| !s.is_empty())
 }
 
-/// A fact that holds a list (`a, b` or `a,b`), item by item.
-pub fn fact_list<'a>(v: &'a SessionVerdict, name: &str) -> Vec<&'a str> {
-    fact(v, name)
-        .map(|list| {
-            let separator = if list.contains(", ") { ", " } else { "," };
-            list.split(separator).map(str::trim).collect()
-        })
-        .unwrap_or_default()
+/// A fact that holds a list, item by item (a text fact is one item).
+pub fn fact_list(v: &SessionVerdict, name: &str) -> Vec<String> {
+    let Some(typed) = crate::facts::definition(name).map(|d| d.fact) else {
+        return Vec::new();
+    };
+    match v.facts.get(typed) {
+        Some(FactValue::List(items)) => items.clone(),
+        Some(_) => fact(v, name).into_iter().collect(),
+        None => Vec::new(),
+    }
 }
 
 /// Every fact, labelled in words (`--verbose`).
 pub fn all(v: &SessionVerdict) -> Vec<Shown> {
     v.facts
-        .keys()
-        .filter_map(|name| {
+        .iter()
+        .filter_map(|(fact, _)| {
+            let name = fact.name();
             let items = fact_list(v, name);
             // Keys and files (`path (TYPE fingerprint)`) one a line; names of algorithms,
             // methods or files in one wrapped line.
             let values = if items.iter().any(|item| item.contains(' ')) {
-                items.into_iter().map(str::to_string).collect()
+                items
             } else {
                 vec![items.join(", ")]
             };
-            (!values[0].is_empty()).then(|| Shown {
+            (!values.first().is_none_or(String::is_empty)).then(|| Shown {
                 label: label(name),
                 values,
             })
@@ -55,7 +60,7 @@ pub fn relevant(v: &SessionVerdict) -> Vec<Shown> {
     let mut shown = Vec::new();
     let mut add = |name: &str, label: &str| {
         if let Some(value) = fact(v, name) {
-            shown.push(one(label, value));
+            shown.push(one(label, &value));
         }
     };
     add("command_line", "You ran");
@@ -111,13 +116,13 @@ fn kex(v: &SessionVerdict) -> Vec<Shown> {
     let Some(kind) = fact(v, "no_matching") else {
         return shown;
     };
-    let client_list = match kind {
+    let client_list = match kind.as_str() {
         "cipher" => "client_ciphers_ctos",
         "MAC" => "client_macs_ctos",
         "host key type" => "client_host_key_algorithms",
         _ => "client_kex_algorithms",
     };
-    shown.push(one("No common", kind));
+    shown.push(one("No common", &kind));
     let mut list = |name: &str, label: &str| {
         let values = fact_list(v, name);
         if !values.is_empty() {
@@ -131,7 +136,7 @@ fn kex(v: &SessionVerdict) -> Vec<Shown> {
         ("host_key_algorithm", "Host key type agreed"),
     ] {
         if let Some(value) = fact(v, name) {
-            shown.push(one(label, value));
+            shown.push(one(label, &value));
         }
     }
     shown
@@ -161,16 +166,16 @@ fn auth(v: &SessionVerdict) -> Vec<Shown> {
         };
         let values = offered
             .iter()
-            .map(|key| match accepted {
-                Some(a) if a == *key => format!("{key}: accepted"),
-                _ => key.to_string(),
+            .map(|key| match &accepted {
+                Some(a) if a == key => format!("{key}: accepted"),
+                _ => key.clone(),
             })
             .collect();
         shown.push(Shown {
             label: label.to_string(),
             values,
         });
-    } else if v.facts.contains_key("keys_missing") {
+    } else if fact(v, "keys_missing").is_some() {
         shown.push(one("Keys offered", "none"));
     }
     let missing = fact_list(v, "keys_missing");

@@ -20,6 +20,7 @@ pub use raw::{Confidence, Side};
 use raw::{OneOrMany, RawMatch, RawRule, RawStep, RawTest};
 
 use crate::event::{event_names, EventKind};
+use crate::facts::{self, Fact};
 use crate::timeline::{KeptLine, LineRef, Milestone, Outcome, Phase, Program, Session, Timeline};
 
 /// The text of one rule file and where it came from.
@@ -180,8 +181,8 @@ struct Conditions {
     events: Vec<EventKind>,
     any_events: Vec<EventKind>,
     no_events: Vec<EventKind>,
-    facts: Vec<(String, LazyRegex)>,
-    no_facts: Vec<String>,
+    facts: Vec<(Fact, LazyRegex)>,
+    no_facts: Vec<Fact>,
     slow_step: Option<SlowStepCondition>,
 }
 
@@ -463,11 +464,8 @@ impl Conditions {
         }
         // What needs no regex first: a regex is compiled on its first use, so a rule ruled out
         // by a missing fact or a short wait never compiles one.
-        if self.no_facts.iter().any(|key| session.fact(key).is_some())
-            || self
-                .facts
-                .iter()
-                .any(|(key, _)| session.fact(key).is_none())
+        if self.no_facts.iter().any(|&fact| session.has_fact(fact))
+            || self.facts.iter().any(|&(fact, _)| !session.has_fact(fact))
         {
             return None;
         }
@@ -488,8 +486,11 @@ impl Conditions {
             let line = subject.evidence.filter(|l| evidence.is_match(&l.text))?;
             matched.push(line.clone());
         }
-        for (key, pattern) in &self.facts {
-            if !session.fact(key).is_some_and(|v| pattern.is_match(v)) {
+        for (fact, pattern) in &self.facts {
+            if !session
+                .fact_text(*fact)
+                .is_some_and(|v| pattern.is_match(&v))
+            {
                 return None;
             }
         }
@@ -714,91 +715,29 @@ fn compile_rule(source: &RuleSource, raw: RawRule) -> Result<Rule, Vec<RuleError
     })
 }
 
-/// Facts the timeline records; a rule naming another would never match.
-const KNOWN_FACTS: &[&str] = &[
-    "address",
-    "auth_method",
-    "bad_config_option",
-    "bad_permissions_file",
-    "bytes_received",
-    "bytes_sent",
-    "channel_open_failed",
-    "channels",
-    "client_version",
-    "command",
-    "command_line",
-    "config_files",
-    "connect_error",
-    "crypto_library",
-    "exit_status",
-    "files",
-    "host",
-    "host_key_algorithm",
-    "host_key_status",
-    "identity_files",
-    "kex_algorithm",
-    "key_accepted",
-    "key_file",
-    "keys_missing",
-    "key_load_error",
-    "key_too_open",
-    "keys_available",
-    "keys_offered",
-    "known_hosts_entry",
-    "local_version",
-    "message_too_long",
-    "message_too_long_as_text",
-    "methods_tried",
-    "no_matching",
-    "port",
-    "post_quantum",
-    "proxy_command",
-    "proxy_jump",
-    "read_error",
-    "request_failed",
-    "resolve_error",
-    "scp_error",
-    "scp_remote_command",
-    "server_allows",
-    "server_disconnect",
-    "server_host_key",
-    "server_offer",
-    "server_pre_banner_text",
-    "server_software",
-    "sftp_commands",
-    "sftp_version",
-    "subsystem",
-    "user",
-    "waiting_for_user",
-];
-
-/// Families of facts named by a prefix: each side's algorithm lists and the negotiated choices.
-const KNOWN_FACT_PREFIXES: &[&str] = &["client_", "server_", "cipher_", "mac_", "compression_"];
-
-fn is_known_fact(key: &str) -> bool {
-    KNOWN_FACTS.contains(&key) || KNOWN_FACT_PREFIXES.iter().any(|p| key.starts_with(p))
-}
-
-/// An error at `at` unless [`is_known_fact`] knows `key`.
-fn check_fact(
+/// The fact a rule names at `at`, or an error there saying which facts there are.
+fn known_fact(
     source: &RuleSource,
     at: &[Seg],
     target: Target,
     key: &str,
     errors: &mut Vec<RuleError>,
-) {
-    if !is_known_fact(key) {
+) -> Option<Fact> {
+    let known = facts::definition(key).map(|d| d.fact);
+    if known.is_none() {
+        let names: Vec<&str> = facts::ALL.iter().map(|d| d.name).collect();
         errors.push(RuleError::at(
             source,
             at,
             target,
             format!(
                 "unknown fact `{key}`{}; known facts: {}",
-                did_you_mean(key, KNOWN_FACTS),
-                KNOWN_FACTS.join(", ")
+                did_you_mean(key, &names),
+                names.join(", ")
             ),
         ));
     }
+    known
 }
 
 fn compile_conditions(
@@ -837,17 +776,22 @@ fn compile_conditions(
         events(raw.no_events, "no_events"),
     );
     let mut facts = Vec::new();
-    for (i, key) in raw.no_facts.iter().enumerate() {
-        let at = [Seg::Key("match"), Seg::Key("no_facts"), Seg::Index(i)];
-        check_fact(source, &at, Target::Value, key, errors);
-    }
     for (key, pattern) in raw.facts {
         let at = [Seg::Key("match"), Seg::Key("facts"), Seg::Key(&key)];
-        check_fact(source, &at, Target::Key, &key, errors);
-        if let Some(r) = compile_regex(source, &at, &pattern, errors) {
-            facts.push((key, r));
+        let fact = known_fact(source, &at, Target::Key, &key, errors);
+        if let (Some(fact), Some(r)) = (fact, compile_regex(source, &at, &pattern, errors)) {
+            facts.push((fact, r));
         }
     }
+    let no_facts = raw
+        .no_facts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, key)| {
+            let at = [Seg::Key("match"), Seg::Key("no_facts"), Seg::Index(i)];
+            known_fact(source, &at, Target::Value, key, errors)
+        })
+        .collect();
     let version = raw.version.map(|v| {
         parse_version_range(&v).unwrap_or_else(|e| {
             let at = [Seg::Key("match"), Seg::Key("version")];
@@ -877,7 +821,7 @@ fn compile_conditions(
         any_events,
         no_events,
         facts,
-        no_facts: raw.no_facts,
+        no_facts,
         slow_step: raw.slow_step.and_then(|step| {
             let at = |key| [Seg::Key("match"), Seg::Key("slow_step"), Seg::Key(key)];
             let regex = |key, p: &Option<String>, errors: &mut Vec<RuleError>| match p {

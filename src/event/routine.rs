@@ -51,6 +51,7 @@ impl RequestLine {
 
     /// Becomes `line`, without a new reference to a name it already holds (the classifier
     /// hands out the same name for a transfer's requests).
+    #[inline]
     fn become_(&mut self, number: u64, line: &RoutineLine, request: &Request) {
         self.number = number;
         self.level = line.level;
@@ -179,7 +180,9 @@ impl RoutineRun {
         run
     }
 
-    /// Adds `line`, the routine line right after these, to the run.
+    /// Adds `line`, the routine line right after these, to the run (once per line of a long
+    /// log: inlined into the loop that reads a batch).
+    #[inline]
     pub fn add(&mut self, line: &RoutineLine) {
         self.last = line.number;
         self.count += 1;

@@ -186,10 +186,17 @@ impl Report<'_> {
         let s = self.view.styles;
         let title = format!("{label} {}", cause.advice.title);
         self.para(&title, "", "  ", s.emphasis)?;
-        let tag = format!("[{}, {} confidence]", cause.id, cause.advice.confidence.id());
+        let tag = format!(
+            "[{}, {} confidence]",
+            cause.id,
+            cause.advice.confidence.id()
+        );
         self.para(&tag, "  ", "  ", s.dim)?;
         self.para(&cause.advice.explanation, "  ", "  ", s.plain)?;
-        for (kind, steps) in [("Fix", &cause.advice.fixes), ("Check", &cause.advice.checks)] {
+        for (kind, steps) in [
+            ("Fix", &cause.advice.fixes),
+            ("Check", &cause.advice.checks),
+        ] {
             for side in [Side::Client, Side::Server] {
                 self.steps(kind, side, steps)?;
             }
@@ -204,7 +211,12 @@ impl Report<'_> {
             self.para(log, "  the server's log may say: ", "    ", s.dim)?;
         }
         if !cause.advice.references.is_empty() {
-            self.para(&cause.advice.references.join("; "), "  read: ", "    ", s.dim)?;
+            self.para(
+                &cause.advice.references.join("; "),
+                "  read: ",
+                "    ",
+                s.dim,
+            )?;
         }
         Ok(())
     }

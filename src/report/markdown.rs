@@ -120,7 +120,10 @@ fn write_cause(out: &mut dyn Write, rank: usize, cause: &Cause) -> io::Result<()
     writeln!(out, "   {}", escape(&cause.advice.explanation))?;
     writeln!(out)?;
     for (side, name) in [(Side::Client, "client"), (Side::Server, "server")] {
-        for (label, steps) in [("fix", &cause.advice.fixes), ("check", &cause.advice.checks)] {
+        for (label, steps) in [
+            ("fix", &cause.advice.fixes),
+            ("check", &cause.advice.checks),
+        ] {
             for step in steps.iter().filter(|s| s.side == side) {
                 writeln!(out, "   - {name} {label}: {}", escape(&step.text))?;
                 if let Some(command) = &step.command {

@@ -75,7 +75,10 @@ pub fn write_text(out: &mut dyn Write, rule: &Rule, width: usize) -> io::Result<
     para(out, &tag, "", "")?;
     writeln!(out)?;
     para(out, &words(&rule.advice.explanation), "", "")?;
-    for (kind, steps) in [("Checks", &rule.advice.checks), ("Fixes", &rule.advice.fixes)] {
+    for (kind, steps) in [
+        ("Checks", &rule.advice.checks),
+        ("Fixes", &rule.advice.fixes),
+    ] {
         if steps.is_empty() {
             continue;
         }
@@ -168,7 +171,10 @@ fn write_rule_markdown(out: &mut dyn Write, rule: &Rule) -> io::Result<()> {
     )?;
     writeln!(out)?;
     writeln!(out, "{}", escape(words(&rule.advice.explanation).trim()))?;
-    for (kind, steps) in [("Checks", &rule.advice.checks), ("Fixes", &rule.advice.fixes)] {
+    for (kind, steps) in [
+        ("Checks", &rule.advice.checks),
+        ("Fixes", &rule.advice.fixes),
+    ] {
         write_steps_markdown(out, kind, steps)?;
     }
     if !rule.advice.server_log.is_empty() {

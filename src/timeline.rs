@@ -1161,7 +1161,8 @@ impl Session {
                 self.warn(at);
             }
             E::TooManyAuthFailures => self.fail(Some(P::Auth), at),
-            E::RemoteDebug { .. } => {}
+            // Typed for rules; the failure itself is the "Permission denied" that follows.
+            E::RemoteDebug { .. } | E::AgentUnreachable { .. } | E::SigningFailed { .. } => {}
             // channel
             E::ChannelNew { kind, .. } => {
                 self.touch(P::Channel, at);
@@ -1324,7 +1325,8 @@ impl Session {
                 );
                 self.fail(None, at);
             }
-            E::DisconnectedFrom => {}
+            // The connection-lost line that follows ends the connection.
+            E::DisconnectedFrom | E::CorruptedPacket => {}
             E::KilledBySignal { .. } => {
                 self.interrupted.get_or_insert_with(|| at.clone());
             }

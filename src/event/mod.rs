@@ -244,6 +244,12 @@ pub enum Event {
     },
     TooManyAuthFailures,
     GssapiFailure,
+    AgentUnreachable {
+        reason: String,
+    },
+    SigningFailed {
+        detail: String,
+    },
     RemoteDebug {
         text: String,
     },
@@ -344,6 +350,7 @@ pub enum Event {
     KilledBySignal {
         signal: u32,
     },
+    CorruptedPacket,
     /// A line nothing in the grammar knows: remote output, a wrapper's text, a newer message.
     Other,
 }
@@ -725,6 +732,12 @@ fn parse_event(pair: Pair<'_, Rule>) -> Event {
         Rule::key_too_open => parse_key_too_open(pair),
         Rule::too_many_failures => Event::TooManyAuthFailures,
         Rule::gssapi_failure => Event::GssapiFailure,
+        Rule::agent_unreachable => Event::AgentUnreachable {
+            reason: field(&pair, Rule::text),
+        },
+        Rule::signing_failed => Event::SigningFailed {
+            detail: optional_field(&pair, Rule::text).unwrap_or_default(),
+        },
         Rule::remote_debug => Event::RemoteDebug {
             text: field(&pair, Rule::text),
         },
@@ -795,6 +808,7 @@ fn parse_event(pair: Pair<'_, Rule>) -> Event {
         Rule::killed_by_signal => Event::KilledBySignal {
             signal: number(&pair, Rule::number),
         },
+        Rule::corrupted_packet => Event::CorruptedPacket,
         _ => Event::Other,
     }
 }
@@ -1332,6 +1346,24 @@ mod tests {
             event("sign_and_send_pubkey: no mutual signature supported"),
             Event::NoMutualSignature
         );
+        assert_eq!(
+            event("debug1: get_agent_identities: ssh_get_authentication_socket: No such file or directory"),
+            Event::AgentUnreachable {
+                reason: "No such file or directory".into()
+            }
+        );
+        assert_eq!(
+            event("sign_and_send_pubkey: signing failed for ED25519 \"k@h\" from agent: agent refused operation"),
+            Event::SigningFailed {
+                detail: "ED25519 \"k@h\" from agent: agent refused operation".into()
+            }
+        );
+        assert_eq!(
+            event("Agent admitted failure to sign using the key."),
+            Event::SigningFailed {
+                detail: String::new()
+            }
+        );
     }
 
     #[test]
@@ -1354,6 +1386,11 @@ mod tests {
         assert_eq!(
             event("client_loop: send disconnect: Broken pipe"),
             Event::BrokenPipe
+        );
+        assert_eq!(event("Corrupted MAC on input."), Event::CorruptedPacket);
+        assert_eq!(
+            event("Bad packet length 1349676916."),
+            Event::CorruptedPacket
         );
         assert_eq!(
             event("Transferred: sent 3532, received 3340 bytes, in 0.2 seconds"),

@@ -82,6 +82,15 @@ const PROMISED: &[&str] = &[
     "keepalive-timeout",
     "proxycommand-failed",
     "jump-host-target-failed",
+    "key-invalid-format",
+    "key-passphrase-no-prompt",
+    "agent-unreachable",
+    "agent-refused-signing",
+    "user-cert-invalid",
+    "corrupted-mac",
+    "hostkey-unverifiable-batch",
+    "password-prompt-hidden",
+    "remote-command-failed",
 ];
 
 #[test]

@@ -896,15 +896,19 @@ for fx, how, cmd in [
     S("key-invalid-format", fx, "auth", cmd, sshd=[], mangle={".ssh/id_ed25519": how},
       expect=r"Load key .*(invalid format|libcrypto)")
 # a public key given as -i (the private one is elsewhere), mode 0600 so permissions are not the issue
+S("key-invalid-format", "sftp-vvv", "auth", ["sftp", "-vvv", "-P", "{p}", U], sshd=[],
+  mangle={".ssh/id_ed25519": "no-final-newline"}, expect=r"Load key .*(invalid format|libcrypto)")
 S("key-invalid-format", "ssh-vvv-public-key-as-i", "auth",
   ssh("-vvv", "-i", "~/.ssh/id_ed25519.pub", "-o", "IdentitiesOnly=yes", "-p", "{p}", U, "true"),
   sshd=[], modes={".ssh/id_ed25519.pub": 0o600}, expect=r"Load key .*(invalid format|libcrypto)")
 
 port("key-passphrase-no-prompt")
 for fx, cmd in [("ssh-vvv", ssh("-vvv", "-p", "{p}", U, "true")),
-                ("ssh-v", ssh("-v", "-p", "{p}", U, "true"))]:
+                ("ssh-v", ssh("-v", "-p", "{p}", U, "true")),
+                ("git-ssh-vvv", ["/usr/local/bin/git", "ls-remote", "ssh://" + U + ":{p}/srv/repo.git"])]:
     S("key-passphrase-no-prompt", fx, "auth", cmd, sshd=[], keys={"id_ed25519": "client_pass"},
-      authorized=["client_pass"], expect=r"did not send a packet|Permission denied")
+      authorized=["client_pass"], env=["GIT_SSH_COMMAND=ssh -vvv"] if fx.startswith("git") else [],
+      expect=r"did not send a packet|Permission denied")
 
 port("agent-unreachable")
 # the only key is "in the agent", but SSH_AUTH_SOCK names a socket nobody listens on
@@ -940,6 +944,10 @@ S("hostkey-unverifiable-batch", "ssh-vvv", "hostkey", ssh("-vvv", "-p", "{p}", U
   sshd=[], known="empty", expect=r"Host key verification failed")
 S("hostkey-unverifiable-batch", "ssh-v", "hostkey", ssh("-v", "-p", "{p}", U, "true"),
   sshd=[], known="empty", expect=r"Host key verification failed")
+# what a CI job's first git fetch from a new host prints
+S("hostkey-unverifiable-batch", "git-ssh-vvv", "hostkey",
+  ["/usr/local/bin/git", "ls-remote", "ssh://" + U + ":{p}/srv/repo.git"],
+  sshd=[], known="empty", env=["GIT_SSH_COMMAND=ssh -vvv"], expect=r"Host key verification failed")
 
 port("password-prompt-hidden")
 # an IDE's askpass that never answers: the log stops at the password method, ssh is killed

@@ -91,6 +91,7 @@ const PROMISED: &[&str] = &[
     "hostkey-unverifiable-batch",
     "password-prompt-hidden",
     "remote-command-failed",
+    "ipv6-tried-first",
 ];
 
 #[test]

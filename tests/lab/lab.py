@@ -967,6 +967,17 @@ S("remote-command-failed", "git-ssh-vvv", "session",
   ["/usr/local/bin/git", "ls-remote", "ssh://" + U + ":{p}/srv/no-such-repo.git"],
   sshd=[], env=["GIT_SSH_COMMAND=ssh -vvv"], expect=r"does not appear to be a git repository")
 
+port("ipv6-tried-first")
+# dualstack.test is ::1 and 127.0.0.1; nothing listens on ::1, so ssh's first (IPv6) attempt is
+# refused. 127.0.0.1 then either never answers (full backlog) or is the real sshd (-fallback).
+S("ipv6-tried-first", "ssh-vvv", "connect",
+  ssh("-vvv", "-o", "ConnectTimeout=3", "-p", "{p}", "vvvlab@dualstack.test", "true"),
+  netns="dual-stack", listener="full-backlog", expect=r"connect to address ::1")
+S("ipv6-tried-first", "ssh-vvv-fallback", "success",
+  ssh("-vvv", "-p", "{p}", "vvvlab@dualstack.test", "true"),
+  netns="dual-stack", sshd=[], known="none", config="Host *\n    BatchMode yes\n    StrictHostKeyChecking accept-new\n",
+  expect=r"connect to address ::1")
+
 # ---------------------------------------------------------------- lab
 
 
@@ -1201,7 +1212,14 @@ class Lab:
                 f"LOGNAME={CLIENT}", "PATH=/usr/bin:/bin", *env, "timeout", str(timeout)] + argv
 
     def netns_wrap(self, inner, mode, d):
-        """Run inner (list) in a fresh net namespace that only has lo."""
+        """Run inner (list) in a fresh net namespace that only has lo; or, for "dual-stack", in
+        the machine's network but a private mount namespace whose /etc/hosts gives the name
+        dualstack.test the addresses ::1 and 127.0.0.1."""
+        if mode == "dual-stack":
+            hosts = d / "hosts"
+            hosts.write_text("::1 dualstack.test\n127.0.0.1 dualstack.test\n")
+            script = f"mount --bind {hosts} /etc/hosts || exit 98\nexec {shlex.join(inner)}\n"
+            return ["unshare", "-m", "--propagation", "private", "sh", "-c", script]
         script = "ip link set lo up || exit 99\n"
         if mode == "nxdomain":
             resolv = d / "resolv.conf"

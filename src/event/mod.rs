@@ -1359,6 +1359,12 @@ mod tests {
             }
         );
         assert_eq!(
+            event("sign_and_send_pubkey: signing failed: agent refused operation"),
+            Event::SigningFailed {
+                detail: "agent refused operation".into()
+            }
+        );
+        assert_eq!(
             event("Agent admitted failure to sign using the key."),
             Event::SigningFailed {
                 detail: String::new()

@@ -910,6 +910,11 @@ for fx, cmd in [("ssh-vvv", ssh("-vvv", "-p", "{p}", U, "true")),
       authorized=["client_pass"], env=["GIT_SSH_COMMAND=ssh -vvv"] if fx.startswith("git") else [],
       expect=r"did not send a packet|Permission denied")
 
+# BatchMode off, but no terminal to ask on (a cron job, a service, an IDE's background task)
+S("key-passphrase-no-prompt", "ssh-vvv-no-tty", "auth", ssh("-vvv", "-p", "{p}", U, "true"), sshd=[],
+  keys={"id_ed25519": "client_pass"}, authorized=["client_pass"], config="Host *\n    BatchMode no\n",
+  expect=r"read_passphrase|Permission denied")
+
 port("agent-unreachable")
 # the only key is "in the agent", but SSH_AUTH_SOCK names a socket nobody listens on
 S("agent-unreachable", "ssh-vvv", "auth", ssh("-vvv", "-p", "{p}", U, "true"),

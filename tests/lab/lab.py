@@ -920,6 +920,9 @@ port("agent-unreachable")
 S("agent-unreachable", "ssh-vvv", "auth", ssh("-vvv", "-p", "{p}", U, "true"),
   sshd=[], keys={}, env=["SSH_AUTH_SOCK={t}/no-agent.sock"],
   expect=r"ssh_get_authentication_socket|Error connecting to agent")
+S("agent-unreachable", "ssh-v-stale-socket", "auth", ssh("-v", "-p", "{p}", U, "true"),
+  sshd=[], keys={}, env=["SSH_AUTH_SOCK={t}/stale-agent.sock"],
+  expect=r"ssh_get_authentication_socket|Error connecting to agent")
 
 port("agent-refused-signing")
 # ssh-add -c: the agent must confirm each use with ssh-askpass, which is not installed
@@ -1044,6 +1047,11 @@ class Lab:
         askpass = self.t / "askpass-hang"
         askpass.write_text("#!/bin/sh\nexec sleep 12 >/dev/null 2>&1\n")
         os.chmod(askpass, 0o755)
+        # The socket an agent left behind when it died (tmux/screen keep its SSH_AUTH_SOCK).
+        stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        stale.bind(str(self.t / "stale-agent.sock"))
+        stale.close()
+        os.chmod(self.t / "stale-agent.sock", 0o777)
         # server-side accounts other than the client user
         for name in ACCOUNTS:
             if name == CLIENT:

@@ -898,6 +898,10 @@ for fx, how, cmd in [
 # a public key given as -i (the private one is elsewhere), mode 0600 so permissions are not the issue
 S("key-invalid-format", "sftp-vvv", "auth", ["sftp", "-vvv", "-P", "{p}", U], sshd=[],
   mangle={".ssh/id_ed25519": "no-final-newline"}, expect=r"Load key .*(invalid format|libcrypto)")
+S("key-invalid-format", "ssh-vvv-ppk", "auth",
+  ssh("-vvv", "-i", "~/.ssh/server.ppk", "-o", "IdentitiesOnly=yes", "-p", "{p}", U, "true"),
+  sshd=[], files={".ssh/server.ppk": "client_ppk"}, needs="puttygen",
+  expect=r"Load key .*(invalid format|libcrypto)")
 S("key-invalid-format", "ssh-vvv-public-key-as-i", "auth",
   ssh("-vvv", "-i", "~/.ssh/id_ed25519.pub", "-o", "IdentitiesOnly=yes", "-p", "{p}", U, "true"),
   sshd=[], modes={".ssh/id_ed25519.pub": 0o600}, expect=r"Load key .*(invalid format|libcrypto)")
@@ -1090,6 +1094,9 @@ class Lab:
             shutil.copy(k / "client_ed25519", k / name)
             shutil.copy(k / "client_ed25519.pub", k / (name + ".pub"))
             run(["ssh-keygen", "-q", "-s", str(k / "user_ca"), "-I", name, *extra, str(k / (name + ".pub"))])
+        if shutil.which("puttygen"):
+            # The client key as PuTTY saves it (.ppk), for the scenarios that need puttygen.
+            run(["puttygen", str(k / "client_ed25519"), "-O", "private", "-o", str(k / "client_ppk")])
 
     def start_agent(self, spec, d):
         """An ssh-agent of the client user holding one key; spec = (key name, ssh-add options)."""
@@ -1149,6 +1156,9 @@ class Lab:
             files[".ssh/" + fn + ".pub"] = ((self.keys / (key + ".pub")).read_bytes(), 0o644)
             if (self.keys / (key + "-cert.pub")).exists():
                 files[".ssh/" + fn + "-cert.pub"] = ((self.keys / (key + "-cert.pub")).read_bytes(), 0o644)
+        # Single key files without their .pub (as a PuTTY or cloud provider hands them out).
+        for rel, key in sc.get("files", {}).items():
+            files[rel] = ((self.keys / key).read_bytes(), 0o600)
         # A damaged private key, as a CI secret or a copy-paste leaves it.
         for rel, how in sc.get("mangle", {}).items():
             data, mode = files[rel]
@@ -1479,6 +1489,10 @@ def main():
         if a.big_transfer:
             return lab.big_transfer(a.big_transfer, a.size_mb, a.buffer_bytes, a.program)
         for sc in sel:
+            if sc.get("needs") and not shutil.which(sc["needs"]):
+                print(f"{sc['name']}  {sc['cause']}  {sc['phase']}  skipped: needs {sc['needs']}",
+                      flush=True)
+                continue
             try:
                 out, rc, dt = lab.run_scenario(sc)
             except Exception as e:  # noqa: BLE001 - report and continue

@@ -82,6 +82,16 @@ const PROMISED: &[&str] = &[
     "keepalive-timeout",
     "proxycommand-failed",
     "jump-host-target-failed",
+    "key-invalid-format",
+    "key-passphrase-no-prompt",
+    "agent-unreachable",
+    "agent-refused-signing",
+    "user-cert-invalid",
+    "corrupted-mac",
+    "hostkey-unverifiable-batch",
+    "remote-command-failed",
+    "ipv6-tried-first",
+    "waiting-for-user",
 ];
 
 #[test]

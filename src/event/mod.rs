@@ -355,6 +355,12 @@ pub enum Event {
     },
     TooManyAuthFailures,
     GssapiFailure,
+    AgentUnreachable {
+        reason: String,
+    },
+    SigningFailed {
+        detail: String,
+    },
     RemoteDebug {
         text: String,
     },
@@ -464,6 +470,7 @@ pub enum Event {
     KilledBySignal {
         signal: u32,
     },
+    CorruptedPacket,
     /// A line nothing in the grammar knows: remote output, a wrapper's text, a newer message.
     Other,
 }
@@ -1004,6 +1011,30 @@ mod tests {
             event("sign_and_send_pubkey: no mutual signature supported"),
             Event::NoMutualSignature
         );
+        assert_eq!(
+            event("debug1: get_agent_identities: ssh_get_authentication_socket: No such file or directory"),
+            Event::AgentUnreachable {
+                reason: "No such file or directory".into()
+            }
+        );
+        assert_eq!(
+            event("sign_and_send_pubkey: signing failed for ED25519 \"k@h\" from agent: agent refused operation"),
+            Event::SigningFailed {
+                detail: "ED25519 \"k@h\" from agent: agent refused operation".into()
+            }
+        );
+        assert_eq!(
+            event("sign_and_send_pubkey: signing failed: agent refused operation"),
+            Event::SigningFailed {
+                detail: "agent refused operation".into()
+            }
+        );
+        assert_eq!(
+            event("Agent admitted failure to sign using the key."),
+            Event::SigningFailed {
+                detail: String::new()
+            }
+        );
     }
 
     #[test]
@@ -1034,6 +1065,11 @@ mod tests {
         assert_eq!(
             event("client_loop: send disconnect: Broken pipe"),
             Event::BrokenPipe
+        );
+        assert_eq!(event("Corrupted MAC on input."), Event::CorruptedPacket);
+        assert_eq!(
+            event("Bad packet length 1349676916."),
+            Event::CorruptedPacket
         );
         assert_eq!(
             event("Transferred: sent 3532, received 3340 bytes, in 0.2 seconds"),

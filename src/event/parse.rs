@@ -101,6 +101,12 @@ pub(super) fn parse_event(pair: Pair<'_, Rule>) -> Event {
         Rule::key_too_open => parse_key_too_open(pair),
         Rule::too_many_failures => Event::TooManyAuthFailures,
         Rule::gssapi_failure => Event::GssapiFailure,
+        Rule::agent_unreachable => Event::AgentUnreachable {
+            reason: field(&pair, Rule::text),
+        },
+        Rule::signing_failed => Event::SigningFailed {
+            detail: optional_field(&pair, Rule::text).unwrap_or_default(),
+        },
         Rule::remote_debug => Event::RemoteDebug {
             text: field(&pair, Rule::text),
         },
@@ -158,6 +164,7 @@ fn parse_later_event(pair: Pair<'_, Rule>) -> Event {
         },
         Rule::transferred => parse_transferred(pair),
         Rule::bytes_per_second => Event::BytesPerSecond,
+        Rule::corrupted_packet => Event::CorruptedPacket,
         Rule::closed_by_remote => Event::ClosedByRemote {
             host: field(&pair, Rule::host_until_space),
         },

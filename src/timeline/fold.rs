@@ -162,8 +162,15 @@ impl Session {
             | E::KeyPermissionsTooOpen { .. }
             | E::TooManyAuthFailures
             | E::GssapiFailure => self.on_auth_trouble(event, at),
-            // The server's own debug text, and lines no event knows, move nothing on.
-            E::RemoteDebug { .. } | E::Other => {}
+            // The server's own debug text, and lines no event knows, move nothing on. An agent
+            // that cannot be reached or refuses to sign is typed for rules: the failure itself
+            // is the "Permission denied" that follows. A corrupted packet is followed by the
+            // line that ends the connection.
+            E::RemoteDebug { .. }
+            | E::AgentUnreachable { .. }
+            | E::SigningFailed { .. }
+            | E::CorruptedPacket
+            | E::Other => {}
         }
     }
 

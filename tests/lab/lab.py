@@ -46,6 +46,11 @@ ACCOUNTS = {
 }
 
 DEFAULT_CONFIG = "Host *\n    BatchMode yes\n"
+MANGLES = {
+    "no-final-newline": lambda b: b.rstrip(b"\n"),
+    "crlf": lambda b: b.replace(b"\n", b"\r\n"),
+    "truncated": lambda b: b[:len(b) // 2] + b[-40:],
+}
 SMALL_FILE = "hello from the vvvexplain lab\n" * 8
 SFTP_BATCH = "put localfile.txt upload.txt\nget upload.txt download.txt\n"
 
@@ -265,6 +270,39 @@ def b_reset_during_kex(lst, c):
         pass
     time.sleep(0.05)
     rst_close(c)
+
+
+def b_flip_relay(lst, c):
+    """Relay to the sshd on lst.target, flipping one bit of the server's stream at byte
+    lst.flip_at (well past the key exchange): the client's MAC check fails on that packet, as it
+    does behind a faulty NIC, VPN or middlebox."""
+    up = socket.create_connection((HOST, lst.target))
+    lst.extra.append(up)
+
+    def pump(src, dst, flip_at):
+        seen = 0
+        try:
+            while True:
+                d = src.recv(65536)
+                if not d:
+                    break
+                if flip_at is not None and seen <= flip_at < seen + len(d):
+                    i = flip_at - seen
+                    d = d[:i] + bytes([d[i] ^ 0x01]) + d[i + 1:]
+                seen += len(d)
+                dst.sendall(d)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    t = threading.Thread(target=pump, args=(c, up, None), daemon=True)
+    t.start()
+    pump(up, c, lst.flip_at)
+    t.join(2)
 
 
 def full_backlog_listener(port):
@@ -570,6 +608,7 @@ LISTENER_KINDS = {
     "close": b_close,
     "reset-during-kex": b_reset_during_kex,
     "old-server": b_old_server,
+    "flip-relay": b_flip_relay,
 }
 
 # ---------------------------------------------------------------- scenarios
@@ -847,6 +886,110 @@ S("slow-auth-server", "ssh-vvv-timed", "success", ssh("-vvv", "-p", "{p}", U, "t
         "AuthorizedKeysCommandUser root"],
   timestamps=True, expect=r"Exit status 0")
 
+# ---- causes of issue #16 (ports after the ones above, so older fixtures keep theirs)
+port("key-invalid-format")
+for fx, how, cmd in [
+        ("ssh-vvv", "no-final-newline", ssh("-vvv", "-p", "{p}", U, "true")),
+        ("ssh-v", "no-final-newline", ssh("-v", "-p", "{p}", U, "true")),
+        ("ssh-vvv-crlf", "crlf", ssh("-vvv", "-p", "{p}", U, "true")),
+        ("ssh-vvv-truncated", "truncated", ssh("-vvv", "-p", "{p}", U, "true"))]:
+    S("key-invalid-format", fx, "auth", cmd, sshd=[], mangle={".ssh/id_ed25519": how},
+      expect=r"Load key .*(invalid format|libcrypto)")
+# a public key given as -i (the private one is elsewhere), mode 0600 so permissions are not the issue
+S("key-invalid-format", "sftp-vvv", "auth", ["sftp", "-vvv", "-P", "{p}", U], sshd=[],
+  mangle={".ssh/id_ed25519": "no-final-newline"}, expect=r"Load key .*(invalid format|libcrypto)")
+S("key-invalid-format", "ssh-vvv-ppk", "auth",
+  ssh("-vvv", "-i", "~/.ssh/server.ppk", "-o", "IdentitiesOnly=yes", "-p", "{p}", U, "true"),
+  sshd=[], files={".ssh/server.ppk": "client_ppk"}, needs="puttygen",
+  expect=r"Load key .*(invalid format|libcrypto)")
+S("key-invalid-format", "ssh-vvv-public-key-as-i", "auth",
+  ssh("-vvv", "-i", "~/.ssh/id_ed25519.pub", "-o", "IdentitiesOnly=yes", "-p", "{p}", U, "true"),
+  sshd=[], modes={".ssh/id_ed25519.pub": 0o600}, expect=r"Load key .*(invalid format|libcrypto)")
+
+port("key-passphrase-no-prompt")
+for fx, cmd in [("ssh-vvv", ssh("-vvv", "-p", "{p}", U, "true")),
+                ("ssh-v", ssh("-v", "-p", "{p}", U, "true")),
+                ("git-ssh-vvv", ["/usr/local/bin/git", "ls-remote", "ssh://" + U + ":{p}/srv/repo.git"])]:
+    S("key-passphrase-no-prompt", fx, "auth", cmd, sshd=[], keys={"id_ed25519": "client_pass"},
+      authorized=["client_pass"], env=["GIT_SSH_COMMAND=ssh -vvv"] if fx.startswith("git") else [],
+      expect=r"did not send a packet|Permission denied")
+
+# BatchMode off, but no terminal to ask on (a cron job, a service, an IDE's background task)
+S("key-passphrase-no-prompt", "ssh-vvv-no-tty", "auth", ssh("-vvv", "-p", "{p}", U, "true"), sshd=[],
+  keys={"id_ed25519": "client_pass"}, authorized=["client_pass"], config="Host *\n    BatchMode no\n",
+  expect=r"read_passphrase|Permission denied")
+
+port("agent-unreachable")
+# the only key is "in the agent", but SSH_AUTH_SOCK names a socket nobody listens on
+S("agent-unreachable", "ssh-vvv", "auth", ssh("-vvv", "-p", "{p}", U, "true"),
+  sshd=[], keys={}, env=["SSH_AUTH_SOCK={t}/no-agent.sock"],
+  expect=r"ssh_get_authentication_socket|Error connecting to agent")
+S("agent-unreachable", "ssh-v-stale-socket", "auth", ssh("-v", "-p", "{p}", U, "true"),
+  sshd=[], keys={}, env=["SSH_AUTH_SOCK={t}/stale-agent.sock"],
+  expect=r"ssh_get_authentication_socket|Error connecting to agent")
+
+port("agent-refused-signing")
+# ssh-add -c: the agent must confirm each use with ssh-askpass, which is not installed
+S("agent-refused-signing", "ssh-vvv", "auth", ssh("-vvv", "-p", "{p}", U, "true"),
+  sshd=[], keys={}, agent=("client_ed25519", ["-c"]), expect=r"agent refused operation")
+
+port("user-cert-invalid")
+for fx, key in [("ssh-vvv-expired", "cert_expired"), ("ssh-vvv-principal", "cert_principal")]:
+    S("user-cert-invalid", fx, "auth", ssh("-vvv", "-p", "{p}", U, "true"),
+      sshd=["TrustedUserCAKeys {t}/keys/user_ca.pub"], keys={"id_ed25519": key},
+      authorized=["stranger"], expect=r"Permission denied")
+S("user-cert-invalid", "ssh-vvv-good", "success", ssh("-vvv", "-p", "{p}", U, "true"),
+  sshd=["TrustedUserCAKeys {t}/keys/user_ca.pub"], keys={"id_ed25519": "cert_good"},
+  authorized=["stranger"], expect=r"Exit status 0")
+
+port("corrupted-mac")
+# A relay on {p} to the sshd on {p2} flips one bit of the session's data (a remote command's
+# output, sent to /dev/null as a backup pipe would consume it): the client's MAC check fails.
+for fx, opts in [("ssh-vvv", []), ("ssh-vvv-aes-hmac", ["-o Ciphers=aes128-ctr -o MACs=hmac-sha2-256"])]:
+    S("corrupted-mac", fx, "session",
+      ["sh", "-c", " ".join(["ssh -vvv", *opts, "-p {p}", U, "'seq 200000' >/dev/null"])],
+      sshd2=[], listener="flip-relay", flip_at=40000,
+      expect=r"Corrupted MAC|message authentication code")
+
+port("hostkey-unverifiable-batch")
+S("hostkey-unverifiable-batch", "ssh-vvv", "hostkey", ssh("-vvv", "-p", "{p}", U, "true"),
+  sshd=[], known="empty", expect=r"Host key verification failed")
+S("hostkey-unverifiable-batch", "ssh-v", "hostkey", ssh("-v", "-p", "{p}", U, "true"),
+  sshd=[], known="empty", expect=r"Host key verification failed")
+# what a CI job's first git fetch from a new host prints
+S("hostkey-unverifiable-batch", "git-ssh-vvv", "hostkey",
+  ["/usr/local/bin/git", "ls-remote", "ssh://" + U + ":{p}/srv/repo.git"],
+  sshd=[], known="empty", env=["GIT_SSH_COMMAND=ssh -vvv"], expect=r"Host key verification failed")
+
+port("waiting-for-user")
+# an IDE's askpass that never answers: the log stops at the password method, ssh is killed
+for fx, cmd in [("hidden-prompt-ssh-vvv", ssh("-vvv", "-p", "{p}", U, "true")),
+                ("hidden-prompt-ssh-v", ssh("-v", "-p", "{p}", U, "true"))]:
+    S("waiting-for-user", fx, "auth", cmd, sshd=["PasswordAuthentication yes"],
+      authorized=["stranger"], config="Host *\n    BatchMode no\n", timeout=6,
+      env=["SSH_ASKPASS={t}/askpass-hang", "SSH_ASKPASS_REQUIRE=force", "DISPLAY=:0"],
+      expect=r"Next authentication method: password")
+
+port("remote-command-failed")
+S("remote-command-failed", "ssh-vvv", "session", ssh("-vvv", "-p", "{p}", U, "no-such-command"),
+  sshd=[], expect=r"Exit status 127")
+S("remote-command-failed", "ssh-v", "session", ssh("-v", "-p", "{p}", U, "no-such-command"),
+  sshd=[], expect=r"Exit status 127")
+S("remote-command-failed", "git-ssh-vvv", "session",
+  ["/usr/local/bin/git", "ls-remote", "ssh://" + U + ":{p}/srv/no-such-repo.git"],
+  sshd=[], env=["GIT_SSH_COMMAND=ssh -vvv"], expect=r"does not appear to be a git repository")
+
+port("ipv6-tried-first")
+# dualstack.test is ::1 and 127.0.0.1; nothing listens on ::1, so ssh's first (IPv6) attempt is
+# refused. 127.0.0.1 then either never answers (full backlog) or is the real sshd (-fallback).
+S("ipv6-tried-first", "ssh-vvv", "connect",
+  ssh("-vvv", "-o", "ConnectTimeout=3", "-p", "{p}", "vvvlab@dualstack.test", "true"),
+  netns="dual-stack", listener="full-backlog", expect=r"connect to address ::1")
+S("ipv6-tried-first", "ssh-vvv-fallback", "success",
+  ssh("-vvv", "-p", "{p}", "vvvlab@dualstack.test", "true"),
+  netns="dual-stack", sshd=[], known="none", config="Host *\n    BatchMode yes\n    StrictHostKeyChecking accept-new\n",
+  expect=r"connect to address ::1")
+
 # ---------------------------------------------------------------- lab
 
 
@@ -872,6 +1015,7 @@ class Lab:
         self.t = Path(tempfile.mkdtemp(prefix="vvvlab-"))
         os.chmod(self.t, 0o755)
         self.keys = self.t / "keys"
+        self.agents = []
 
     # ---- one-time setup
     def setup(self):
@@ -902,6 +1046,16 @@ class Lab:
         for p in procs:
             if p.wait() != 0:
                 sys.exit("ssh-keygen failed")
+        self.make_special_keys()
+        # An askpass that never answers, like a prompt hidden in an IDE.
+        askpass = self.t / "askpass-hang"
+        askpass.write_text("#!/bin/sh\nexec sleep 12 >/dev/null 2>&1\n")
+        os.chmod(askpass, 0o755)
+        # The socket an agent left behind when it died (tmux/screen keep its SSH_AUTH_SOCK).
+        stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        stale.bind(str(self.t / "stale-agent.sock"))
+        stale.close()
+        os.chmod(self.t / "stale-agent.sock", 0o777)
         # server-side accounts other than the client user
         for name in ACCOUNTS:
             if name == CLIENT:
@@ -926,6 +1080,48 @@ class Lab:
         rak = self.t / "root_authorized_keys"
         rak.write_text(self.pub("client_ed25519"))
         os.chmod(rak, 0o644)
+
+    def make_special_keys(self):
+        """A key with a passphrase, and user certificates from a throwaway CA: one expired, one
+        for another principal (sshd trusts the CA with TrustedUserCAKeys)."""
+        k = self.keys
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "lab passphrase", "-C", "pass@vvvlab",
+             "-f", str(k / "client_pass")])
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ca@vvvlab", "-f", str(k / "user_ca")])
+        for name, extra in [("cert_expired", ["-n", CLIENT, "-V", "20200101:20200102"]),
+                            ("cert_principal", ["-n", "someone-else", "-V", "-5m:+1d"]),
+                            ("cert_good", ["-n", CLIENT, "-V", "-5m:+1d"])]:
+            shutil.copy(k / "client_ed25519", k / name)
+            shutil.copy(k / "client_ed25519.pub", k / (name + ".pub"))
+            run(["ssh-keygen", "-q", "-s", str(k / "user_ca"), "-I", name, *extra, str(k / (name + ".pub"))])
+        if shutil.which("puttygen"):
+            # The client key as PuTTY saves it (.ppk), for the scenarios that need puttygen.
+            run(["puttygen", str(k / "client_ed25519"), "-O", "private", "-o", str(k / "client_ppk")])
+
+    def start_agent(self, spec, d):
+        """An ssh-agent of the client user holding one key; spec = (key name, ssh-add options)."""
+        key, opts = spec
+        pw = pwd.getpwnam(CLIENT)
+        ad = d / "agent"
+        ad.mkdir(mode=0o700)
+        os.chown(ad, pw.pw_uid, pw.pw_gid)
+        kf = ad / "key"
+        kf.write_bytes((self.keys / key).read_bytes())
+        os.chown(kf, pw.pw_uid, pw.pw_gid)
+        os.chmod(kf, 0o600)
+        sock = ad / "sock"
+        agent = subprocess.Popen(["runuser", "-u", CLIENT, "--", "ssh-agent", "-D", "-a", str(sock)],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, start_new_session=True)
+        STARTED.append(agent)
+        self.agents.append(agent)
+        deadline = time.time() + 5
+        while not sock.exists() and time.time() < deadline:
+            time.sleep(0.02)
+        subprocess.run(["runuser", "-u", CLIENT, "--", "env", "-i", "SSH_AUTH_SOCK=" + str(sock),
+                        "ssh-add", "-q", *opts, str(kf)], check=True, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return str(sock)
 
     def pub(self, name):
         return (self.keys / (name + ".pub")).read_text()
@@ -958,6 +1154,15 @@ class Lab:
         for fn, key in keys.items():
             files[".ssh/" + fn] = ((self.keys / key).read_bytes(), 0o600)
             files[".ssh/" + fn + ".pub"] = ((self.keys / (key + ".pub")).read_bytes(), 0o644)
+            if (self.keys / (key + "-cert.pub")).exists():
+                files[".ssh/" + fn + "-cert.pub"] = ((self.keys / (key + "-cert.pub")).read_bytes(), 0o644)
+        # Single key files without their .pub (as a PuTTY or cloud provider hands them out).
+        for rel, key in sc.get("files", {}).items():
+            files[rel] = ((self.keys / key).read_bytes(), 0o600)
+        # A damaged private key, as a CI secret or a copy-paste leaves it.
+        for rel, how in sc.get("mangle", {}).items():
+            data, mode = files[rel]
+            files[rel] = (MANGLES[how](data), mode)
         ak = "".join(self.pub(k) for k in sc.get("authorized", ["client_ed25519"]))
         files[".ssh/authorized_keys"] = (ak.encode(), 0o600)
         known = sc.get("known", "good")
@@ -1025,12 +1230,19 @@ class Lab:
             time.sleep(0.02)
         raise RuntimeError("sshd did not start listening")
 
-    def client_cmd(self, argv, timeout=CLIENT_TIMEOUT):
+    def client_cmd(self, argv, timeout=CLIENT_TIMEOUT, env=()):
         return ["runuser", "-u", CLIENT, "--", "env", "-i", f"HOME={CHOME}", f"USER={CLIENT}",
-                f"LOGNAME={CLIENT}", "PATH=/usr/bin:/bin", "timeout", str(timeout)] + argv
+                f"LOGNAME={CLIENT}", "PATH=/usr/bin:/bin", *env, "timeout", str(timeout)] + argv
 
     def netns_wrap(self, inner, mode, d):
-        """Run inner (list) in a fresh net namespace that only has lo."""
+        """Run inner (list) in a fresh net namespace that only has lo; or, for "dual-stack", in
+        the machine's network but a private mount namespace whose /etc/hosts gives the name
+        dualstack.test the addresses ::1 and 127.0.0.1."""
+        if mode == "dual-stack":
+            hosts = d / "hosts"
+            hosts.write_text("::1 dualstack.test\n127.0.0.1 dualstack.test\n")
+            script = f"mount --bind {hosts} /etc/hosts || exit 98\nexec {shlex.join(inner)}\n"
+            return ["unshare", "-m", "--propagation", "private", "sh", "-c", script]
         script = "ip link set lo up || exit 99\n"
         if mode == "nxdomain":
             resolv = d / "resolv.conf"
@@ -1070,6 +1282,7 @@ class Lab:
                 lst = full_backlog_listener(ports[0])
             elif kind:
                 lst = Listener(ports[0], LISTENER_KINDS[kind])
+                lst.target, lst.flip_at = ports[1], sc.get("flip_at")
                 if kind == "old-server":
                     lst.hostkey = load_openssh_rsa(self.keys / "host_rsa")
                     pub = self.pub("client_rsa").split()[1]
@@ -1088,7 +1301,10 @@ class Lab:
                         logs[0].read_bytes().count(b"Connection from") < len(held):
                     time.sleep(0.02)
                 time.sleep(0.2)
-            cmd = self.client_cmd(argv)
+            env = [self.fmt(e, ports) for e in sc.get("env", [])]
+            if sc.get("agent"):
+                env.append("SSH_AUTH_SOCK=" + self.start_agent(sc["agent"], d))
+            cmd = self.client_cmd(argv, sc.get("timeout", CLIENT_TIMEOUT), env)
             if sc.get("netns"):
                 cmd = self.netns_wrap(cmd, sc["netns"], d)
             t0 = time.time()
@@ -1120,6 +1336,8 @@ class Lab:
                 STOPPED_PIDS.discard(pid)
             if lst:
                 lst.stop()
+            while self.agents:
+                stop_popen(self.agents.pop())
             for p in sshds:
                 stop_popen(p)
             for k in tree:
@@ -1271,6 +1489,10 @@ def main():
         if a.big_transfer:
             return lab.big_transfer(a.big_transfer, a.size_mb, a.buffer_bytes, a.program)
         for sc in sel:
+            if sc.get("needs") and not shutil.which(sc["needs"]):
+                print(f"{sc['name']}  {sc['cause']}  {sc['phase']}  skipped: needs {sc['needs']}",
+                      flush=True)
+                continue
             try:
                 out, rc, dt = lab.run_scenario(sc)
             except Exception as e:  # noqa: BLE001 - report and continue

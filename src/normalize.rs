@@ -167,7 +167,10 @@ pub fn as_printed(raw: &[u8]) -> Option<&str> {
     // and past the CR that ends each of its lines (ssh logs `\r\n`, for a terminal in raw mode)
     // it is plain ASCII without CR or escape. One pass says so.
     let printed = raw.strip_suffix(b"\r").unwrap_or(raw);
-    if matches!(printed.first(), Some(b'a'..=b'z')) && is_plain_ascii(printed) {
+    if matches!(printed.first(), Some(b'a'..=b'z'))
+        && !ends_in_padding(printed)
+        && is_plain_ascii(printed)
+    {
         return std::str::from_utf8(printed).ok();
     }
     None
@@ -205,11 +208,18 @@ impl<'a> PrintedLines<'a> {
         match self.plain {
             Some(plain) if raw.len() <= MAX_LINE_BYTES => {
                 let printed = plain.get(start..end - usize::from(raw.last() == Some(&b'\r')))?;
-                matches!(printed.as_bytes().first(), Some(b'a'..=b'z')).then_some(printed)
+                let bytes = printed.as_bytes();
+                (matches!(bytes.first(), Some(b'a'..=b'z')) && !ends_in_padding(bytes))
+                    .then_some(printed)
             }
             _ => as_printed(raw),
         }
     }
+}
+
+/// A line a terminal copy padded to its width with spaces (OpenSSH ends no line with one).
+fn ends_in_padding(printed: &[u8]) -> bool {
+    matches!(printed.last(), Some(b' ' | b'\t'))
 }
 
 /// How many CRs `bytes` holds, if it is ASCII with no escape. CRs are counted, not searched for:
@@ -273,18 +283,21 @@ fn normalize_with_care(number: u64, raw: &[u8], truncated: bool, buffers: Buffer
         Err(_) => String::from_utf8_lossy(raw),
     };
     let text = strip_ansi(&text);
-    let mut text: &str = &text;
-
-    // Quoting comes off; an empty line of a quoted paste is only its `>`.
-    if let Some(rest) = strip_quote(text) {
-        text = rest;
-    } else if text.trim() == ">" {
-        text = "";
-    }
+    let text = spaces_as_spaces(&text);
+    let text = unwrapped(&text);
     if is_fence(text) {
         return Normalized::Wrapper;
     }
-    let (time, text) = strip_prefixes(text);
+    let (mut time, mut text) = strip_prefixes(text);
+    // What a wrapper puts after its time: VS Code's `> ` before each line ssh printed, GitHub
+    // Actions' `##[error]`; then maybe the time of a timed log the wrapper shows (which is the
+    // one kept: it is when ssh printed the line).
+    if time.is_some() {
+        let (inner_time, inner) = strip_prefixes(unwrapped(text));
+        (time, text) = (inner_time.or(time), inner);
+    }
+    // Padding to a terminal's width.
+    let text = text.trim_end_matches([' ', '\t']);
     let millis = time.and_then(clock_millis);
     let Buffers {
         text: mut buffer,
@@ -306,13 +319,41 @@ fn normalize_with_care(number: u64, raw: &[u8], truncated: bool, buffers: Buffer
     })
 }
 
-/// `> line` (e-mail and Markdown quoting, possibly nested).
-fn strip_quote(text: &str) -> Option<&str> {
-    let mut rest = text.strip_prefix("> ")?;
-    while let Some(inner) = rest.strip_prefix("> ") {
-        rest = inner;
+/// The line inside what a paste puts before it: indentation (a Markdown code block's four spaces,
+/// a forum's space or tab), `> ` quoting (e-mail, Markdown, possibly nested; an empty quoted line
+/// is only its `>`), a CI log's `##[error]` tag.
+fn unwrapped(mut text: &str) -> &str {
+    loop {
+        let rest = text.trim_start_matches([' ', '\t']);
+        let rest = match rest.strip_prefix('>') {
+            Some("") => "",
+            Some(quoted) if quoted.starts_with(' ') => &quoted[1..],
+            _ => ci_tag(rest).unwrap_or(rest),
+        };
+        if rest.len() == text.len() {
+            return rest;
+        }
+        text = rest;
     }
-    Some(rest)
+}
+
+/// The line after a GitHub Actions tag: `##[error]ssh: connect to host …`.
+fn ci_tag(text: &str) -> Option<&str> {
+    let tag = text.strip_prefix("##[")?;
+    let end = tag.find(']')?;
+    tag[..end]
+        .bytes()
+        .all(|b| b.is_ascii_lowercase())
+        .then(|| &tag[end + 1..])
+}
+
+/// Spaces as a web page or word processor may turn them (no-break spaces) back into spaces.
+fn spaces_as_spaces(text: &str) -> Cow<'_, str> {
+    const NO_BREAK: [char; 3] = ['\u{a0}', '\u{2007}', '\u{202f}'];
+    if text.is_ascii() || !text.contains(NO_BREAK) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.replace(NO_BREAK, " "))
 }
 
 fn is_fence(text: &str) -> bool {
@@ -398,12 +439,14 @@ fn clock_millis(time: &str) -> Option<u64> {
 const PREFIX_PATTERNS: &[&str] = &[
     // vvvexplain's own live log (`--save`): `[+1.250s] debug1: …`
     r"^\[(?P<time>\+\d+(?:\.\d+)?s)\] ",
-    // VS Code Remote-SSH output panel: `[10:15:02.431] debug1: …`
-    r"^\[(?P<time>\d{2}:\d{2}:\d{2}(?:\.\d+)?)\] ",
+    // VS Code Remote-SSH output panel: `[10:15:02.431] debug1: …`; Jenkins' Timestamper:
+    // `[2025-01-01T10:00:00.123Z] debug1: …`
+    r"^\[(?P<time>(?:\d{4}-\d{2}-\d{2}[T ])?\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?)\] ",
     // Windows OpenSSH file log: `4120 2026-11-22 10:15:02.431 debug1: …`
     r"^\d+ (?P<time>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?) ",
-    // ISO 8601 (`ts -s`, journalctl -o short-iso, most loggers), then an optional syslog tag
-    r"^(?P<time>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?) (?:\S+ (?:ssh|sftp|scp|sshd)(?:\[\d+\])?: )?",
+    // ISO 8601 (`ts -s`, journalctl -o short-iso, GitHub Actions, most loggers), then an
+    // optional syslog tag or GitLab's stream column (`00O `, `01E+`)
+    r"^(?P<time>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?) (?:\S+ (?:ssh|sftp|scp|sshd)(?:\[\d+\])?: |\d{2}[OE](?:\+ ?| ))?",
     // syslog / journalctl short: `Nov 22 10:15:02 host ssh[4120]: …`, or `ts` alone: `Nov 22 10:15:02 …`
     r"^(?P<time>(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d{2}:\d{2}:\d{2}(?:\.\d+)?) (?:\S+ (?:ssh|sftp|scp|sshd)(?:\[\d+\])?: )?",
     // a bare clock: `10:15:02 debug1: …`, `10:15:02.431 debug1: …`
@@ -607,6 +650,12 @@ mod tests {
             b"```",
             b"~~~text",
             b"  ```",
+            b"debug1: padded   ",
+            b"debug1: tab padded\t\r",
+            b"    debug1: code block",
+            b"debug1:\xc2\xa0no-break\xc2\xa0spaces",
+            b"[10:15:02.431] > debug1: vscode",
+            b"##[error]Process completed with exit code 255.",
         ];
         for raw in lines {
             assert_eq!(
@@ -778,7 +827,8 @@ mod tests {
             (0..first.len()).filter(|&i| may(&first[i])).collect()
         };
         assert_eq!(tried("[10:15:02.431] debug1: x"), [1]);
-        assert_eq!(tried("[+1.250s] debug1: x"), [0]);
+        // The optional date leaves the second byte of a `[` pattern open: the first pattern matches first.
+        assert_eq!(tried("[+1.250s] debug1: x"), [0, 1]);
         assert_eq!(tried("Nov 22 10:15:02 host ssh[1]: debug1: x"), [4]);
         assert_eq!(tried("2026-11-22T10:15:02Z debug1: x"), [2, 3, 5]);
         assert_eq!(tried("d"), Vec::<usize>::new());
@@ -852,6 +902,52 @@ mod tests {
             (Some("+1.250s".into()), "debug1: x".into())
         );
         assert_eq!(clock_millis("+1.250s"), Some(1_250));
+    }
+
+    #[test]
+    fn pasted_whitespace_comes_off() {
+        for raw in [
+            "    debug1: x",
+            "\tdebug1: x",
+            " debug1: x",
+            "debug1: x      ",
+            "\u{a0}\u{a0}debug1:\u{a0}x\u{a0}",
+            "  > debug1: x\t",
+        ] {
+            assert_eq!(norm(raw), (None, "debug1: x".into()), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn wrappers_come_off() {
+        let lines = [
+            ("[10:15:02.431] > debug1: x", "10:15:02.431"),
+            (
+                "2025-01-01T10:15:02.1234567Z debug1: x",
+                "2025-01-01T10:15:02.1234567Z",
+            ),
+            (
+                "2025-01-01T10:15:02.1234567Z ##[error]debug1: x",
+                "2025-01-01T10:15:02.1234567Z",
+            ),
+            (
+                "2025-01-01T10:15:02.123456Z 01E debug1: x",
+                "2025-01-01T10:15:02.123456Z",
+            ),
+            (
+                "2025-01-01T10:15:02.123456Z 00O+debug1: x",
+                "2025-01-01T10:15:02.123456Z",
+            ),
+            (
+                "[2025-01-01T10:15:02.123Z] debug1: x",
+                "2025-01-01T10:15:02.123Z",
+            ),
+            ("[10:00:00.000] > [10:15:02.431] debug1: x", "10:15:02.431"),
+        ];
+        for (raw, time) in lines {
+            assert_eq!(norm(raw), (Some(time.into()), "debug1: x".into()), "{raw}");
+        }
+        assert_eq!(norm("##[endgroup]").1, "");
     }
 
     #[test]

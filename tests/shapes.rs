@@ -1,0 +1,231 @@
+//! The same verdict however a log is pasted: every recorded lab transcript turned into the shapes
+//! people paste logs in (other encodings, indentation, padding, wrappers around the lines, a
+//! shell session around the run, and mixes of these) must get the outcome, failed phase and top
+//! cause of its raw recording.
+
+mod common;
+
+use std::path::Path;
+
+use vvvexplain::rules::RuleSet;
+use vvvexplain::verdict::Verdict;
+
+/// Outcome, failed phase and top cause: what a shape must keep.
+fn verdict_of(bytes: &[u8], rules: &RuleSet) -> String {
+    let timeline = vvvexplain::analyze::timeline_of(bytes).expect("reading from memory");
+    match Verdict::build(&timeline, rules) {
+        None => "no OpenSSH output".into(),
+        Some(v) => {
+            let d = &v.decision;
+            let phase = d.failed_phase.map_or("-", |p| p.id());
+            let top = d.causes.first().map_or("(no cause)", |c| c.id.as_str());
+            format!("{:?} {phase} {top}", d.outcome)
+        }
+    }
+}
+
+/// A transcript's lines, without their line ends (CR or not: a shape adds its own).
+fn lines_of(text: &str) -> Vec<&str> {
+    text.lines()
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect()
+}
+
+fn each_line(text: &str, shape: impl Fn(&str) -> String) -> String {
+    lines_of(text).iter().map(|l| shape(l) + "\n").collect()
+}
+
+fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
+    let units = bom.then_some(0xfeff).into_iter().chain(text.encode_utf16());
+    units
+        .flat_map(|u| match big_endian {
+            true => u.to_be_bytes(),
+            false => u.to_le_bytes(),
+        })
+        .collect()
+}
+
+/// The time column a wrapper puts before line `n`.
+fn clock(n: usize) -> String {
+    format!(
+        "10:{:02}:{:02}.{:03}",
+        (n / 60) % 60,
+        n % 60,
+        (n * 37) % 1000
+    )
+}
+
+/// A shell session: a prompt, `ls -l ~/.ssh`, `ssh -V` and its answer, the command that made the
+/// log, the log, and the next prompt.
+fn shell(text: &str, prompt: &str) -> String {
+    let program = if text.contains("sftp>") || text.contains("subsystem: sftp") {
+        "sftp"
+    } else {
+        "ssh"
+    };
+    format!(
+        "{prompt}ls -l ~/.ssh\ntotal 8\n-rw------- 1 me me 411 Jan  1 10:00 id_ed25519\n\
+         {prompt}ssh -V\nOpenSSH_9.6p1 Ubuntu-3ubuntu13.5, OpenSSL 3.0.13 30 Jan 2024\n\
+         {prompt}{program} -vvv -p 2222 me@127.0.0.1\n{}{prompt}\n",
+        each_line(text, str::to_string)
+    )
+}
+
+type Shape = (&'static str, Box<dyn Fn(&str) -> Vec<u8>>);
+
+fn shapes() -> Vec<Shape> {
+    let text = |f: fn(&str) -> String| -> Box<dyn Fn(&str) -> Vec<u8>> {
+        Box::new(move |t| f(t).into_bytes())
+    };
+    vec![
+        ("crlf", text(|t| each_line(t, |l| format!("{l}\r")))),
+        ("utf8-bom", text(|t| format!("\u{feff}{t}"))),
+        ("utf16le-bom", Box::new(|t| utf16(t, false, true))),
+        ("utf16le", Box::new(|t| utf16(t, false, false))),
+        ("utf16be-bom", Box::new(|t| utf16(t, true, true))),
+        ("utf16be", Box::new(|t| utf16(t, true, false))),
+        ("indent-4", text(|t| each_line(t, |l| format!("    {l}")))),
+        ("indent-1", text(|t| each_line(t, |l| format!(" {l}")))),
+        ("indent-tab", text(|t| each_line(t, |l| format!("\t{l}")))),
+        ("padded", text(|t| each_line(t, |l| format!("{l:<120}")))),
+        ("nbsp", text(|t| each_line(t, |l| l.replace(' ', "\u{a0}")))),
+        (
+            "nbsp-indent",
+            text(|t| each_line(t, |l| format!("\u{a0}\u{a0}{l}"))),
+        ),
+        (
+            "markdown-fence",
+            text(|t| format!("Here is my log:\n\n```\n{t}```\n\nAny idea?\n")),
+        ),
+        (
+            "markdown-indent",
+            text(|t| {
+                let block = each_line(t, |l| format!("    {l}"));
+                format!("Here is my log:\n\n{block}\nAny idea?\n")
+            }),
+        ),
+        ("quoted", text(|t| each_line(t, |l| format!("> {l}")))),
+        (
+            "vscode",
+            text(|t| {
+                let mut out = String::from(
+                    "[10:00:00.001] Log Level: 2\n[10:00:00.002] remote-ssh@0.113.1\n\
+                     [10:00:00.003] SSH Resolver called for \"ssh-remote+me@127.0.0.1\", attempt 1\n\
+                     [10:00:00.004] Spawned ssh, pid=4242\n",
+                );
+                for (n, l) in lines_of(t).iter().enumerate() {
+                    out += &format!("[{}] > {l}\n", clock(n));
+                }
+                out + "[10:59:59.000] \"install\" terminal command done\n\
+                       [10:59:59.001] Install terminal quit with output: \n"
+            }),
+        ),
+        (
+            "github-actions",
+            text(|t| {
+                let mut out = String::from(
+                    "2025-01-01T10:00:00.0000000Z ##[group]Run ssh -vvv me@127.0.0.1\n\
+                     2025-01-01T10:00:00.0000001Z ##[endgroup]\n",
+                );
+                for (n, l) in lines_of(t).iter().enumerate() {
+                    out += &format!("2025-01-01T{}4567Z {l}\n", clock(n));
+                }
+                out + "2025-01-01T10:59:59.0000000Z ##[error]Process completed with exit code 255.\n"
+            }),
+        ),
+        (
+            "gitlab",
+            text(|t| {
+                let mut out =
+                    String::from("2025-01-01T10:00:00.000001Z 00O $ ssh -vvv me@127.0.0.1\n");
+                for (n, l) in lines_of(t).iter().enumerate() {
+                    out += &format!("2025-01-01T{}123Z 01E {l}\n", clock(n));
+                }
+                out
+            }),
+        ),
+        (
+            "jenkins",
+            text(|t| {
+                let mut out = String::from("[2025-01-01T10:00:00.000Z] + ssh -vvv me@127.0.0.1\n");
+                for (n, l) in lines_of(t).iter().enumerate() {
+                    out += &format!("[2025-01-01T{}Z] {l}\n", clock(n));
+                }
+                out
+            }),
+        ),
+        ("shell-bash", text(|t| shell(t, "me@laptop:~$ "))),
+        ("shell-dollar", text(|t| shell(t, "$ "))),
+        ("shell-zsh", text(|t| shell(t, "❯ "))),
+        ("shell-root", text(|t| shell(t, "# "))),
+        ("shell-powershell", text(|t| shell(t, "PS C:\\Users\\me> "))),
+        ("shell-cmd", text(|t| shell(t, "C:\\Users\\me>"))),
+        (
+            "git",
+            text(|t| {
+                format!(
+                    "$ GIT_SSH_COMMAND=\"ssh -vvv\" git clone ssh://me@127.0.0.1:2222/repo.git\n\
+                     Cloning into 'repo'...\n{}",
+                    each_line(t, str::to_string)
+                )
+            }),
+        ),
+        (
+            "indent+crlf+utf16le",
+            Box::new(|t| utf16(&each_line(t, |l| format!("    {l}\r")), false, true)),
+        ),
+        (
+            "vscode+nbsp+padded",
+            text(|t| {
+                each_line(t, |l| {
+                    format!("[10:00:00.000] > {:<100}", l.replace(' ', "\u{a0}"))
+                })
+            }),
+        ),
+        (
+            "shell+markdown+crlf",
+            text(|t| {
+                let session = shell(t, "$ ");
+                format!(
+                    "```console\r\n{}```\r\n",
+                    each_line(&session, |l| format!("{l}\r"))
+                )
+            }),
+        ),
+        (
+            "tab+padded+utf16be",
+            Box::new(|t| utf16(&each_line(t, |l| format!("\t{l}   ")), true, false)),
+        ),
+    ]
+}
+
+#[test]
+fn every_shape_of_every_recording_gets_its_raw_verdict() {
+    let rules = RuleSet::builtin().expect("built-in rules");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let shapes = shapes();
+    let (mut runs, mut misses) = (0, Vec::new());
+    for path in common::transcripts(&root) {
+        let raw = std::fs::read(&path).expect("read fixture");
+        let expected = verdict_of(&raw, &rules);
+        let text = String::from_utf8_lossy(&raw);
+        for (name, shape) in &shapes {
+            runs += 1;
+            let got = verdict_of(&shape(&text), &rules);
+            if got != expected {
+                let file = path.strip_prefix(&root).unwrap_or(&path).display();
+                misses.push(format!("{name:<22} {file}: {expected} → {got}"));
+            }
+        }
+    }
+    let right = 100.0 * (runs - misses.len()) as f64 / runs as f64;
+    println!("{right:.1}% of {runs} shaped transcripts get their raw verdict");
+    for miss in &misses {
+        println!("miss: {miss}");
+    }
+    assert!(
+        right >= 99.0,
+        "{right:.1}% of {runs} shaped transcripts get their raw verdict; misses:\n{}",
+        misses.join("\n")
+    );
+}

@@ -168,7 +168,7 @@ pub fn as_printed(raw: &[u8]) -> Option<&str> {
     // it is plain ASCII without CR or escape. One pass says so.
     let printed = raw.strip_suffix(b"\r").unwrap_or(raw);
     if matches!(printed.first(), Some(b'a'..=b'z'))
-        && !ends_in_padding(printed)
+        && !pasted_around(printed)
         && is_plain_ascii(printed)
     {
         return std::str::from_utf8(printed).ok();
@@ -209,7 +209,7 @@ impl<'a> PrintedLines<'a> {
             Some(plain) if raw.len() <= MAX_LINE_BYTES => {
                 let printed = plain.get(start..end - usize::from(raw.last() == Some(&b'\r')))?;
                 let bytes = printed.as_bytes();
-                (matches!(bytes.first(), Some(b'a'..=b'z')) && !ends_in_padding(bytes))
+                (matches!(bytes.first(), Some(b'a'..=b'z')) && !pasted_around(bytes))
                     .then_some(printed)
             }
             _ => as_printed(raw),
@@ -217,9 +217,10 @@ impl<'a> PrintedLines<'a> {
     }
 }
 
-/// A line a terminal copy padded to its width with spaces (OpenSSH ends no line with one).
-fn ends_in_padding(printed: &[u8]) -> bool {
-    matches!(printed.last(), Some(b' ' | b'\t'))
+/// A line a paste put something around though it starts as OpenSSH's may: padding to a
+/// terminal's width (OpenSSH ends no line with a space), a label (PowerShell's `ssh : `).
+fn pasted_around(printed: &[u8]) -> bool {
+    matches!(printed.last(), Some(b' ' | b'\t')) || label_length(printed).is_some()
 }
 
 /// How many CRs `bytes` holds, if it is ASCII with no escape. CRs are counted, not searched for:
@@ -296,8 +297,6 @@ fn normalize_with_care(number: u64, raw: &[u8], truncated: bool, buffers: Buffer
         let (inner_time, inner) = strip_prefixes(unwrapped(text));
         (time, text) = (inner_time.or(time), inner);
     }
-    // Padding to a terminal's width.
-    let text = text.trim_end_matches([' ', '\t']);
     let millis = time.and_then(clock_millis);
     let Buffers {
         text: mut buffer,
@@ -319,22 +318,52 @@ fn normalize_with_care(number: u64, raw: &[u8], truncated: bool, buffers: Buffer
     })
 }
 
-/// The line inside what a paste puts before it: indentation (a Markdown code block's four spaces,
-/// a forum's space or tab), `> ` quoting (e-mail, Markdown, possibly nested; an empty quoted line
-/// is only its `>`), a CI log's `##[error]` tag.
+/// The line inside what a paste puts around it: indentation (a Markdown code block's four
+/// spaces, a forum's space or tab), `> ` quoting (e-mail, Markdown, possibly nested; an empty
+/// quoted line is only its `>`), Markdown's inline code and bold, a CI log's `##[error]` tag,
+/// VS Code's `stderr> `, a label (`error : `, PowerShell's `ssh : ` before a native command's
+/// error output).
 fn unwrapped(mut text: &str) -> &str {
     loop {
-        let rest = text.trim_start_matches([' ', '\t']);
+        let rest = text.trim_matches([' ', '\t']);
+        if is_fence(rest) {
+            return rest;
+        }
+        let rest = rest.trim_start_matches('`').trim_end_matches('`');
+        let rest = match rest.strip_prefix("**").zip(rest.strip_suffix("**")) {
+            Some(_) if rest.len() >= 4 => &rest[2..rest.len() - 2],
+            _ => rest,
+        };
         let rest = match rest.strip_prefix('>') {
             Some("") => "",
             Some(quoted) if quoted.starts_with(' ') => &quoted[1..],
-            _ => ci_tag(rest).unwrap_or(rest),
+            _ => ["stderr> ", "stdout> "]
+                .iter()
+                .find_map(|tag| rest.strip_prefix(tag))
+                .or_else(|| ci_tag(rest))
+                .or_else(|| labelled(rest))
+                .unwrap_or(rest),
         };
         if rest.len() == text.len() {
             return rest;
         }
         text = rest;
     }
+}
+
+/// The line after a one-word label: `error : ssh: connect to host …`, `ssh : OpenSSH_…`.
+fn labelled(text: &str) -> Option<&str> {
+    text.get(label_length(text.as_bytes())?..)
+}
+
+/// The length of a one-word label and the ` : ` after it at the start of `text`, if it has one.
+fn label_length(text: &[u8]) -> Option<usize> {
+    const LONGEST_WORD: usize = 12;
+    let word = text
+        .iter()
+        .take(LONGEST_WORD + 1)
+        .position(|b| !b.is_ascii_alphanumeric())?;
+    (word > 0 && text[word..].starts_with(b" : ")).then_some(word + 3)
 }
 
 /// The line after a GitHub Actions tag: `##[error]ssh: connect to host …`.
@@ -656,6 +685,10 @@ mod tests {
             b"debug1:\xc2\xa0no-break\xc2\xa0spaces",
             b"[10:15:02.431] > debug1: vscode",
             b"##[error]Process completed with exit code 255.",
+            b"ssh : OpenSSH_for_Windows_8.1p1, LibreSSL 3.0.2",
+            b"sftp : debug1: x",
+            b"`debug1: x`",
+            b"**ssh: connect to host h port 22: Operation timed out**",
         ];
         for raw in lines {
             assert_eq!(
@@ -913,6 +946,10 @@ mod tests {
             "debug1: x      ",
             "\u{a0}\u{a0}debug1:\u{a0}x\u{a0}",
             "  > debug1: x\t",
+            "`debug1: x`",
+            "**debug1: x**",
+            "error : debug1: x",
+            "ssh : debug1: x",
         ] {
             assert_eq!(norm(raw), (None, "debug1: x".into()), "{raw:?}");
         }
@@ -943,6 +980,7 @@ mod tests {
                 "2025-01-01T10:15:02.123Z",
             ),
             ("[10:00:00.000] > [10:15:02.431] debug1: x", "10:15:02.431"),
+            ("> [10:15:02.431] stderr> debug1: x", "10:15:02.431"),
         ];
         for (raw, time) in lines {
             assert_eq!(norm(raw), (Some(time.into()), "debug1: x".into()), "{raw}");

@@ -806,7 +806,8 @@ impl Session {
         let verbosity = verbosity_of(level);
         self.verbosity = self.verbosity.max(verbosity);
         let known = !event.is_other();
-        if known || verbosity > 0 {
+        // A typed command is the user's, not the client's, output.
+        if (known || verbosity > 0) && !matches!(event, Event::CommandTyped { .. }) {
             self.openssh_lines += 1;
         }
         if known {
@@ -900,7 +901,7 @@ impl Session {
                 self.set_fact(P::Config, "bad_permissions_file", path.clone());
                 self.fail(Some(P::Config), at);
             }
-            E::StartedWith { command } => {
+            E::StartedWith { command } | E::CommandTyped { command } => {
                 self.touch(P::Config, at);
                 self.set_fact(P::Config, "command_line", command.clone());
                 match command
@@ -1663,6 +1664,12 @@ impl TimelineBuilder {
         };
         let session = &self.timeline.sessions[current];
         match event {
+            // The hook for pasted shell sessions: each command run at a prompt is a new
+            // connection, once the one before has printed anything.
+            Event::CommandTyped { .. } if session.openssh_lines > 0 => {
+                self.active_jump = None;
+                self.start(number, Role::Direct, None)
+            }
             Event::ClientVersion { .. } => {
                 // A proxy command that is itself an ssh (ProxyJump) prints its own log into ours.
                 if let Some(parent) = self.waiting_on_proxy() {

@@ -71,10 +71,12 @@ fn shell(text: &str, prompt: &str) -> String {
     )
 }
 
-type Shape = (&'static str, Box<dyn Fn(&str) -> Vec<u8>>);
+/// Makes a shape's bytes from a transcript's text.
+type Make = Box<dyn Fn(&str) -> Vec<u8>>;
+type Shape = (&'static str, Make);
 
 fn shapes() -> Vec<Shape> {
-    let text = |f: fn(&str) -> String| -> Box<dyn Fn(&str) -> Vec<u8>> {
+    let text = |f: fn(&str) -> String| -> Make {
         Box::new(move |t| f(t).into_bytes())
     };
     vec![
@@ -205,7 +207,9 @@ fn every_shape_of_every_recording_gets_its_raw_verdict() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
     let shapes = shapes();
     let (mut runs, mut misses) = (0, Vec::new());
-    for path in common::transcripts(&root) {
+    // The lab's recordings: not the synthetic transcripts (whose shapes are no paste's).
+    let recorded = common::all_transcripts().into_iter().filter(|p| p.starts_with(&root));
+    for path in recorded {
         let raw = std::fs::read(&path).expect("read fixture");
         let expected = verdict_of(&raw, &rules);
         let text = String::from_utf8_lossy(&raw);
@@ -228,4 +232,55 @@ fn every_shape_of_every_recording_gets_its_raw_verdict() {
         "{right:.1}% of {runs} shaped transcripts get their raw verdict; misses:\n{}",
         misses.join("\n")
     );
+}
+
+fn fixture(path: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("rules")
+        .join(path);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn in_a_shell_session_the_last_command_run_decides_and_is_shown() {
+    let rules = RuleSet::builtin().expect("built-in rules");
+    let (failed, worked) = (
+        fixture("port-closed/fixtures/ssh-vvv.log"),
+        fixture("ok/fixtures/ssh-vvv.log"),
+    );
+    // Failed, then worked, then `ssh -V`: the last connection decides, the version line nothing.
+    let session = format!(
+        "me@laptop:~$ ssh -vvv -p 2 me@127.0.0.1\n{failed}\
+         me@laptop:~$ ssh -vvv -i ~/.ssh/id_ed25519 -o BatchMode=yes me@127.0.0.1\n{worked}\
+         me@laptop:~$ ssh -V\nOpenSSH_9.6p1 Ubuntu-3ubuntu13.5, OpenSSL 3.0.13 30 Jan 2024\n\
+         me@laptop:~$ \n"
+    );
+    let timeline = vvvexplain::analyze::timeline_of(session.as_bytes()).unwrap();
+    let verdict = Verdict::build(&timeline, &rules).unwrap();
+    assert_eq!(
+        verdict_of(session.as_bytes(), &rules),
+        verdict_of(worked.as_bytes(), &rules)
+    );
+    assert_eq!(
+        verdict
+            .decision
+            .facts
+            .get("command_line")
+            .map(String::as_str),
+        Some("ssh -vvv -i ~/.ssh/id_ed25519 -o BatchMode=yes me@127.0.0.1")
+    );
+    // Worked, then failed: the failure decides, though both runs print the same first lines.
+    let session =
+        format!("$ ssh -vvv me@127.0.0.1\n{worked}$ ssh -vvv -p 2 me@127.0.0.1\n{failed}");
+    assert_eq!(
+        verdict_of(session.as_bytes(), &rules),
+        verdict_of(failed.as_bytes(), &rules)
+    );
+}
+
+#[test]
+fn a_typed_command_without_client_output_is_no_openssh_output() {
+    let rules = RuleSet::builtin().expect("built-in rules");
+    let typed = "$ ssh -V\n$ ls -l ~/.ssh\ntotal 0\n";
+    assert_eq!(verdict_of(typed.as_bytes(), &rules), "no OpenSSH output");
 }

@@ -96,6 +96,11 @@ pub enum Event {
     StartedWith {
         command: String,
     },
+    /// A command typed at a shell prompt in a pasted terminal session (not OpenSSH's output): a
+    /// new command run, so a new connection.
+    CommandTyped {
+        command: String,
+    },
     ProxyJumpCommand {
         command: String,
     },
@@ -648,6 +653,9 @@ fn parse_event(pair: Pair<'_, Rule>) -> Event {
         },
         Rule::started_with => Event::StartedWith {
             command: field(&pair, Rule::text),
+        },
+        Rule::typed_command => Event::CommandTyped {
+            command: field(&pair, Rule::command_typed),
         },
         Rule::proxyjump_command => Event::ProxyJumpCommand {
             command: field(&pair, Rule::text),

@@ -43,6 +43,11 @@ pub fn write(
     write_timeline(out, v, s)?;
     writeln!(out)?;
     writeln!(out, "{} {}", "Verdict:".style(s.emphasis), v.summary)?;
+    // The command run, as typed at a prompt in a pasted session (or as 10.x logs it).
+    if let Some(command) = v.facts.get("command_line") {
+        let command = clip(command, WIDTH);
+        writeln!(out, "{} {command}", "Command:".style(s.emphasis))?;
+    }
     if let Some(last) = &v.last_ok {
         writeln!(
             out,

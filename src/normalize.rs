@@ -341,6 +341,7 @@ fn unwrapped(mut text: &str) -> &str {
                 .iter()
                 .find_map(|tag| rest.strip_prefix(tag))
                 .or_else(|| ci_tag(rest))
+                .or_else(|| program_path(rest))
                 .or_else(|| labelled(rest))
                 .unwrap_or(rest),
         };
@@ -349,6 +350,14 @@ fn unwrapped(mut text: &str) -> &str {
         }
         text = rest;
     }
+}
+
+/// scp's own line with the path it was run by (`/usr/bin/scp: debug2: …`, its `argv[0]`) as
+/// scp prints it when run by name: `scp: debug2: …`.
+fn program_path(text: &str) -> Option<&str> {
+    let tag = text.find(": ")?;
+    let name_at = text[..tag].rfind('/')? + 1;
+    (text.starts_with('/') && &text[name_at..tag] == "scp").then(|| &text[name_at..])
 }
 
 /// The line after a one-word label: `error : ssh: connect to host …`, `ssh : OpenSSH_…`.
@@ -986,6 +995,17 @@ mod tests {
             assert_eq!(norm(raw), (Some(time.into()), "debug1: x".into()), "{raw}");
         }
         assert_eq!(norm("##[endgroup]").1, "");
+    }
+
+    #[test]
+    fn scp_run_by_its_path_reads_as_scp() {
+        assert_eq!(norm("/usr/bin/scp: debug2: x").1, "scp: debug2: x");
+        assert_eq!(norm("/home/me/bin/scp: debug1: x").1, "scp: debug1: x");
+        assert_eq!(norm("/usr/bin/ssh-keygen: x").1, "/usr/bin/ssh-keygen: x");
+        assert_eq!(
+            norm("/home/me/.ssh/config: line 3: x").1,
+            "/home/me/.ssh/config: line 3: x"
+        );
     }
 
     #[test]

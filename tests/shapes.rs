@@ -76,9 +76,7 @@ type Make = Box<dyn Fn(&str) -> Vec<u8>>;
 type Shape = (&'static str, Make);
 
 fn shapes() -> Vec<Shape> {
-    let text = |f: fn(&str) -> String| -> Make {
-        Box::new(move |t| f(t).into_bytes())
-    };
+    let text = |f: fn(&str) -> String| -> Make { Box::new(move |t| f(t).into_bytes()) };
     vec![
         ("crlf", text(|t| each_line(t, |l| format!("{l}\r")))),
         ("utf8-bom", text(|t| format!("\u{feff}{t}"))),
@@ -173,6 +171,15 @@ fn shapes() -> Vec<Shape> {
             }),
         ),
         (
+            "scp-by-path",
+            text(|t| {
+                each_line(t, |l| match l.strip_prefix("scp: ") {
+                    Some(rest) => format!("/usr/bin/scp: {rest}"),
+                    None => l.to_string(),
+                })
+            }),
+        ),
+        (
             "indent+crlf+utf16le",
             Box::new(|t| utf16(&each_line(t, |l| format!("    {l}\r")), false, true)),
         ),
@@ -208,7 +215,9 @@ fn every_shape_of_every_recording_gets_its_raw_verdict() {
     let shapes = shapes();
     let (mut runs, mut misses) = (0, Vec::new());
     // The lab's recordings: not the synthetic transcripts (whose shapes are no paste's).
-    let recorded = common::all_transcripts().into_iter().filter(|p| p.starts_with(&root));
+    let recorded = common::all_transcripts()
+        .into_iter()
+        .filter(|p| p.starts_with(&root));
     for path in recorded {
         let raw = std::fs::read(&path).expect("read fixture");
         let expected = verdict_of(&raw, &rules);

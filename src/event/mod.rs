@@ -1131,6 +1131,35 @@ mod tests {
     }
 
     #[test]
+    fn older_clients_wording_is_read() {
+        assert_eq!(
+            event(
+                "Received disconnect from 10.0.0.5: 2: Too many authentication failures for root"
+            ),
+            Event::TooManyAuthFailures
+        );
+        assert_eq!(
+            event("Received disconnect from 10.0.0.5: 11: Bye Bye"),
+            Event::ReceivedDisconnect {
+                code: 11,
+                reason: "Bye Bye".into()
+            }
+        );
+        assert!(matches!(
+            event("me@laptop:~$ GIT_SSH_COMMAND=\"ssh -vvv\" git clone git@github.com:a/b.git"),
+            Event::CommandTyped { command } if command.starts_with("GIT_SSH_COMMAND")
+        ));
+        assert!(matches!(
+            event("C:\\Users\\me>sftp -v host"),
+            Event::CommandTyped { command } if command == "sftp -v host"
+        ));
+        assert_eq!(
+            event("debug1: kex: server->client aes128-ctr"),
+            Event::Other
+        );
+    }
+
+    #[test]
     fn a_transfer_line_is_remembered_by_the_bytes_that_decide_it() {
         // What the build script proves for `sftp_packet`: past `SSH2_FXP_WRITE`, one byte of the
         // rest is read (the name ends there); the request id, offset and length are not.

@@ -11,10 +11,7 @@ use std::sync::mpsc;
 
 use crate::event::{Classified, Classifier, Level};
 use crate::input::{self, Encoding, Utf16Reader};
-use crate::normalize::{
-    count_byte, normalize, normalize_not_as_printed, Buffers, Line, LineTexts, Normalized,
-    PrintedLines, MAX_LINE_BYTES,
-};
+use crate::normalize::{count_byte, Buffers, Line, LineTexts, Lines, Normalized, MAX_LINE_BYTES};
 use crate::timeline::{RoutineLine, RoutineRun, RunLines, Timeline, TimelineBuilder};
 
 /// Feeds lines one by one through the normaliser, the grammar and the timeline, as a live run
@@ -51,21 +48,6 @@ impl DayClock {
     }
 }
 
-/// Classifies one normalised line (`truncated` if the reader cut it): with its normalising, the
-/// work that depends on that line alone. `None` for a wrapper's own line.
-fn read_line(
-    classifier: &mut Classifier,
-    normalized: Normalized,
-    truncated: bool,
-) -> Option<(Line, Classified)> {
-    let Normalized::Line(mut line) = normalized else {
-        return None;
-    };
-    line.truncated |= truncated;
-    let classified = classifier.classify(&line.text);
-    Some((line, classified))
-}
-
 /// Widths at which terminals, mail and forum editors wrap a pasted log.
 const WRAP_WIDTHS: &[usize] = &[72, 76, 78, 79, 80, 100, 120, 132];
 
@@ -83,14 +65,28 @@ impl Analyzer {
     /// of their own get that one.
     pub fn push_at(&mut self, raw: &[u8], truncated: bool, elapsed: Option<std::time::Duration>) {
         let number = self.count_line(truncated);
-        let buffers = self.spare.pop().unwrap_or_default();
-        if let Some((line, classified)) = read_line(
-            &mut self.classifier,
-            normalize(number, raw, buffers),
-            truncated,
-        ) {
-            self.place(line, classified, elapsed);
-        }
+        let spare = &mut self.spare;
+        let mut line = match Lines::one(raw)
+            .normalize(number, 0, raw.len(), || spare.pop().unwrap_or_default())
+        {
+            Normalized::AsPrinted(text) => {
+                let mut buffers = spare.pop().unwrap_or_default();
+                buffers.text.clear();
+                buffers.text.push_str(text);
+                Line {
+                    number,
+                    text: buffers.text,
+                    time: None,
+                    millis: None,
+                    truncated: raw.len() > MAX_LINE_BYTES,
+                }
+            }
+            Normalized::Line(line) => line,
+            Normalized::Wrapper => return,
+        };
+        line.truncated |= truncated;
+        let classified = self.classifier.classify(&line.text);
+        self.place(line, classified, elapsed);
     }
 
     /// Counts one raw line read; gives its number.
@@ -686,52 +682,40 @@ fn read_batch(classifier: &mut Classifier, scratch: &mut Buffers, batch: &mut Ba
     });
     batch.ends.clear();
     batch.ends.extend(lines);
-    let printed = PrintedLines::new(
+    let lines = Lines::new(
         bytes,
         batch.ends.iter().map(|&(start, end, _)| (start, end)),
     );
     for (number, &(start, end, truncated)) in (batch.first..).zip(&batch.ends) {
-        let raw = &bytes[start..end];
         batch.truncated += u64::from(truncated);
-        // A line as OpenSSH printed it goes into the batch straight from the raw bytes.
-        if let Some(text) = printed.line(start, end) {
-            let classified = classifier.classify(text);
-            add_to_stretches(
-                &mut batch.stretches,
-                &mut batch.said,
-                number,
-                false,
-                classified,
-            );
-            let read = ReadLine {
-                number,
-                millis: None,
-                truncated: truncated || raw.len() > MAX_LINE_BYTES,
-            };
-            batch.read.push(text, None, read);
-            continue;
-        }
-        let buffers = std::mem::take(scratch);
-        let normalized = normalize_not_as_printed(number, raw, buffers);
-        if let Some((line, classified)) = read_line(classifier, normalized, truncated) {
-            let timed = line.time.is_some() || line.millis.is_some();
-            add_to_stretches(
-                &mut batch.stretches,
-                &mut batch.said,
-                number,
-                timed,
-                classified,
-            );
-            let read = ReadLine {
-                number,
-                millis: line.millis,
-                truncated: line.truncated,
-            };
-            batch.read.push(&line.text, line.time.as_deref(), read);
-            *scratch = Buffers {
-                text: line.text,
-                time: line.time.unwrap_or_default(),
-            };
+        let (stretches, said) = (&mut batch.stretches, &mut batch.said);
+        match lines.normalize(number, start, end, || std::mem::take(scratch)) {
+            // A line as OpenSSH printed it goes into the batch straight from the raw bytes.
+            Normalized::AsPrinted(text) => {
+                add_to_stretches(stretches, said, number, false, classifier.classify(text));
+                let read = ReadLine {
+                    number,
+                    millis: None,
+                    truncated: truncated || end - start > MAX_LINE_BYTES,
+                };
+                batch.read.push(text, None, read);
+            }
+            Normalized::Line(line) => {
+                let timed = line.time.is_some() || line.millis.is_some();
+                let classified = classifier.classify(&line.text);
+                add_to_stretches(stretches, said, number, timed, classified);
+                let read = ReadLine {
+                    number,
+                    millis: line.millis,
+                    truncated: line.truncated || truncated,
+                };
+                batch.read.push(&line.text, line.time.as_deref(), read);
+                *scratch = Buffers {
+                    text: line.text,
+                    time: line.time.unwrap_or_default(),
+                };
+            }
+            Normalized::Wrapper => {}
         }
     }
 }

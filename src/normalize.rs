@@ -34,7 +34,10 @@ pub struct Line {
 
 /// What the normaliser makes of one raw line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Normalized {
+pub enum Normalized<'a> {
+    /// The line as OpenSSH printed it, straight from the input: its own text, with no time.
+    AsPrinted(&'a str),
+    /// A line the normaliser took something off (written into the buffers it was given).
     Line(Line),
     /// A wrapper's own line (a Markdown fence): not part of the log.
     Wrapper,
@@ -127,40 +130,80 @@ fn texts_at<'a>(
     (text, time)
 }
 
-/// Normalises the raw bytes of line `number` (without its `\n`), writing its text and time into
-/// `buffers` (cleared first). A line's normal form depends on that line alone, so lines can be
-/// normalised in any order, on any thread.
-pub fn normalize(number: u64, raw: &[u8], buffers: Buffers) -> Normalized {
-    let Some(text) = as_printed(raw) else {
-        return normalize_not_as_printed(number, raw, buffers);
-    };
-    let mut buffer = buffers.text;
-    buffer.clear();
-    buffer.push_str(text);
-    Normalized::Line(Line {
-        millis: None,
-        number,
-        text: buffer,
-        time: None,
-        truncated: raw.len() > MAX_LINE_BYTES,
-    })
+/// The lines of a stretch of input, normalised one by one: the normaliser's one entry point. A
+/// line's normal form depends on that line alone, so lines can be normalised in any order, on
+/// any thread; what it looks for to tell a line as OpenSSH printed it is found in one pass over
+/// all the lines (checked line by line, the checks cost more to start than to run on a short
+/// line).
+pub struct Lines<'a> {
+    bytes: &'a [u8],
+    /// All the lines as text, when all of them are ASCII with no escape, and no CR but the one
+    /// that ends a line (ssh ends its lines with one for a terminal in raw mode).
+    plain: Option<&'a str>,
 }
 
-/// [`normalize`] of a raw line [`as_printed`] (or [`PrintedLines`]) already found is not as
-/// printed: it is not checked again.
-pub fn normalize_not_as_printed(number: u64, raw: &[u8], buffers: Buffers) -> Normalized {
-    let truncated = raw.len() > MAX_LINE_BYTES;
-    normalize_with_care(
-        number,
-        &raw[..raw.len().min(MAX_LINE_BYTES)],
-        truncated,
-        buffers,
-    )
+impl<'a> Lines<'a> {
+    /// The lines at `lines` (where each starts and ends, without its `\n`) of `bytes`. A CR
+    /// elsewhere in `bytes` than at the end of a line has every line checked on its own.
+    pub fn new(bytes: &'a [u8], lines: impl IntoIterator<Item = (usize, usize)>) -> Self {
+        let (mut ending_in_cr, mut may_be_printed) = (0, false);
+        for (start, end) in lines {
+            ending_in_cr += usize::from(end > start && bytes.get(end - 1) == Some(&b'\r'));
+            may_be_printed = may_be_printed || matches!(bytes.get(start), Some(b'a'..=b'z'));
+        }
+        // Lines that all start otherwise (a time on every line) are none as printed: no pass.
+        let plain = may_be_printed && plain_crs(bytes) == Some(ending_in_cr);
+        Lines {
+            bytes,
+            plain: plain.then(|| std::str::from_utf8(bytes).ok()).flatten(),
+        }
+    }
+
+    /// One line on its own (a live run's), its bytes without the `\n`.
+    pub fn one(raw: &'a [u8]) -> Self {
+        Lines {
+            bytes: raw,
+            plain: None,
+        }
+    }
+
+    /// The normal form of line `number`, at `start..end` of the bytes. A line as OpenSSH printed
+    /// it (nearly every line of a long log) is its own text; any other is written into the
+    /// buffers `buffers` gives (cleared first), which is called for such a line only.
+    pub fn normalize(
+        &self,
+        number: u64,
+        start: usize,
+        end: usize,
+        buffers: impl FnOnce() -> Buffers,
+    ) -> Normalized<'a> {
+        if let Some(text) = self.as_printed(start, end) {
+            return Normalized::AsPrinted(text);
+        }
+        let raw = &self.bytes[start..end];
+        let truncated = raw.len() > MAX_LINE_BYTES;
+        let raw = &raw[..raw.len().min(MAX_LINE_BYTES)];
+        normalize_with_care(number, raw, truncated, buffers())
+    }
+
+    /// The line at `start..end` as OpenSSH printed it, if it is its own text with no time (cut
+    /// to [`MAX_LINE_BYTES`]).
+    fn as_printed(&self, start: usize, end: usize) -> Option<&'a str> {
+        let raw = &self.bytes[start..end];
+        match self.plain {
+            Some(plain) if raw.len() <= MAX_LINE_BYTES => {
+                let printed = plain.get(start..end - usize::from(raw.last() == Some(&b'\r')))?;
+                let bytes = printed.as_bytes();
+                (matches!(bytes.first(), Some(b'a'..=b'z')) && !pasted_around(bytes))
+                    .then_some(printed)
+            }
+            _ => as_printed(raw),
+        }
+    }
 }
 
-/// The normal form of a raw line that is its own text with no time, the common case: `None`
-/// for any other line, which [`normalize`] reads with care.
-pub fn as_printed(raw: &[u8]) -> Option<&str> {
+/// [`Lines::as_printed`] of a line on its own.
+fn as_printed(raw: &[u8]) -> Option<&str> {
     let raw = &raw[..raw.len().min(MAX_LINE_BYTES)];
     // Nearly every line of a long log is OpenSSH's own, as it printed it: it starts with a
     // lowercase letter (`debug1:`, `channel`, `sftp>`), so it has no quoting, fence or prefix,
@@ -174,47 +217,6 @@ pub fn as_printed(raw: &[u8]) -> Option<&str> {
         return std::str::from_utf8(printed).ok();
     }
     None
-}
-
-/// [`as_printed`] of many lines lying end to end, with what it looks for found in one pass over
-/// all of them: checked line by line, the checks cost more to start than to run on a short line.
-pub struct PrintedLines<'a> {
-    bytes: &'a [u8],
-    /// All the lines as text, when all of them are ASCII with no escape, and no CR but the one
-    /// that ends a line (ssh ends its lines with one for a terminal in raw mode).
-    plain: Option<&'a str>,
-}
-
-impl<'a> PrintedLines<'a> {
-    /// The lines at `lines` (where each starts and ends) of `bytes`. A CR elsewhere in `bytes`
-    /// than at the end of a line has every line checked on its own.
-    pub fn new(bytes: &'a [u8], lines: impl IntoIterator<Item = (usize, usize)>) -> Self {
-        let (mut ending_in_cr, mut may_be_printed) = (0, false);
-        for (start, end) in lines {
-            ending_in_cr += usize::from(end > start && bytes.get(end - 1) == Some(&b'\r'));
-            may_be_printed = may_be_printed || matches!(bytes.get(start), Some(b'a'..=b'z'));
-        }
-        // Lines that all start otherwise (a time on every line) are none as printed: no pass.
-        let plain = may_be_printed && plain_crs(bytes) == Some(ending_in_cr);
-        PrintedLines {
-            bytes,
-            plain: plain.then(|| std::str::from_utf8(bytes).ok()).flatten(),
-        }
-    }
-
-    /// [`as_printed`] of the line at `start..end` of the bytes.
-    pub fn line(&self, start: usize, end: usize) -> Option<&'a str> {
-        let raw = &self.bytes[start..end];
-        match self.plain {
-            Some(plain) if raw.len() <= MAX_LINE_BYTES => {
-                let printed = plain.get(start..end - usize::from(raw.last() == Some(&b'\r')))?;
-                let bytes = printed.as_bytes();
-                (matches!(bytes.first(), Some(b'a'..=b'z')) && !pasted_around(bytes))
-                    .then_some(printed)
-            }
-            _ => as_printed(raw),
-        }
-    }
 }
 
 /// A line a paste put something around though it starts as OpenSSH's may: padding to a
@@ -269,8 +271,13 @@ fn is_plain_ascii(raw: &[u8]) -> bool {
     flags == 0 && tail.iter().all(|&b| b < 0x80 && b != b'\r' && b != 0x1b)
 }
 
-/// [`normalize`] of any line, cut to [`MAX_LINE_BYTES`] already.
-fn normalize_with_care(number: u64, raw: &[u8], truncated: bool, buffers: Buffers) -> Normalized {
+/// [`Lines::normalize`] of any line, cut to [`MAX_LINE_BYTES`] already.
+fn normalize_with_care(
+    number: u64,
+    raw: &[u8],
+    truncated: bool,
+    buffers: Buffers,
+) -> Normalized<'static> {
     let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
     // A progress meter redraws itself with bare CRs: what is left after the last one is what
     // the terminal showed.
@@ -635,10 +642,25 @@ fn strip_prefixes(text: &str) -> (Option<&str>, &str) {
 mod tests {
     use super::*;
 
+    /// A line read on its own, as a live run reads it, as a [`Line`] whichever way it was read.
+    fn normalize(number: u64, raw: &[u8]) -> Normalized<'static> {
+        match Lines::one(raw).normalize(number, 0, raw.len(), Buffers::default) {
+            Normalized::AsPrinted(text) => Normalized::Line(Line {
+                number,
+                text: text.to_string(),
+                time: None,
+                millis: None,
+                truncated: raw.len() > MAX_LINE_BYTES,
+            }),
+            Normalized::Line(line) => Normalized::Line(line),
+            Normalized::Wrapper => Normalized::Wrapper,
+        }
+    }
+
     fn norm(raw: &str) -> (Option<String>, String) {
-        match normalize(1, raw.as_bytes(), Buffers::default()) {
+        match normalize(1, raw.as_bytes()) {
             Normalized::Line(l) => (l.time, l.text),
-            Normalized::Wrapper => (None, "<wrapper>".into()),
+            _ => (None, "<wrapper>".into()),
         }
     }
 
@@ -701,7 +723,7 @@ mod tests {
         ];
         for raw in lines {
             assert_eq!(
-                normalize(7, raw, Buffers::default()),
+                normalize(7, raw),
                 normalize_with_care(7, raw, false, Buffers::default()),
                 "{:?}",
                 String::from_utf8_lossy(raw)
@@ -720,7 +742,7 @@ mod tests {
             let mut raw = vec![first];
             raw.extend(rest);
             proptest::prop_assert_eq!(
-                normalize(3, &raw, Buffers::default()),
+                normalize(3, &raw),
                 normalize_with_care(3, &raw, false, Buffers::default())
             );
         }
@@ -750,9 +772,9 @@ mod tests {
                 ranges.push((start, bytes.len()));
                 bytes.push(b'\n');
             }
-            let printed = PrintedLines::new(&bytes, ranges.iter().copied());
+            let printed = Lines::new(&bytes, ranges.iter().copied());
             for (start, end) in ranges {
-                proptest::prop_assert_eq!(printed.line(start, end), as_printed(&bytes[start..end]));
+                proptest::prop_assert_eq!(printed.as_printed(start, end), as_printed(&bytes[start..end]));
             }
         }
 
@@ -789,10 +811,16 @@ mod tests {
             (11, 11 + long.len()),
             (12 + long.len(), bytes.len() - 1),
         ];
-        let printed = PrintedLines::new(&bytes, lines);
-        assert_eq!(printed.line(0, 10), Some("debug1: a"));
-        assert_eq!(printed.line(lines[1].0, lines[1].1), as_printed(&long));
-        assert_eq!(printed.line(lines[2].0, lines[2].1), Some("debug2: b"));
+        let printed = Lines::new(&bytes, lines);
+        assert_eq!(printed.as_printed(0, 10), Some("debug1: a"));
+        assert_eq!(
+            printed.as_printed(lines[1].0, lines[1].1),
+            as_printed(&long)
+        );
+        assert_eq!(
+            printed.as_printed(lines[2].0, lines[2].1),
+            Some("debug2: b")
+        );
     }
 
     #[test]
@@ -892,7 +920,7 @@ mod tests {
 
     #[test]
     fn invalid_utf8_is_lossy() {
-        let Normalized::Line(l) = normalize(1, b"debug1: \xff\xfe x", Buffers::default()) else {
+        let Normalized::Line(l) = normalize(1, b"debug1: \xff\xfe x") else {
             panic!()
         };
         assert_eq!(l.text, "debug1: \u{fffd}\u{fffd} x");
@@ -1019,7 +1047,7 @@ mod tests {
     #[test]
     fn long_lines_are_cut_not_lost() {
         let long = "x".repeat(MAX_LINE_BYTES * 3);
-        let Normalized::Line(l) = normalize(7, long.as_bytes(), Buffers::default()) else {
+        let Normalized::Line(l) = normalize(7, long.as_bytes()) else {
             panic!()
         };
         assert!(l.truncated);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::event::{Classified, Direction, Event, KeyInfo, Level};
+use crate::event::{Classified, Direction, Event, KeyInfo, Level, TypedCommand};
 use crate::normalize::{Line, LineTexts};
 
 /// The phases of an OpenSSH connection, in the order a connection goes through them.
@@ -807,7 +807,7 @@ impl Session {
         self.verbosity = self.verbosity.max(verbosity);
         let known = !event.is_other();
         // A typed command is the user's, not the client's, output.
-        if (known || verbosity > 0) && !matches!(event, Event::CommandTyped { .. }) {
+        if (known || verbosity > 0) && !matches!(event, Event::CommandTyped(_)) {
             self.openssh_lines += 1;
         }
         if known {
@@ -864,6 +864,39 @@ impl Session {
         self.lines.push_routine(run.count, lines);
     }
 
+    /// The command run, as 10.x logs it or as typed at a prompt.
+    fn note_command_line(&mut self, command: &str, at: &LineRef) {
+        self.touch(Phase::Config, at);
+        self.set_fact(Phase::Config, "command_line", command);
+        match command
+            .split_whitespace()
+            .next()
+            .map(|w| w.rsplit('/').next().unwrap_or(w))
+        {
+            Some("sftp") => self.note_program(Program::Sftp),
+            Some("scp") => self.note_program(Program::Scp),
+            _ => {}
+        }
+    }
+
+    /// A command typed at a prompt in a pasted shell session: what it says of the connection
+    /// holds where the client's own lines say nothing (they are read after it, and win).
+    fn note_typed_command(&mut self, typed: &TypedCommand, at: &LineRef) {
+        self.note_command_line(&typed.command, at);
+        let said = [
+            (Phase::Auth, "user", &typed.user),
+            (Phase::Resolve, "host", &typed.host),
+            (Phase::Connect, "port", &typed.port),
+            (Phase::Auth, "identity_file_given", &typed.identity),
+            (Phase::Connect, "proxy_command", &typed.proxy),
+        ];
+        for (phase, key, value) in said {
+            if let Some(value) = value.as_ref().filter(|_| self.fact(key).is_none()) {
+                self.set_fact(phase, key, value.as_str());
+            }
+        }
+    }
+
     fn apply_event(&mut self, event: &Event, at: &LineRef) {
         use Event as E;
         use Phase as P;
@@ -901,19 +934,8 @@ impl Session {
                 self.set_fact(P::Config, "bad_permissions_file", path.clone());
                 self.fail(Some(P::Config), at);
             }
-            E::StartedWith { command } | E::CommandTyped { command } => {
-                self.touch(P::Config, at);
-                self.set_fact(P::Config, "command_line", command.clone());
-                match command
-                    .split_whitespace()
-                    .next()
-                    .map(|w| w.rsplit('/').next().unwrap_or(w))
-                {
-                    Some("sftp") => self.note_program(Program::Sftp),
-                    Some("scp") => self.note_program(Program::Scp),
-                    _ => {}
-                }
-            }
+            E::CommandTyped(typed) => self.note_typed_command(typed, at),
+            E::StartedWith { command } => self.note_command_line(command, at),
             E::ProxyJumpCommand { command } => {
                 self.touch(P::Config, at);
                 self.set_fact(P::Config, "proxy_jump", command.clone());
@@ -1666,7 +1688,7 @@ impl TimelineBuilder {
         match event {
             // The hook for pasted shell sessions: each command run at a prompt is a new
             // connection, once the one before has printed anything.
-            Event::CommandTyped { .. } if session.openssh_lines > 0 => {
+            Event::CommandTyped(_) if session.openssh_lines > 0 => {
                 self.active_jump = None;
                 self.start(number, Role::Direct, None)
             }

@@ -23,8 +23,11 @@ mod generated {
 }
 use generated::Rule;
 
+mod command;
 mod filter;
 mod shape;
+
+pub use command::TypedCommand;
 
 use filter::{Candidates, DecidedByStart, EventFilter, UNKNOWN_LINE_READS_AT_MOST};
 use shape::{Answer, Lookup, Shapes};
@@ -98,9 +101,7 @@ pub enum Event {
     },
     /// A command typed at a shell prompt in a pasted terminal session (not OpenSSH's output): a
     /// new command run, so a new connection.
-    CommandTyped {
-        command: String,
-    },
+    CommandTyped(Box<TypedCommand>),
     ProxyJumpCommand {
         command: String,
     },
@@ -654,9 +655,10 @@ fn parse_event(pair: Pair<'_, Rule>) -> Event {
         Rule::started_with => Event::StartedWith {
             command: field(&pair, Rule::text),
         },
-        Rule::typed_command => Event::CommandTyped {
-            command: field(&pair, Rule::command_typed),
-        },
+        Rule::typed_command => Event::CommandTyped(Box::new(TypedCommand::read(&field(
+            &pair,
+            Rule::command_typed,
+        )))),
         Rule::proxyjump_command => Event::ProxyJumpCommand {
             command: field(&pair, Rule::text),
         },
@@ -1147,11 +1149,11 @@ mod tests {
         );
         assert!(matches!(
             event("me@laptop:~$ GIT_SSH_COMMAND=\"ssh -vvv\" git clone git@github.com:a/b.git"),
-            Event::CommandTyped { command } if command.starts_with("GIT_SSH_COMMAND")
+            Event::CommandTyped(typed) if typed.command.starts_with("GIT_SSH_COMMAND")
         ));
         assert!(matches!(
             event("C:\\Users\\me>sftp -v host"),
-            Event::CommandTyped { command } if command == "sftp -v host"
+            Event::CommandTyped(typed) if typed.command == "sftp -v host"
         ));
         assert_eq!(
             event("debug1: kex: server->client aes128-ctr"),

@@ -222,7 +222,9 @@ fn as_printed(raw: &[u8]) -> Option<&str> {
 /// A line a paste put something around though it starts as OpenSSH's may: padding to a
 /// terminal's width (OpenSSH ends no line with a space), a label (PowerShell's `ssh : `).
 fn pasted_around(printed: &[u8]) -> bool {
-    matches!(printed.last(), Some(b' ' | b'\t')) || label_length(printed).is_some()
+    // A debug line (nearly every line of a long log) has no label: its first word ends in `:`.
+    matches!(printed.last(), Some(b' ' | b'\t'))
+        || (!printed.starts_with(b"debug") && label_length(printed).is_some())
 }
 
 /// How many CRs `bytes` holds, if it is ASCII with no escape. CRs are counted, not searched for:
@@ -375,10 +377,10 @@ fn labelled(text: &str) -> Option<&str> {
 /// The length of a one-word label and the ` : ` after it at the start of `text`, if it has one.
 fn label_length(text: &[u8]) -> Option<usize> {
     const LONGEST_WORD: usize = 12;
-    let word = text
-        .iter()
-        .take(LONGEST_WORD + 1)
-        .position(|b| !b.is_ascii_alphanumeric())?;
+    let mut word = 0;
+    while word <= LONGEST_WORD && text.get(word).is_some_and(u8::is_ascii_alphanumeric) {
+        word += 1;
+    }
     (word > 0 && text[word..].starts_with(b" : ")).then_some(word + 3)
 }
 

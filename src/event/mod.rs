@@ -676,7 +676,7 @@ fn parse_event(pair: Pair<'_, Rule>) -> Event {
             version: field(&pair, Rule::text),
         },
         Rule::remote_version => parse_remote_version(pair),
-        Rule::banner_line => Event::BannerLine {
+        Rule::banner_line | Rule::banner_line_legacy => Event::BannerLine {
             text: field(&pair, Rule::text),
         },
         Rule::banner_timeout => Event::BannerTimeout,
@@ -1159,6 +1159,16 @@ mod tests {
             event("debug1: kex: server->client aes128-ctr"),
             Event::Other
         );
+        assert_eq!(
+            event("debug1: ssh_exchange_identification: Exceeded MaxStartups"),
+            Event::BannerLine {
+                text: "Exceeded MaxStartups".into()
+            }
+        );
+        assert!(matches!(
+            event("ssh_exchange_identification: Connection closed by remote host"),
+            Event::BannerExchangeFailed { .. }
+        ));
     }
 
     #[test]

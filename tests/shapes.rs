@@ -293,3 +293,31 @@ fn a_typed_command_without_client_output_is_no_openssh_output() {
     let typed = "$ ssh -V\n$ ls -l ~/.ssh\ntotal 0\n";
     assert_eq!(verdict_of(typed.as_bytes(), &rules), "no OpenSSH output");
 }
+
+#[test]
+fn the_cli_reads_utf16_from_a_file_and_from_stdin() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let raw = fixture("auth-key-rejected/fixtures/ssh-vvv.log");
+    let text = each_line(&raw, |l| format!("{l}\r"));
+    let path = std::env::temp_dir().join(format!("vvvexplain-utf16-{}.log", std::process::id()));
+    std::fs::write(&path, utf16(&text, false, true)).unwrap();
+    let bin = env!("CARGO_BIN_EXE_vvvexplain");
+    let from_file = Command::new(bin).arg(&path).output().unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let mut child = Command::new(bin)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = utf16(&text, true, false);
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let from_stdin = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    for output in [from_file, from_stdin] {
+        let shown = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "{shown}");
+        assert!(shown.contains("FAILED in auth"), "{shown}");
+    }
+}

@@ -10,7 +10,7 @@ use std::io::{self, BufRead};
 use std::sync::mpsc;
 
 use crate::event::{Classified, Classifier, Level};
-use crate::input::{self, Encoding, Utf16Reader};
+use crate::input::{self, AnsibleReader, Encoding, Utf16Reader};
 use crate::normalize::{count_byte, Buffers, Line, LineTexts, Lines, Normalized, MAX_LINE_BYTES};
 use crate::timeline::{RoutineLine, RoutineRun, RunLines, Timeline, TimelineBuilder};
 
@@ -319,8 +319,12 @@ pub fn timeline_with_threads<R: BufRead>(
     mut reader: R,
     threads: Option<usize>,
 ) -> io::Result<Timeline> {
-    // Told once from the first bytes: a UTF-8 log is read as it is, with nothing in between.
+    // Told once from the first bytes: a UTF-8 log is read as it is, with nothing in between;
+    // Ansible's output has ssh's taken out of the strings it sits in.
     match input::detect(&mut reader)? {
+        Encoding::Utf8 if input::is_ansible(reader.fill_buf()?) => {
+            decoded_timeline(AnsibleReader::new(reader), threads)
+        }
         Encoding::Utf8 => decoded_timeline(reader, threads),
         Encoding::Utf16Le => decoded_timeline(Utf16Reader::new(reader, false), threads),
         Encoding::Utf16Be => decoded_timeline(Utf16Reader::new(reader, true), threads),

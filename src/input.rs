@@ -167,6 +167,119 @@ impl<R: BufRead> BufRead for Utf16Reader<R> {
     }
 }
 
+/// Ansible's output (`ansible -vvvv`): ssh's stderr sits inside a JSON or Python string on one
+/// line, its line ends escaped (`"msg": "Failed to connect to the host via ssh: OpenSSH_…\r\n
+/// debug1: …"`, `(255, b'', b'OpenSSH_…\r\ndebug1: …')`). Told from the first read.
+pub fn is_ansible(start: &[u8]) -> bool {
+    const MARKS: [&[u8]; 3] = [
+        b"UNREACHABLE! =>",
+        b"ESTABLISH SSH CONNECTION",
+        b"SSH: EXEC ",
+    ];
+    MARKS
+        .iter()
+        .any(|mark| memchr::memmem::find(start, mark).is_some())
+}
+
+/// The longest line of Ansible output read whole to unescape; a longer one is read in pieces.
+const LONGEST_ESCAPED_LINE: u64 = 16 << 20;
+
+/// Ansible's output with ssh's stderr taken out of the strings it sits in: each escaped line
+/// end made a line end, the text before and after the string each on a line of its own.
+pub struct AnsibleReader<R> {
+    inner: R,
+    line: Vec<u8>,
+    out: Vec<u8>,
+    at: usize,
+}
+
+impl<R: BufRead> AnsibleReader<R> {
+    pub fn new(inner: R) -> Self {
+        AnsibleReader {
+            inner,
+            line: Vec::new(),
+            out: Vec::new(),
+            at: 0,
+        }
+    }
+}
+
+impl<R: BufRead> BufRead for AnsibleReader<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.at == self.out.len() {
+            self.out.clear();
+            self.at = 0;
+            self.line.clear();
+            let mut line = (&mut self.inner).take(LONGEST_ESCAPED_LINE);
+            line.read_until(b'\n', &mut self.line)?;
+            unescape_ssh_output(&self.line, &mut self.out);
+        }
+        Ok(&self.out[self.at..])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.at = (self.at + amount).min(self.out.len());
+    }
+}
+
+impl<R: BufRead> Read for AnsibleReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+/// `line` into `out`, ssh's output taken out of the string it sits in if the line holds one
+/// (an escaped CR LF or LF in it), else as it is.
+fn unescape_ssh_output(line: &[u8], out: &mut Vec<u8>) {
+    let find = |needle: &[u8]| memchr::memmem::find(line, needle);
+    let Some(first_end) = find(b"\\r\\n").or_else(|| find(b"\\n")) else {
+        out.extend_from_slice(line);
+        return;
+    };
+    // Where the string starts: after the last opening before its first escaped line end.
+    const OPENINGS: [(&[u8], u8); 4] = [
+        (b"via ssh: ", b'"'),
+        (b"\"stderr\": \"", b'"'),
+        (b"\"msg\": \"", b'"'),
+        (b"b'", b'\''),
+    ];
+    let opening = OPENINGS
+        .iter()
+        .filter_map(|(mark, quote)| {
+            let at = memchr::memmem::rfind(&line[..first_end], mark)?;
+            Some((at + mark.len(), *quote))
+        })
+        .max();
+    let Some((start, quote)) = opening else {
+        out.extend_from_slice(line);
+        return;
+    };
+    out.extend_from_slice(&line[..start]);
+    out.push(b'\n');
+    let mut bytes = line[start..].iter().copied();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'\\' => match bytes.next() {
+                Some(b'n') => out.push(b'\n'),
+                Some(b'r') => out.push(b'\r'),
+                Some(b't') => out.push(b'\t'),
+                Some(other) => out.push(other),
+                None => {}
+            },
+            b if b == quote => {
+                out.push(b'\n');
+                out.extend(bytes);
+                return;
+            }
+            b => out.push(b),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +319,33 @@ mod tests {
             assert_eq!(decoded(&bom, capacity), text);
             assert_eq!(decoded(text.as_bytes(), capacity), text);
         }
+    }
+
+    #[test]
+    fn ssh_output_comes_out_of_ansible_strings() {
+        let line = br#"h | UNREACHABLE! => {"msg": "Failed to connect to the host via ssh: OpenSSH_8.0p1\r\ndebug1: Control socket \"/x\" does not exist\r\nssh: connect to host h port 22: Connection refused", "unreachable": true}"#;
+        let mut out = Vec::new();
+        unescape_ssh_output(line, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "h | UNREACHABLE! => {\"msg\": \"Failed to connect to the host via ssh: \nOpenSSH_8.0p1\r\n\
+             debug1: Control socket \"/x\" does not exist\r\n\
+             ssh: connect to host h port 22: Connection refused\n, \"unreachable\": true}"
+        );
+        let mut out = Vec::new();
+        unescape_ssh_output(
+            b"<h> (255, b'', b'OpenSSH_9.6p1\\r\\ndebug1: x\\r\\n')\n",
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            b"<h> (255, b'', b'\nOpenSSH_9.6p1\r\ndebug1: x\r\n\n)\n"
+        );
+        let mut out = Vec::new();
+        unescape_ssh_output(b"debug1: no string\n", &mut out);
+        assert_eq!(out, b"debug1: no string\n");
+        assert!(is_ansible(b"<h> ESTABLISH SSH CONNECTION FOR USER: me"));
+        assert!(!is_ansible(b"OpenSSH_9.6p1, OpenSSL"));
     }
 
     #[test]

@@ -35,6 +35,14 @@ fn each_line(text: &str, shape: impl Fn(&str) -> String) -> String {
     lines_of(text).iter().map(|l| shape(l) + "\n").collect()
 }
 
+/// A transcript as a JSON string holds it, its line ends escaped as CR LF (ssh's stderr in
+/// Ansible's output).
+fn escaped(text: &str) -> String {
+    let json = lines_of(text).join("\r\n");
+    let json = serde_json::to_string(&json).expect("a string serialises");
+    json[1..json.len() - 1].to_string()
+}
+
 fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
     let units = bom.then_some(0xfeff).into_iter().chain(text.encode_utf16());
     units
@@ -177,6 +185,24 @@ fn shapes() -> Vec<Shape> {
                     Some(rest) => format!("/usr/bin/scp: {rest}"),
                     None => l.to_string(),
                 })
+            }),
+        ),
+        (
+            "ansible-json",
+            text(|t| {
+                format!(
+                    "<127.0.0.1> ESTABLISH SSH CONNECTION FOR USER: me\n\
+                     fatal: [lab]: UNREACHABLE! => {{\"changed\": false, \"msg\": \"Failed to \
+                     connect to the host via ssh: {}\", \"unreachable\": true}}\n",
+                    escaped(t)
+                )
+            }),
+        ),
+        (
+            "ansible-vvvv",
+            text(|t| {
+                let t = escaped(t).replace("\\\"", "\"").replace('\'', "\\'");
+                format!("<127.0.0.1> SSH: EXEC ssh -vvv lab\n<127.0.0.1> (255, b'', b'{t}')\n")
             }),
         ),
         (

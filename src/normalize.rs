@@ -1,10 +1,13 @@
 //! The line normaliser: turns a raw line as people save or paste it into the line OpenSSH printed.
 //!
-//! It removes what terminals, loggers and chat tools add around OpenSSH's own text: CR line ends,
-//! ANSI colour codes, invalid UTF-8, a leading timestamp (`ts`, ISO 8601, VS Code Remote-SSH's
-//! `[HH:MM:SS.mmm]`), syslog/journald prefixes (`host ssh[123]: `), the PID/time columns of
-//! Windows OpenSSH log files, `> ` quoting and Markdown code fences. The time, when one was
-//! there, is kept beside the text.
+//! It removes what terminals, loggers, chat tools, web pages and CI systems add around OpenSSH's
+//! own text: CR line ends, ANSI colour codes, invalid UTF-8, indentation and padding, no-break
+//! spaces, a leading timestamp (`ts`, ISO 8601, GitHub Actions, GitLab, Jenkins, VS Code
+//! Remote-SSH's `[HH:MM:SS.mmm]` and its `> ` after it), syslog/journald prefixes
+//! (`host ssh[123]: `), the PID/time columns of Windows OpenSSH log files, `> ` quoting, Markdown
+//! fences, inline code and bold, `##[error]` tags, labels (`ssh : `) and the directory of scp
+//! run by its path. The time, when one was there, is kept beside the text. [`Lines::normalize`]
+//! is its one entry point.
 
 use std::borrow::Cow;
 use std::cell::RefCell;

@@ -347,6 +347,8 @@ pub enum Event {
         detail: String,
     },
     BrokenPipe,
+    /// The broken pipe as the session's loop reports it: the session was up.
+    SessionBrokenPipe,
     KilledBySignal {
         signal: u32,
     },
@@ -802,6 +804,7 @@ fn parse_event(pair: Pair<'_, Rule>) -> Event {
             detail: pair.as_str().to_string(),
         },
         Rule::broken_pipe => Event::BrokenPipe,
+        Rule::session_broken_pipe => Event::SessionBrokenPipe,
         Rule::killed_by_signal => Event::KilledBySignal {
             signal: number(&pair, Rule::number),
         },
@@ -1402,7 +1405,17 @@ mod tests {
         );
         assert_eq!(
             event("client_loop: send disconnect: Broken pipe"),
-            Event::BrokenPipe
+            Event::SessionBrokenPipe
+        );
+        assert_eq!(
+            event("debug1: client_loop: send disconnect: Broken pipe"),
+            Event::SessionBrokenPipe
+        );
+        assert_eq!(
+            event("packet_write_wait: Connection to 10.0.0.5 port 22: Broken pipe"),
+            Event::ConnectionLost {
+                detail: "Connection to 10.0.0.5 port 22: Broken pipe".into()
+            }
         );
         assert_eq!(
             event("Transferred: sent 3532, received 3340 bytes, in 0.2 seconds"),

@@ -1339,6 +1339,20 @@ impl Session {
             | E::ServerNotResponding { .. }
             | E::ConnectionLost { .. }
             | E::BrokenPipe => self.fail(None, at),
+            E::PasswordPrompt { user } => {
+                self.touch(P::Auth, at);
+                self.advance(P::Auth);
+                if self.fact("user").is_none() {
+                    self.set_fact(P::Auth, "user", user.as_str());
+                }
+            }
+            E::SftpConnecting { host } => {
+                self.touch(P::Config, at);
+                self.note_program(Program::Sftp);
+                if self.fact("host").is_none() {
+                    self.set_fact(P::Resolve, "host", host.as_str());
+                }
+            }
             E::SessionBrokenPipe => {
                 // A paste of the error alone (no -v) still says the session's loop ran; no
                 // milestone is claimed for a line that did not show it. (With -v the loop is

@@ -347,3 +347,29 @@ fn the_cli_reads_utf16_from_a_file_and_from_stdin() {
         assert!(shown.contains("FAILED in auth"), "{shown}");
     }
 }
+
+#[test]
+fn thin_logs_say_what_their_lines_decide() {
+    let rules = RuleSet::builtin().expect("built-in rules");
+    let verdict = |text: &str| {
+        let timeline = vvvexplain::analyze::timeline_of(text.as_bytes()).unwrap();
+        Verdict::build(&timeline, &rules).expect("client output")
+    };
+    // sftp's own line names the program; a password prompt shows authentication was reached.
+    let v = verdict(
+        "Connecting to files.example.org...\nalice@files.example.org's password: \n\
+         alice@files.example.org: Permission denied (publickey,password).\nConnection closed\n",
+    );
+    assert_eq!(
+        v.decision.connection.program,
+        vvvexplain::timeline::Program::Sftp
+    );
+    assert_eq!(v.decision.failed_phase.map(|p| p.id()), Some("auth"));
+    assert_eq!(
+        v.decision.facts.get("user").map(String::as_str),
+        Some("alice")
+    );
+    // The session's loop runs once the session is up.
+    let v = verdict("client_loop: send disconnect: Broken pipe\n");
+    assert_eq!(v.decision.failed_phase.map(|p| p.id()), Some("session"));
+}

@@ -349,6 +349,14 @@ pub enum Event {
     BrokenPipe,
     /// The broken pipe as the session's loop reports it: the session was up.
     SessionBrokenPipe,
+    /// ssh asked for the password: authentication was reached.
+    PasswordPrompt {
+        user: String,
+    },
+    /// sftp starts ssh for this host (its own line, without -v).
+    SftpConnecting {
+        host: String,
+    },
     KilledBySignal {
         signal: u32,
     },
@@ -805,6 +813,12 @@ fn parse_event(pair: Pair<'_, Rule>) -> Event {
         },
         Rule::broken_pipe => Event::BrokenPipe,
         Rule::session_broken_pipe => Event::SessionBrokenPipe,
+        Rule::password_prompt => Event::PasswordPrompt {
+            user: field(&pair, Rule::user_before_at),
+        },
+        Rule::sftp_connecting => Event::SftpConnecting {
+            host: field(&pair, Rule::host_before_dots),
+        },
         Rule::killed_by_signal => Event::KilledBySignal {
             signal: number(&pair, Rule::number),
         },
@@ -1411,6 +1425,19 @@ mod tests {
             event("debug1: client_loop: send disconnect: Broken pipe"),
             Event::SessionBrokenPipe
         );
+        assert_eq!(
+            event("root@203.0.113.7's password:"),
+            Event::PasswordPrompt {
+                user: "root".into()
+            }
+        );
+        assert_eq!(
+            event("Connecting to files.example.org..."),
+            Event::SftpConnecting {
+                host: "files.example.org".into()
+            }
+        );
+        assert_eq!(event("Connecting to h [1.2.3.4] port 22..."), Event::Other);
         assert_eq!(
             event("packet_write_wait: Connection to 10.0.0.5 port 22: Broken pipe"),
             Event::ConnectionLost {

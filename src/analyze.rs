@@ -11,10 +11,8 @@ use std::sync::mpsc;
 
 use crate::event::{Classified, Classifier, Level};
 use crate::event::{RoutineLine, RoutineRun, RunLines};
-use crate::normalize::{
-    count_byte, normalize, normalize_not_as_printed, Buffers, Line, LineTexts, Normalized,
-    PrintedLines, MAX_LINE_BYTES,
-};
+use crate::input::{self, AnsibleReader, Encoding, Utf16Reader};
+use crate::normalize::{count_byte, Buffers, Line, LineTexts, Lines, Normalized, MAX_LINE_BYTES};
 use crate::timeline::{Timeline, TimelineBuilder};
 
 /// Feeds lines one by one through the normaliser, the grammar and the timeline, as a live run
@@ -51,21 +49,6 @@ impl DayClock {
     }
 }
 
-/// Classifies one normalised line (`truncated` if the reader cut it): with its normalising, the
-/// work that depends on that line alone. `None` for a wrapper's own line.
-fn read_line(
-    classifier: &mut Classifier,
-    normalized: Normalized,
-    truncated: bool,
-) -> Option<(Line, Classified)> {
-    let Normalized::Line(mut line) = normalized else {
-        return None;
-    };
-    line.truncated |= truncated;
-    let classified = classifier.classify(&line.text);
-    Some((line, classified))
-}
-
 /// Widths at which terminals, mail and forum editors wrap a pasted log.
 const WRAP_WIDTHS: &[usize] = &[72, 76, 78, 79, 80, 100, 120, 132];
 
@@ -100,14 +83,28 @@ impl Analyzer {
     /// of their own get that one.
     pub fn push_at(&mut self, raw: &[u8], truncated: bool, elapsed: Option<std::time::Duration>) {
         let number = self.count_line(truncated);
-        let buffers = self.spare.pop().unwrap_or_default();
-        if let Some((line, classified)) = read_line(
-            &mut self.classifier,
-            normalize(number, raw, buffers),
-            truncated,
-        ) {
-            self.place(line, classified, elapsed);
-        }
+        let spare = &mut self.spare;
+        let mut line = match Lines::one(raw)
+            .normalize(number, 0, raw.len(), || spare.pop().unwrap_or_default())
+        {
+            Normalized::AsPrinted(text) => {
+                let mut buffers = spare.pop().unwrap_or_default();
+                buffers.text.clear();
+                buffers.text.push_str(text);
+                Line {
+                    number,
+                    text: buffers.text,
+                    time: None,
+                    millis: None,
+                    truncated: raw.len() > MAX_LINE_BYTES,
+                }
+            }
+            Normalized::Line(line) => line,
+            Normalized::Wrapper => return,
+        };
+        line.truncated |= truncated;
+        let classified = self.classifier.classify(&line.text);
+        self.place(line, classified, elapsed);
     }
 
     /// Counts one raw line read; gives its number.
@@ -337,9 +334,23 @@ pub fn timeline_of<R: BufRead>(reader: R) -> io::Result<Timeline> {
 /// [`timeline_of`] with at most `threads` classifier threads (0: every line done on this one);
 /// `None`: one per other core.
 pub fn timeline_with_threads<R: BufRead>(
-    reader: R,
+    mut reader: R,
     threads: Option<usize>,
 ) -> io::Result<Timeline> {
+    // Told once from the first bytes: a UTF-8 log is read as it is, with nothing in between;
+    // Ansible's output has ssh's taken out of the strings it sits in.
+    match input::detect(&mut reader)? {
+        Encoding::Utf8 if input::is_ansible(reader.fill_buf()?) => {
+            decoded_timeline(AnsibleReader::new(reader), threads)
+        }
+        Encoding::Utf8 => decoded_timeline(reader, threads),
+        Encoding::Utf16Le => decoded_timeline(Utf16Reader::new(reader, false), threads),
+        Encoding::Utf16Be => decoded_timeline(Utf16Reader::new(reader, true), threads),
+    }
+}
+
+/// [`timeline_with_threads`] of an input decoded to UTF-8.
+fn decoded_timeline<R: BufRead>(reader: R, threads: Option<usize>) -> io::Result<Timeline> {
     let mut analyzer = Analyzer::new();
     std::thread::scope(|scope| {
         ClassifierPool::new(threads).read_all(scope, reader, &mut analyzer)
@@ -695,52 +706,40 @@ fn read_batch(classifier: &mut Classifier, scratch: &mut Buffers, batch: &mut Ba
     });
     batch.ends.clear();
     batch.ends.extend(lines);
-    let printed = PrintedLines::new(
+    let lines = Lines::new(
         bytes,
         batch.ends.iter().map(|&(start, end, _)| (start, end)),
     );
     for (number, &(start, end, truncated)) in (batch.first..).zip(&batch.ends) {
-        let raw = &bytes[start..end];
         batch.truncated += u64::from(truncated);
-        // A line as OpenSSH printed it goes into the batch straight from the raw bytes.
-        if let Some(text) = printed.line(start, end) {
-            let classified = classifier.classify(text);
-            add_to_stretches(
-                &mut batch.stretches,
-                &mut batch.said,
-                number,
-                false,
-                classified,
-            );
-            let read = ReadLine {
-                number,
-                millis: None,
-                truncated: truncated || raw.len() > MAX_LINE_BYTES,
-            };
-            batch.read.push(text, None, read);
-            continue;
-        }
-        let buffers = std::mem::take(scratch);
-        let normalized = normalize_not_as_printed(number, raw, buffers);
-        if let Some((line, classified)) = read_line(classifier, normalized, truncated) {
-            let timed = line.time.is_some() || line.millis.is_some();
-            add_to_stretches(
-                &mut batch.stretches,
-                &mut batch.said,
-                number,
-                timed,
-                classified,
-            );
-            let read = ReadLine {
-                number,
-                millis: line.millis,
-                truncated: line.truncated,
-            };
-            batch.read.push(&line.text, line.time.as_deref(), read);
-            *scratch = Buffers {
-                text: line.text,
-                time: line.time.unwrap_or_default(),
-            };
+        let (stretches, said) = (&mut batch.stretches, &mut batch.said);
+        match lines.normalize(number, start, end, || std::mem::take(scratch)) {
+            // A line as OpenSSH printed it goes into the batch straight from the raw bytes.
+            Normalized::AsPrinted(text) => {
+                add_to_stretches(stretches, said, number, false, classifier.classify(text));
+                let read = ReadLine {
+                    number,
+                    millis: None,
+                    truncated: truncated || end - start > MAX_LINE_BYTES,
+                };
+                batch.read.push(text, None, read);
+            }
+            Normalized::Line(line) => {
+                let timed = line.time.is_some() || line.millis.is_some();
+                let classified = classifier.classify(&line.text);
+                add_to_stretches(stretches, said, number, timed, classified);
+                let read = ReadLine {
+                    number,
+                    millis: line.millis,
+                    truncated: line.truncated || truncated,
+                };
+                batch.read.push(&line.text, line.time.as_deref(), read);
+                *scratch = Buffers {
+                    text: line.text,
+                    time: line.time.unwrap_or_default(),
+                };
+            }
+            Normalized::Wrapper => {}
         }
     }
 }
@@ -835,10 +834,8 @@ mod tests {
         let timeline = timeline_of(log.as_bytes()).unwrap();
         let s = &timeline.sessions[0];
         assert_eq!(s.fact_text(Fact::User).as_deref(), Some("alice-the-admin"));
-        assert_eq!(
-            s.fact(Fact::Address),
-            None,
-            "a continuation starting with a space is not joined"
-        );
+        // Indentation comes off every line (a pasted block is often indented): a continuation
+        // that starts with a space is joined back with it.
+        assert_eq!(s.fact_text(Fact::Address).as_deref(), Some("203.0.113.77"));
     }
 }

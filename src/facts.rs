@@ -82,6 +82,7 @@ facts! {
     Host "host" TEXT "the host name ssh connected to",
     HostKeyAlgorithm "host_key_algorithm" TEXT "the host key algorithm agreed",
     HostKeyStatus "host_key_status" TEXT "what known_hosts said of the server's host key",
+    IdentityFileGiven "identity_file_given" TEXT "the key file given with -i on the command line typed",
     IdentityFiles "identity_files" LIST "the identity files ssh looked for, present or missing",
     KexAlgorithm "kex_algorithm" TEXT "the key exchange method agreed",
     KeyAccepted "key_accepted" TEXT "the key the server accepted",

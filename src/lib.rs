@@ -1,15 +1,16 @@
 //! vvvexplain reads the debug output of the OpenSSH clients (`ssh -vvv`, `sftp -vvv`, `scp -vvv`)
 //! and explains where a connection broke, why, and what to run to fix it.
 //!
-//! The pipeline runs one way: input → [`normalize`] → grammar ([`event`]) → [`timeline`] →
-//! [`rules`] → [`verdict`] → [`report`]. [`explain`] runs it on any reader. What the timeline
-//! learns about a connection is typed by [`facts`].
+//! The pipeline runs one way: input → [`input`] → [`normalize`] → grammar ([`event`]) →
+//! [`timeline`] → [`rules`] → [`verdict`] → [`report`]. [`explain`] runs it on any reader. What
+//! the timeline learns about a connection is typed by [`facts`].
 
 pub mod analyze;
 pub mod cli;
 pub mod error;
 pub mod event;
 pub mod facts;
+pub mod input;
 pub mod live;
 pub mod normalize;
 pub mod redact;

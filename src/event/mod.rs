@@ -55,12 +55,14 @@ pub fn event_names() -> &'static [&'static str] {
     EVENT_NAMES
 }
 
+mod command;
 mod filter;
 mod parse;
 mod routine;
 mod shape;
 
 pub use routine::{RoutineLine, RoutineRun, RunLines};
+pub use command::TypedCommand;
 
 use filter::{Candidates, DecidedByStart, EventFilter, UNKNOWN_LINE_READS_AT_MOST};
 use parse::parse_event;
@@ -188,6 +190,9 @@ pub enum Event {
         /// sftp or scp, when the command line starts with one of them.
         program: Option<Program>,
     },
+    /// A command typed at a shell prompt in a pasted terminal session (not OpenSSH's output): a
+    /// new command run, so a new connection.
+    CommandTyped(Box<TypedCommand>),
     ProxyJumpCommand {
         command: String,
     },
@@ -467,6 +472,16 @@ pub enum Event {
         through_proxy: bool,
     },
     BrokenPipe,
+    /// The broken pipe as the session's loop reports it: the session was up.
+    SessionBrokenPipe,
+    /// ssh asked for the password: authentication was reached.
+    PasswordPrompt {
+        user: String,
+    },
+    /// sftp starts ssh for this host (its own line, without -v).
+    SftpConnecting {
+        host: String,
+    },
     KilledBySignal {
         signal: u32,
     },
@@ -775,6 +790,45 @@ mod tests {
     }
 
     #[test]
+    fn older_clients_wording_is_read() {
+        assert_eq!(
+            event(
+                "Received disconnect from 10.0.0.5: 2: Too many authentication failures for root"
+            ),
+            Event::TooManyAuthFailures
+        );
+        assert_eq!(
+            event("Received disconnect from 10.0.0.5: 11: Bye Bye"),
+            Event::ReceivedDisconnect {
+                code: 11,
+                reason: "Bye Bye".into()
+            }
+        );
+        assert!(matches!(
+            event("me@laptop:~$ GIT_SSH_COMMAND=\"ssh -vvv\" git clone git@github.com:a/b.git"),
+            Event::CommandTyped(typed) if typed.command.starts_with("GIT_SSH_COMMAND")
+        ));
+        assert!(matches!(
+            event("C:\\Users\\me>sftp -v host"),
+            Event::CommandTyped(typed) if typed.command == "sftp -v host"
+        ));
+        assert_eq!(
+            event("debug1: kex: server->client aes128-ctr"),
+            Event::Other
+        );
+        assert_eq!(
+            event("debug1: ssh_exchange_identification: Exceeded MaxStartups"),
+            Event::BannerLine {
+                text: "Exceeded MaxStartups".into()
+            }
+        );
+        assert!(matches!(
+            event("ssh_exchange_identification: Connection closed by remote host"),
+            Event::BannerExchangeFailed { .. }
+        ));
+    }
+
+    #[test]
     fn a_transfer_line_is_remembered_by_the_bytes_that_decide_it() {
         // What the build script proves for `sftp_packet`: past `SSH2_FXP_WRITE`, one byte of the
         // rest is read (the name ends there); the request id, offset and length are not.
@@ -1064,7 +1118,30 @@ mod tests {
         );
         assert_eq!(
             event("client_loop: send disconnect: Broken pipe"),
-            Event::BrokenPipe
+            Event::SessionBrokenPipe
+        );
+        assert_eq!(
+            event("debug1: client_loop: send disconnect: Broken pipe"),
+            Event::SessionBrokenPipe
+        );
+        assert_eq!(
+            event("root@203.0.113.7's password:"),
+            Event::PasswordPrompt {
+                user: "root".into()
+            }
+        );
+        assert_eq!(
+            event("Connecting to files.example.org..."),
+            Event::SftpConnecting {
+                host: "files.example.org".into()
+            }
+        );
+        assert_eq!(event("Connecting to h [1.2.3.4] port 22..."), Event::Other);
+        assert_eq!(
+            event("packet_write_wait: Connection to 10.0.0.5 port 22: Broken pipe"),
+            Event::ConnectionLost {
+                detail: "Connection to 10.0.0.5 port 22: Broken pipe".into()
+            }
         );
         assert_eq!(event("Corrupted MAC on input."), Event::CorruptedPacket);
         assert_eq!(

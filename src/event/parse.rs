@@ -4,7 +4,9 @@
 use pest::iterators::Pair;
 
 use super::generated::Rule;
-use super::{AlgorithmList, ChannelRequestKind, Direction, Event, KeyInfo, MessageStep};
+use super::{
+    AlgorithmList, ChannelRequestKind, Direction, Event, KeyInfo, MessageStep, TypedCommand,
+};
 use crate::timeline::Program;
 
 /// The typed event of a parsed event rule, up to authentication (the rest: [`parse_later_event`]).
@@ -21,6 +23,10 @@ pub(super) fn parse_event(pair: Pair<'_, Rule>) -> Event {
         Rule::bad_config_perms => Event::BadConfigPermissions {
             path: field(&pair, Rule::path),
         },
+        Rule::typed_command => Event::CommandTyped(Box::new(TypedCommand::read(&field(
+            &pair,
+            Rule::command_typed,
+        )))),
         Rule::started_with => parse_started_with(pair),
         Rule::proxyjump_command => Event::ProxyJumpCommand {
             command: field(&pair, Rule::text),
@@ -37,7 +43,7 @@ pub(super) fn parse_event(pair: Pair<'_, Rule>) -> Event {
             version: field(&pair, Rule::text),
         },
         Rule::remote_version => parse_remote_version(pair),
-        Rule::banner_line => Event::BannerLine {
+        Rule::banner_line | Rule::banner_line_legacy => Event::BannerLine {
             text: field(&pair, Rule::text),
         },
         Rule::banner_timeout => Event::BannerTimeout,
@@ -164,6 +170,13 @@ fn parse_later_event(pair: Pair<'_, Rule>) -> Event {
         },
         Rule::transferred => parse_transferred(pair),
         Rule::bytes_per_second => Event::BytesPerSecond,
+        Rule::session_broken_pipe => Event::SessionBrokenPipe,
+        Rule::password_prompt => Event::PasswordPrompt {
+            user: field(&pair, Rule::user_before_at),
+        },
+        Rule::sftp_connecting => Event::SftpConnecting {
+            host: field(&pair, Rule::host_before_dots),
+        },
         Rule::corrupted_packet => Event::CorruptedPacket,
         Rule::closed_by_remote => Event::ClosedByRemote {
             host: field(&pair, Rule::host_until_space),

@@ -3,7 +3,7 @@
 
 use crate::event::{
     AlgorithmList, ChannelRequestKind, Classified, Direction, Event, KeyInfo, Level, MessageStep,
-    RoutineRun, RunLines,
+    RoutineRun, RunLines, TypedCommand,
 };
 use crate::facts::Fact;
 use crate::normalize::Line;
@@ -21,7 +21,9 @@ impl Session {
     pub(super) fn apply(&mut self, line: Line, said: &Classified) -> LineRef {
         let at = LineRef::from(line);
         let known = !said.event.is_other();
-        let openssh = known || said.level != Level::Plain;
+        // A command typed at a prompt is the user's line, not the client's output.
+        let openssh = (known || said.level != Level::Plain)
+            && !matches!(said.event, E::CommandTyped(_));
         self.count_lines(at.line, 1, said.level.verbosity(), u64::from(openssh));
         self.note_time(&at);
         // ssh logs nothing while it asks: any line means the answer came.
@@ -78,6 +80,7 @@ impl Session {
             | E::ConfigTerminating { .. }
             | E::BadConfigPermissions { .. }
             | E::StartedWith { .. }
+            | E::CommandTyped(_)
             | E::ProxyJumpCommand { .. }
             | E::ProxyCommand { .. }
             | E::IdentityFile { .. }
@@ -122,6 +125,7 @@ impl Session {
                 self.on_session(event, at)
             }
             E::ScpExecuting { .. }
+            | E::SftpConnecting { .. }
             | E::SftpRemoteVersion { .. }
             | E::SftpExtension { .. }
             | E::SftpMessageTooLong { .. }
@@ -139,6 +143,7 @@ impl Session {
             | E::ServerNotResponding { .. }
             | E::ConnectionLost { .. }
             | E::BrokenPipe
+            | E::SessionBrokenPipe
             | E::ReceivedDisconnect { .. }
             | E::DisconnectedFrom
             | E::KilledBySignal { .. } => self.on_disconnect(event, at),
@@ -151,7 +156,10 @@ impl Session {
             | E::NoSuchIdentity { .. }
             | E::ServerAcceptsKey(..)
             | E::Authenticated { .. } => self.on_auth(event, at),
-            E::SigningWithKey | E::AskpassRequested | E::KbdIntPrompts { .. } => {
+            E::SigningWithKey
+            | E::AskpassRequested
+            | E::KbdIntPrompts { .. }
+            | E::PasswordPrompt { .. } => {
                 self.on_user_question(event, at)
             }
             E::PermissionDenied { .. }
@@ -207,6 +215,7 @@ impl Session {
                     self.note_program(*program);
                 }
             }
+            E::CommandTyped(typed) => self.typed_command(typed, at),
             E::ProxyJumpCommand { command } => {
                 self.touch(P::Config, at);
                 self.facts_of(P::Config).set(Fact::ProxyJump, command);
@@ -234,6 +243,32 @@ impl Session {
                 self.facts_of(P::Kex).set(Fact::PostQuantum, value);
             }
             _ => {}
+        }
+    }
+
+    /// A command typed at a prompt in a pasted shell session: what it says of the connection
+    /// holds where the client's own lines say nothing (they are read after it, and win).
+    fn typed_command(&mut self, typed: &TypedCommand, at: &LineRef) {
+        self.touch(P::Config, at);
+        self.facts_of(P::Config)
+            .set(Fact::CommandLine, &typed.command);
+        if let Some(program) = typed.program {
+            self.note_program(program);
+        }
+        let said = [
+            (P::Auth, Fact::User, &typed.user),
+            (P::Resolve, Fact::Host, &typed.host),
+            (P::Auth, Fact::IdentityFileGiven, &typed.identity),
+            (P::Connect, Fact::ProxyCommand, &typed.proxy),
+        ];
+        for (phase, fact, value) in said {
+            if let Some(value) = value.as_ref().filter(|_| !self.has_fact(fact)) {
+                self.facts_of(phase).set(fact, value);
+            }
+        }
+        let port = typed.port.as_deref().and_then(|p| p.parse::<u16>().ok());
+        if let Some(port) = port.filter(|_| !self.has_fact(Fact::Port)) {
+            self.facts_of(P::Connect).set(Fact::Port, port);
         }
     }
 
@@ -516,6 +551,14 @@ impl Session {
                 self.touch(P::Auth, at);
                 self.ask_user(Some(UserQuestion::Passphrase));
             }
+            // Pasted without -v, the prompt itself shows that authentication was reached.
+            E::PasswordPrompt { user } => {
+                self.touch(P::Auth, at);
+                self.advance(P::Auth);
+                if !self.has_fact(Fact::User) {
+                    self.facts_of(P::Auth).set(Fact::User, user);
+                }
+            }
             _ => {}
         }
     }
@@ -643,6 +686,14 @@ impl Session {
 
     fn on_sftp(&mut self, event: &Event, at: &LineRef) {
         match event {
+            // sftp's own line, even without -v, names the program and the host.
+            E::SftpConnecting { host } => {
+                self.touch(P::Config, at);
+                self.note_program(Program::Sftp);
+                if !self.has_fact(Fact::Host) {
+                    self.facts_of(P::Resolve).set(Fact::Host, host);
+                }
+            }
             E::ScpExecuting {
                 host,
                 user,
@@ -730,6 +781,15 @@ impl Session {
                 self.touch(P::Disconnect, at);
             }
             E::BytesPerSecond => self.touch(P::Disconnect, at),
+            E::SessionBrokenPipe => {
+                // A paste of the error alone (no -v) still says the session's loop ran; no
+                // milestone is claimed for a line that did not show it. (With -v the loop is
+                // seen starting before the channel is confirmed: the log says where it was.)
+                if self.frontier == P::Config && self.milestones.is_empty() {
+                    self.advance(P::Session);
+                }
+                self.fail(None, at);
+            }
             E::ConnectionClosed { .. } => self.end(at),
             E::ClosedByRemote { .. }
             | E::ServerNotResponding { .. }

@@ -33,10 +33,14 @@ pub(crate) const MAX_SESSIONS: usize = 32;
 impl Timeline {
     /// The connection the verdict is about: the last one the user started (not a jump host).
     pub fn deciding(&self) -> Option<&Session> {
-        self.sessions
-            .iter()
-            .rev()
-            .find(|s| s.role == Role::Direct)
+        // A version line alone is the answer to `ssh -V` in a pasted shell session: no connection.
+        let connection = |s: &&Session| !(s.openssh_lines == 1 && s.client_version.is_some());
+        let direct = |s: &&Session| s.role == Role::Direct;
+        let sessions = || self.sessions.iter().rev();
+        sessions()
+            .filter(connection)
+            .find(direct)
+            .or_else(|| sessions().find(direct))
             .or_else(|| self.sessions.last())
     }
 

@@ -73,6 +73,12 @@ impl TimelineBuilder {
         };
         let session = &self.timeline.sessions[current];
         match event {
+            // Pasted shell sessions: each command run at a prompt is a new connection, once the
+            // one before has printed anything.
+            Event::CommandTyped(_) if session.openssh_lines > 0 => {
+                self.active_jump = None;
+                self.start(number, Role::Direct, None)
+            }
             Event::ClientVersion { .. } => {
                 // A proxy command that is itself an ssh (ProxyJump) prints its own log into ours.
                 if let Some(parent) = self.waiting_on_proxy() {

@@ -232,7 +232,7 @@ impl Session {
         }
     }
 
-    fn advance(&mut self, phase: Phase) {
+    pub(super) fn advance(&mut self, phase: Phase) {
         if phase > self.frontier {
             self.frontier = phase;
         }

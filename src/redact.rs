@@ -48,7 +48,10 @@ fn visit_lines(verdict: &Verdict, f: &mut dyn FnMut(&str)) {
         let causes = v.causes.iter().flat_map(|c| &c.matched_lines);
         let timeline = v.timeline.iter().filter_map(|e| e.key_line.as_ref());
         let lines = v.evidence.iter().chain(timeline).chain(&v.warnings);
-        lines.chain(causes).for_each(|line| f(&line.text));
+        let waited = v.timing.iter().flat_map(|t| &t.slowest_step);
+        let waited = waited.flat_map(|step| [&step.after, &step.before]);
+        let lines = lines.chain(causes).chain(waited).chain(&v.failed_phase_lines);
+        lines.for_each(|line| f(&line.text));
         if let Some(last) = &v.last_ok {
             f(&last.text);
         }
@@ -81,8 +84,12 @@ fn visit_session(v: &mut SessionVerdict, f: &mut dyn FnMut(&mut String)) {
         entry.facts.strings_mut().for_each(&mut *f);
     }
     v.facts.strings_mut().for_each(&mut *f);
-    for warning in &mut v.warnings {
+    for warning in v.warnings.iter_mut().chain(&mut v.failed_phase_lines) {
         visit_line(Some(warning), f);
+    }
+    if let Some(step) = v.timing.as_mut().and_then(|t| t.slowest_step.as_mut()) {
+        visit_line(Some(&mut step.after), f);
+        visit_line(Some(&mut step.before), f);
     }
     v.notes.iter_mut().for_each(&mut *f);
     if let Some(version) = &mut v.connection.client_version {
@@ -221,6 +228,20 @@ impl Redactor {
                 self.add_host(&address);
             }
             Event::ConnectAttemptFailed { address, .. } => self.add_host(&address),
+            Event::SftpConnecting { host } => self.add_host(&host),
+            Event::PasswordPrompt { user } => self.add_log_user(&user),
+            // A command typed at a prompt in a pasted shell session, and the prompt's own
+            // `user@host` (the machine it was typed on).
+            Event::CommandTyped(typed) => {
+                let prompt = text.strip_suffix(typed.command.as_str()).unwrap_or("");
+                for m in patterns().user_at_host.captures_iter(prompt) {
+                    self.add_log_user(&m[1]);
+                    self.add_host(&m[2]);
+                }
+                typed.host.iter().for_each(|h| self.add_host(h));
+                typed.user.iter().for_each(|u| self.add_log_user(u));
+                typed.identity.iter().for_each(|p| self.add_path(p));
+            }
             Event::AuthenticatingAs { host, user, .. } | Event::ScpExecuting { host, user, .. } => {
                 self.add_host(&host);
                 self.add_log_user(&user);

@@ -6,6 +6,7 @@
 mod common;
 
 use std::path::Path;
+use vvvexplain::facts::Fact;
 
 use vvvexplain::rules::RuleSet;
 use vvvexplain::verdict::Verdict;
@@ -297,11 +298,7 @@ fn in_a_shell_session_the_last_command_run_decides_and_is_shown() {
         verdict_of(worked.as_bytes(), &rules)
     );
     assert_eq!(
-        verdict
-            .decision
-            .facts
-            .get("command_line")
-            .map(String::as_str),
+        verdict.decision.facts.text(Fact::CommandLine).as_deref(),
         Some("ssh -vvv -i ~/.ssh/id_ed25519 -o BatchMode=yes me@127.0.0.1")
     );
     // Worked, then failed: the failure decides, though both runs print the same first lines.
@@ -365,10 +362,7 @@ fn thin_logs_say_what_their_lines_decide() {
         vvvexplain::timeline::Program::Sftp
     );
     assert_eq!(v.decision.failed_phase.map(|p| p.id()), Some("auth"));
-    assert_eq!(
-        v.decision.facts.get("user").map(String::as_str),
-        Some("alice")
-    );
+    assert_eq!(v.decision.facts.text(Fact::User).as_deref(), Some("alice"));
     // The session's loop runs once the session is up.
     let v = verdict("client_loop: send disconnect: Broken pipe\n");
     assert_eq!(v.decision.failed_phase.map(|p| p.id()), Some("session"));

@@ -87,13 +87,14 @@ impl TypedCommand {
             Some(rest) => (rest.split('/').next().unwrap_or(rest), true),
             None => (word, false),
         };
-        let (user, rest) = match word.rsplit_once('@') {
-            Some((user, rest)) => (Some(user), rest),
-            None => (None, word),
+        // scp's and sftp's `[user@]host:path`: the path may hold an `@` of its own.
+        let (target, after) = match word.split_once(':') {
+            Some((target, after)) if uri || !ssh => (target, Some(after)),
+            _ => (word, None),
         };
-        let (host, after) = match rest.split_once(':') {
-            Some((host, after)) if uri || !ssh => (host, Some(after)),
-            _ => (rest, None),
+        let (user, host) = match target.rsplit_once('@') {
+            Some((user, host)) => (Some(user), host),
+            None => (None, target),
         };
         if host.is_empty() {
             return;

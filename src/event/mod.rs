@@ -61,8 +61,8 @@ mod parse;
 mod routine;
 mod shape;
 
-pub use routine::{RoutineLine, RoutineRun, RunLines};
 pub use command::TypedCommand;
+pub use routine::{RoutineLine, RoutineRun, RunLines};
 
 use filter::{Candidates, DecidedByStart, EventFilter, UNKNOWN_LINE_READS_AT_MOST};
 use parse::parse_event;
@@ -1140,7 +1140,8 @@ mod tests {
         assert_eq!(
             event("packet_write_wait: Connection to 10.0.0.5 port 22: Broken pipe"),
             Event::ConnectionLost {
-                detail: "Connection to 10.0.0.5 port 22: Broken pipe".into()
+                detail: "Connection to 10.0.0.5 port 22: Broken pipe".into(),
+                through_proxy: false,
             }
         );
         assert_eq!(event("Corrupted MAC on input."), Event::CorruptedPacket);

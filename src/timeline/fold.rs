@@ -22,12 +22,15 @@ impl Session {
         let at = LineRef::from(line);
         let known = !said.event.is_other();
         // A command typed at a prompt is the user's line, not the client's output.
-        let openssh = (known || said.level != Level::Plain)
-            && !matches!(said.event, E::CommandTyped(_));
+        let openssh =
+            (known || said.level != Level::Plain) && !matches!(said.event, E::CommandTyped(_));
         self.count_lines(at.line, 1, said.level.verbosity(), u64::from(openssh));
         self.note_time(&at);
-        // ssh logs nothing while it asks: any line means the answer came.
-        self.answer_came(matches!(said.event, E::AskpassRequested));
+        // ssh logs nothing while it asks: any line of its own means the answer came (what a
+        // paste adds after the log, a closing fence or the next prompt, does not).
+        if openssh {
+            self.answer_came(matches!(said.event, E::AskpassRequested));
+        }
         if known {
             self.fold_event(said, &at);
         }
@@ -159,9 +162,7 @@ impl Session {
             E::SigningWithKey
             | E::AskpassRequested
             | E::KbdIntPrompts { .. }
-            | E::PasswordPrompt { .. } => {
-                self.on_user_question(event, at)
-            }
+            | E::PasswordPrompt { .. } => self.on_user_question(event, at),
             E::PermissionDenied { .. }
             | E::NoMoreAuthMethods
             | E::NoMutualSignature

@@ -50,7 +50,10 @@ fn visit_lines(verdict: &Verdict, f: &mut dyn FnMut(&str)) {
         let lines = v.evidence.iter().chain(timeline).chain(&v.warnings);
         let waited = v.timing.iter().flat_map(|t| &t.slowest_step);
         let waited = waited.flat_map(|step| [&step.after, &step.before]);
-        let lines = lines.chain(causes).chain(waited).chain(&v.failed_phase_lines);
+        let lines = lines
+            .chain(causes)
+            .chain(waited)
+            .chain(&v.failed_phase_lines);
         lines.for_each(|line| f(&line.text));
         if let Some(last) = &v.last_ok {
             f(&last.text);

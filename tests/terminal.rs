@@ -1,7 +1,7 @@
 //! Live mode as a user sees it: `vvvexplain ssh|sftp|scp` in a real terminal (tmux), against a
-//! throwaway sshd on 127.0.0.1 with a password user, reading the screen with `capture-pane`. It
-//! needs root, /usr/sbin/sshd and tmux (CI installs them); elsewhere it says why it skipped, and
-//! under CI (CI=true) a skip is a failure. Every wait is bounded.
+//! throwaway sshd on 127.0.0.1 with a password user, reading the screen and its scrollback with
+//! `capture-pane`. It needs root, /usr/sbin/sshd and tmux (CI installs them); elsewhere it says
+//! why it skipped, and under CI (CI=true) a skip is a failure. Every wait is bounded.
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
@@ -221,7 +221,10 @@ impl Terminal {
     }
 
     fn screen(&self) -> String {
-        let out = run("tmux", &["-L", &self.socket, "capture-pane", "-p", "-J"]);
+        let out = run(
+            "tmux",
+            &["-L", &self.socket, "capture-pane", "-p", "-J", "-S", "-"],
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 

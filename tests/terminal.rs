@@ -4,10 +4,13 @@
 //! why it skipped, and under CI (CI=true) a skip is a failure. Every wait is bounded.
 
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+mod throwaway_sshd;
+use throwaway_sshd::{free_port, Sshd};
 
 const USER: &str = "vvvlive";
 const PASSWORD: &str = "live-Pa55word";
@@ -49,20 +52,6 @@ fn why_not_runnable() -> Option<String> {
 
 /// A throwaway sshd on 127.0.0.1: password and keyboard-interactive logins (PAM), a banner, and
 /// two authorized client keys (`key`, and `locked_key` with a passphrase; `other_key` is refused).
-struct Sshd {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 fn run(program: &str, args: &[&str]) -> Output {
     Command::new(program)
         .args(args)
@@ -95,14 +84,6 @@ fn create_password_user() {
         .write_all(line.as_bytes())
         .unwrap();
     assert!(chpasswd.wait().unwrap().success());
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn start_sshd(name: &str) -> Result<Sshd, String> {
@@ -147,7 +128,6 @@ fn start_sshd(name: &str) -> Result<Sshd, String> {
         .collect::<String>();
     std::fs::write(dir.join("authorized_keys"), authorized).unwrap();
     std::fs::write(dir.join("banner"), format!("{BANNER}\n")).unwrap();
-    std::fs::create_dir_all("/run/sshd").unwrap();
     let port = free_port();
     let config = format!(
         "HostKey {d}/host\nPidFile none\nUsePAM yes\nStrictModes no\nListenAddress 127.0.0.1\n\
@@ -155,24 +135,7 @@ fn start_sshd(name: &str) -> Result<Sshd, String> {
          AuthorizedKeysFile {d}/authorized_keys\nBanner {d}/banner\nLogLevel ERROR\n",
         d = dir.display()
     );
-    std::fs::write(dir.join("sshd_config"), config).unwrap();
-    let child = Command::new("/usr/sbin/sshd")
-        .args(["-D", "-e", "-f"])
-        .arg(dir.join("sshd_config"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let sshd = Sshd { child, port, dir };
-    let until = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > until {
-            return Err("sshd did not start".into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(sshd)
+    throwaway_sshd::start(dir, port, &config)
 }
 
 impl Sshd {

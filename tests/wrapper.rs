@@ -3,9 +3,12 @@
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+mod throwaway_sshd;
+use throwaway_sshd::{free_port, Sshd};
 
 fn have(program: &str) -> bool {
     Command::new(program)
@@ -171,21 +174,7 @@ fn on_a_terminal_a_status_line_shows_the_phase_and_is_cleared() {
 }
 
 /// A throwaway sshd on 127.0.0.1 that takes 2 s to look up keys (a slow AuthorizedKeysCommand).
-struct SlowSshd {
-    child: std::process::Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Drop for SlowSshd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn slow_sshd() -> Result<SlowSshd, String> {
+fn slow_sshd() -> Result<Sshd, String> {
     let root = Command::new("id")
         .arg("-u")
         .output()
@@ -208,36 +197,14 @@ fn slow_sshd() -> Result<SlowSshd, String> {
     keygen("host");
     keygen("client");
     std::fs::copy(dir.join("client.pub"), dir.join("authorized_keys")).unwrap();
-    std::fs::create_dir_all("/run/sshd").unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let config = format!(
         "HostKey {d}/host\nPidFile none\nUsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\n\
          AuthorizedKeysFile none\nAuthorizedKeysCommand /bin/sh -c \"sleep 2; cat {d}/authorized_keys\"\n\
          AuthorizedKeysCommandUser root\nListenAddress 127.0.0.1\nPort {port}\n",
         d = dir.display()
     );
-    std::fs::write(dir.join("sshd_config"), config).unwrap();
-    let child = Command::new("/usr/sbin/sshd")
-        .args(["-D", "-e", "-f"])
-        .arg(dir.join("sshd_config"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let sshd = SlowSshd { child, port, dir };
-    let until = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > until {
-            return Err("sshd did not start".into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(sshd)
+    throwaway_sshd::start(dir, port, &config)
 }
 
 #[test]

@@ -292,8 +292,8 @@ fn run_live(program: Program, client: ClientArgs, options: &Options) -> Result<i
         slow_setup: seconds(options.slow_setup, "--slow-setup")?,
         format: options.format,
         redact: options.redact,
-        // The report goes to stderr in live mode: colour follows stderr, not stdout.
-        styles: styles(options.color, io::stderr().is_terminal()),
+        // The report goes to stderr in live mode: its width and colour follow stderr.
+        view: view_for(options, ReportTo::Stderr),
     };
     crate::live::run(&live, &load_rules(options)?)
 }
@@ -356,12 +356,33 @@ fn styles(choice: ColorChoice, terminal: bool) -> Styles {
     }
 }
 
+/// Where a report goes: explained logs on stdout, live mode's report on stderr.
+#[derive(Clone, Copy)]
+enum ReportTo {
+    Stdout,
+    Stderr,
+}
+
 /// How the report on stdout is laid out: `--width`, else the terminal's width, else 100.
 fn view(options: &Options) -> View {
-    let stdout = io::stdout();
-    let terminal = stdout.is_terminal();
+    view_for(options, ReportTo::Stdout)
+}
+
+/// How a report is laid out on `to`: `--width`, else that terminal's width, else 100; colour as
+/// that stream allows.
+fn view_for(options: &Options, to: ReportTo) -> View {
+    let (terminal, size) = match to {
+        ReportTo::Stdout => (
+            io::stdout().is_terminal(),
+            terminal_size::terminal_size_of(io::stdout()),
+        ),
+        ReportTo::Stderr => (
+            io::stderr().is_terminal(),
+            terminal_size::terminal_size_of(io::stderr()),
+        ),
+    };
     let width = options.width.map(usize::from).or_else(|| {
-        let (terminal_size::Width(w), _) = terminal_size::terminal_size_of(&stdout)?;
+        let (terminal_size::Width(w), _) = size?;
         Some(usize::from(w).max(View::MIN_WIDTH))
     });
     View {

@@ -144,6 +144,34 @@ fn a_refused_port_gets_the_verdict_and_ssh_exit_code() {
 }
 
 #[test]
+fn the_live_report_follows_brief_and_width() {
+    if !have("ssh") {
+        return skip("wrapper test skipped: no ssh client installed");
+    }
+    let port = free_port().to_string();
+    let client = [
+        "ssh",
+        "-F",
+        "/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-p",
+        &port,
+        "127.0.0.1",
+    ];
+    let (brief, _) = vvvexplain(&[&["--brief", "--width", "80"][..], &client].concat());
+    let err = String::from_utf8_lossy(&brief.stderr);
+    let report: Vec<&str> = err
+        .lines()
+        .skip_while(|l| !l.contains("FAILED in connect"))
+        .collect();
+    assert!(!report.is_empty(), "{err}");
+    assert!(report.len() <= 10, "--brief is a few lines:\n{err}");
+    assert!(report.iter().all(|l| l.chars().count() <= 80), "{err}");
+    assert!(err.contains("[port-closed]"), "{err}");
+}
+
+#[test]
 fn on_a_terminal_a_status_line_shows_the_phase_and_is_cleared() {
     if !have("ssh") || Command::new("script").arg("--version").output().is_err() {
         return skip("wrapper pty test skipped: needs ssh and script(1) from util-linux");

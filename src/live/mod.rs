@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use crate::analyze::Analyzer;
 use crate::error::Error;
-use crate::report::{self, Format, Styles};
+use crate::report::{self, Format, View};
 use crate::rules::RuleSet;
 use crate::timeline::{Outcome, Program, Timeline};
 use crate::verdict::Verdict;
@@ -56,7 +56,8 @@ pub struct LiveRun {
     pub slow_setup: Duration,
     pub format: Format,
     pub redact: bool,
-    pub styles: Styles,
+    /// How the report is laid out on stderr (width, colour, `--brief`/`--verbose`).
+    pub view: View,
 }
 
 /// One line of the client's output and when it arrived.
@@ -209,7 +210,7 @@ fn report_end(
     let mut err = io::stderr().lock();
     if v.outcome != Outcome::Success || (code != 0 && interrupted) {
         writeln!(err).map_err(Error::Write)?;
-        return report::write(&mut err, verdict, live.format, &live.styles, None)
+        return report::write_view(&mut err, verdict, live.format, &live.view, None)
             .map_err(Error::Write);
     }
     let Some(timing) = &v.timing else {

@@ -67,17 +67,21 @@ pub fn wrap_command(command: &str, width: usize, prefix: &str) -> Vec<String> {
 }
 
 /// The pieces of a shell command line between the spaces a line may be broken at: those outside
-/// quotes and not escaped. A run of spaces is one break.
+/// quotes, outside a placeholder in words (`<user name>`) and not escaped. A run of spaces is one
+/// break.
 fn shell_words(line: &str) -> Vec<&str> {
     let mut words = Vec::new();
     let (mut quote, mut escaped, mut start) = (None, false, None);
     for (i, c) in line.char_indices() {
+        // `<` starts a placeholder when a letter follows (not `<<`, `< file` or `<(…)`).
+        let placeholder = || line[i + 1..].starts_with(|n: char| n.is_ascii_alphabetic());
         match (quote, c) {
             _ if escaped => escaped = false,
-            (Some('\''), '\'') | (Some('"'), '"') => quote = None,
-            (Some('\''), _) => {}
+            (Some('\''), '\'') | (Some('"'), '"') | (Some('<'), '>') => quote = None,
+            (Some('\'' | '<'), _) => {}
             (_, '\\') => escaped = true,
             (None, '\'' | '"') => quote = Some(c),
+            (None, '<') if placeholder() => quote = Some(c),
             (None, ' ') => {
                 if let Some(s) = start.take() {
                     words.push(&line[s..i]);
@@ -137,6 +141,8 @@ mod tests {
             .iter()
             .any(|l| l.contains("'Failed publickey|refused'")));
         assert_eq!(wrap_command("a\nb", 80, "$ "), ["$ a", "  b"]);
+        let placeholder = wrap_command("ssh -p 22 <user name>@host", 20, "$ ");
+        assert_eq!(placeholder, ["$ ssh -p 22 \\", "    <user name>@host"]);
         let here = wrap_command("cat <<'X'\naaaa bbbb cccc\nX", 10, "$ ");
         assert_eq!(here, ["$ cat \\", "    <<'X'", "  aaaa bbbb cccc", "  X"]);
     }

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 const QUIET: Duration = Duration::from_millis(200);
 /// ssh writes what precedes a question (a banner, a warning) before it starts its askpass; the
 /// relay has passed it on once the stream has been still this long (longer than the relay holds
-/// an unfinished line).
+/// an unfinished line). Only askpass (unix) asks.
+#[cfg(unix)]
 const BEFORE_A_QUESTION: Duration = Duration::from_millis(80);
 
 pub struct Screen {
@@ -100,6 +101,7 @@ impl Screen {
 
     /// Asks the user a question of the client's with `read`, once what the client printed
     /// before it asked has reached the terminal; no status line until it is answered.
+    #[cfg(unix)]
     pub fn ask<T>(&self, read: impl FnOnce() -> T) -> T {
         let asked = Instant::now();
         while self.state().last_output.elapsed() < BEFORE_A_QUESTION && asked.elapsed() < QUIET {

@@ -92,6 +92,11 @@ const PROMISED: &[&str] = &[
     "remote-command-failed",
     "ipv6-tried-first",
     "waiting-for-user",
+    "sshd-no-hostkeys",
+    "sshd-privsep-failed",
+    "name-resolves-to-proxy",
+    "git-host-no-shell",
+    "git-repo-access-denied",
 ];
 
 #[test]

@@ -354,6 +354,8 @@ pub enum Event {
         reason: String,
     },
     UnprotectedKey,
+    /// Win32-OpenSSH: a key or config file's ACL grants another account access.
+    WindowsAclTooOpen,
     KeyPermissionsTooOpen {
         mode: String,
         path: String,

@@ -104,6 +104,7 @@ pub(super) fn parse_event(pair: Pair<'_, Rule>) -> Event {
         Rule::no_mutual_signature => Event::NoMutualSignature,
         Rule::load_key_failed => parse_load_key_failed(pair),
         Rule::unprotected_key => Event::UnprotectedKey,
+        Rule::windows_acl_too_open => Event::WindowsAclTooOpen,
         Rule::key_too_open => parse_key_too_open(pair),
         Rule::too_many_failures => Event::TooManyAuthFailures,
         Rule::gssapi_failure => Event::GssapiFailure,

@@ -174,8 +174,10 @@ impl Session {
             // The server's own debug text, and lines no event knows, move nothing on. An agent
             // that cannot be reached or refuses to sign is typed for rules: the failure itself
             // is the "Permission denied" that follows. A corrupted packet is followed by the
-            // line that ends the connection.
+            // line that ends the connection. Windows' ACL complaint comes before the warning or
+            // the refusal it explains, for a key or a config file alike.
             E::RemoteDebug { .. }
+            | E::WindowsAclTooOpen
             | E::AgentUnreachable { .. }
             | E::SigningFailed { .. }
             | E::CorruptedPacket

@@ -601,6 +601,20 @@ def b_old_server(lst, c):
         c.close()
 
 
+def b_inetd(lst, c):
+    """Hand the connection to `sshd -i`, as systemd's ssh.socket (Debian, Ubuntu) or inetd do:
+    an sshd that cannot start fails on each connection instead of refusing to listen."""
+    with open(lst.log, "ab") as log:
+        p = subprocess.Popen(lst.inetd_cmd, stdin=c.fileno(), stdout=c.fileno(), stderr=log,
+                             start_new_session=True)
+        lst.procs.append(p)
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            pass            # stopped with the listener
+    c.close()
+
+
 LISTENER_KINDS = {
     "http": b_http,
     "silent": b_silent,
@@ -609,6 +623,7 @@ LISTENER_KINDS = {
     "reset-during-kex": b_reset_during_kex,
     "old-server": b_old_server,
     "flip-relay": b_flip_relay,
+    "inetd": b_inetd,
 }
 
 # ---------------------------------------------------------------- scenarios
@@ -990,6 +1005,39 @@ S("ipv6-tried-first", "ssh-vvv-fallback", "success",
   netns="dual-stack", sshd=[], known="none", config="Host *\n    BatchMode yes\n    StrictHostKeyChecking accept-new\n",
   expect=r"connect to address ::1")
 
+port("sshd-no-hostkeys")
+# sshd started per connection (ssh.socket, inetd) with no host key it can load
+S("sshd-no-hostkeys", "ssh-vvv", "banner", ssh("-vvv", "-p", "{p}", U, "true"),
+  listener="inetd", inetd=["HostKey {t}/no-such-host-key"], expect=r"Connection (closed|reset)")
+
+port("sshd-privsep-failed")
+# the same, in a container whose /run has no sshd directory
+S("sshd-privsep-failed", "ssh-vvv", "banner", ssh("-vvv", "-p", "{p}", U, "true"),
+  listener="inetd", inetd=[], inetd_wrap="no-privsep-dir", expect=r"Connection (closed|reset)")
+
+port("name-resolves-to-proxy")
+# git.example.test resolves to a TUN-mode proxy's fake IP (198.18.0.0/15), whose relay closes
+for fx, v in [("ssh-vvv", "-vvv"), ("ssh-v", "-v")]:
+    S("name-resolves-to-proxy", fx, "banner",
+      ssh(v, "-o", "ConnectTimeout=5", "-p", "{p}", "git@git.example.test", "true"),
+      netns="fake-ip", known="none", expect=r"198\.18\.0\.8")
+
+# A git host's account: a forced command stands in for its shell and prints what GitHub does
+# (its texts verbatim), through the real sshd and the real client.
+GITHUB_NO_SHELL = ('command="printf \'%s\\n\' \\"Hi vvvlab! You\'ve successfully authenticated, '
+                   'but GitHub does not provide shell access.\\" >&2; exit 1",no-pty ')
+port("git-host-no-shell")
+for fx, v in [("ssh-vvv-forced-command", "-vvv"), ("ssh-v-forced-command", "-v")]:
+    S("git-host-no-shell", fx, "success", ssh(v, "-T", "-p", "{p}", U),
+      sshd=[], ak_options=GITHUB_NO_SHELL, expect=r"does not provide shell access")
+
+port("git-repo-access-denied")
+S("git-repo-access-denied", "git-ssh-vvv-forced-command", "session",
+  ["/usr/local/bin/git", "ls-remote", "ssh://" + U + ":{p}/someone/private-repo.git"],
+  sshd=[], env=["GIT_SSH_COMMAND=ssh -vvv"],
+  ak_options='command="echo \'ERROR: Repository not found.\' >&2; exit 1",no-pty ',
+  expect=r"Repository not found")
+
 # ---------------------------------------------------------------- lab
 
 
@@ -1163,7 +1211,8 @@ class Lab:
         for rel, how in sc.get("mangle", {}).items():
             data, mode = files[rel]
             files[rel] = (MANGLES[how](data), mode)
-        ak = "".join(self.pub(k) for k in sc.get("authorized", ["client_ed25519"]))
+        ak = "".join(sc.get("ak_options", "") + self.pub(k)
+                     for k in sc.get("authorized", ["client_ed25519"]))
         files[".ssh/authorized_keys"] = (ak.encode(), 0o600)
         known = sc.get("known", "good")
         hk = []
@@ -1234,7 +1283,7 @@ class Lab:
         return ["runuser", "-u", CLIENT, "--", "env", "-i", f"HOME={CHOME}", f"USER={CLIENT}",
                 f"LOGNAME={CLIENT}", "PATH=/usr/bin:/bin", *env, "timeout", str(timeout)] + argv
 
-    def netns_wrap(self, inner, mode, d):
+    def netns_wrap(self, inner, mode, d, port=0):
         """Run inner (list) in a fresh net namespace that only has lo; or, for "dual-stack", in
         the machine's network but a private mount namespace whose /etc/hosts gives the name
         dualstack.test the addresses ::1 and 127.0.0.1."""
@@ -1244,6 +1293,21 @@ class Lab:
             script = f"mount --bind {hosts} /etc/hosts || exit 98\nexec {shlex.join(inner)}\n"
             return ["unshare", "-m", "--propagation", "private", "sh", "-c", script]
         script = "ip link set lo up || exit 99\n"
+        if mode == "fake-ip":
+            # A TUN-mode proxy (Clash, Surge, sing-box) answers every name with an address of
+            # 198.18.0.0/15 and relays the connection; here its upstream is unreachable, so it
+            # accepts and closes, as those proxies do.
+            hosts = d / "hosts"
+            hosts.write_text("198.18.0.8 git.example.test\n")
+            peer = d / "fake_proxy.py"
+            peer.write_text(FAKE_IP_PROXY)
+            ready = d / "proxy.ready"
+            script += (f"ip addr add 198.18.0.8/15 dev lo || exit 99\n"
+                       f"mount --bind {hosts} /etc/hosts || exit 98\n"
+                       f"python3 {peer} {ready} {port} & PEER=$!\n"
+                       f"for i in $(seq 100); do [ -e {ready} ] && break; sleep 0.05; done\n"
+                       f"{shlex.join(inner)}\nrc=$?\nkill $PEER\nexit $rc\n")
+            return ["unshare", "-n", "-m", "--propagation", "private", "sh", "-c", script]
         if mode == "nxdomain":
             resolv = d / "resolv.conf"
             resolv.write_text("nameserver 127.0.0.1\n")
@@ -1278,11 +1342,23 @@ class Lab:
                 sshds.append(self.start_sshd(cfg, ports[1], lp))
                 logs.append(lp)
             kind = sc.get("listener")
+            if kind == "inetd":
+                lp = d / "sshd.log"
+                lp.touch()
+                logs.append(lp)
+                cfg = self.sshd_config(sc, sc["inetd"], [], ports[0], d)
+                inner = [SSHD, "-i", "-e", "-f", str(cfg)]
+                if sc.get("inetd_wrap") == "no-privsep-dir":
+                    # a container's fresh /run: sshd's privilege separation directory is missing
+                    inner = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                             "mount -t tmpfs tmpfs /run || exit 98\nexec " + shlex.join(inner)]
             if kind == "full-backlog":
                 lst = full_backlog_listener(ports[0])
             elif kind:
                 lst = Listener(ports[0], LISTENER_KINDS[kind])
                 lst.target, lst.flip_at = ports[1], sc.get("flip_at")
+                if kind == "inetd":
+                    lst.inetd_cmd, lst.log, lst.procs = inner, lp, []
                 if kind == "old-server":
                     lst.hostkey = load_openssh_rsa(self.keys / "host_rsa")
                     pub = self.pub("client_rsa").split()[1]
@@ -1306,7 +1382,7 @@ class Lab:
                 env.append("SSH_AUTH_SOCK=" + self.start_agent(sc["agent"], d))
             cmd = self.client_cmd(argv, sc.get("timeout", CLIENT_TIMEOUT), env)
             if sc.get("netns"):
-                cmd = self.netns_wrap(cmd, sc["netns"], d)
+                cmd = self.netns_wrap(cmd, sc["netns"], d, ports[0])
             t0 = time.time()
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, cwd=CHOME)
@@ -1335,6 +1411,8 @@ class Lab:
                 sig(pid, signal.SIGKILL)
                 STOPPED_PIDS.discard(pid)
             if lst:
+                for p in getattr(lst, "procs", []):
+                    stop_popen(p)
                 lst.stop()
             while self.agents:
                 stop_popen(self.agents.pop())
@@ -1413,6 +1491,19 @@ class Lab:
         print(f"big-transfer  {size_mb} MB  rc={r.returncode}  {len(r.stdout)} bytes  {dt:.1f}s  -> {path}")
         return 0 if r.returncode == 0 else 1
 
+
+# Accepts on 198.18.0.8 and closes each connection at once (a fake-IP proxy whose upstream
+# is down). Runs inside the lab's private netns only.
+FAKE_IP_PROXY = r'''
+import socket, sys
+s = socket.socket()
+s.bind(("198.18.0.8", int(sys.argv[2])))
+s.listen(4)
+open(sys.argv[1], "w").close()
+while True:
+    c, _ = s.accept()
+    c.close()
+'''
 
 DNS_RESPONDER = r'''
 import socket, sys

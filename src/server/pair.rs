@@ -20,6 +20,17 @@ pub enum Sureness {
     High,
 }
 
+impl Sureness {
+    /// Its name in reports: `high`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Sureness::Low => "low",
+            Sureness::Medium => "medium",
+            Sureness::High => "high",
+        }
+    }
+}
+
 /// The server connection paired with a client connection.
 #[derive(Debug, Clone, Copy)]
 pub struct Pairing<'a> {

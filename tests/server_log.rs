@@ -1,0 +1,176 @@
+//! `--server-log`: every recorded scenario that has its sshd log beside it, explained with that
+//! log raw (`sshd -D -e` at DEBUG3) and turned into the journal and syslog shapes an admin pastes
+//! (generated here); and a busy server's log, where the scenario hides among thousands of others.
+
+use std::path::{Path, PathBuf};
+
+use vvvexplain::analyze::timeline_of;
+use vvvexplain::rules::RuleSet;
+use vvvexplain::server::ServerLog;
+use vvvexplain::verdict::Verdict;
+
+/// Every `rules/<id>/fixtures/<name>.sshd.log` with its client log and the exact cause: the
+/// fixture's own rule where its test lists it among equals, else the single top cause its test
+/// declares. Scenarios without a declared top cause are left out.
+fn scenarios() -> Vec<(PathBuf, PathBuf, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let mut found = Vec::new();
+    for dir in std::fs::read_dir(&root).unwrap().flatten() {
+        let id = dir.file_name().to_string_lossy().into_owned();
+        let yaml = std::fs::read_to_string(dir.path().join("rule.yaml")).unwrap();
+        let rule: serde_yaml::Value = serde_yaml::from_str(&yaml).unwrap();
+        let tests = rule["tests"].as_sequence().cloned().unwrap_or_default();
+        for test in tests {
+            let fixture = test["fixture"].as_str().unwrap_or_default();
+            let Some(name) = fixture.strip_prefix("fixtures/") else { continue };
+            let server = dir.path().join("fixtures").join(name.replace(".log", ".sshd.log"));
+            if !server.is_file() {
+                continue;
+            }
+            let declared: Vec<String> = match &test["top_cause"] {
+                serde_yaml::Value::String(one) => vec![one.clone()],
+                serde_yaml::Value::Sequence(many) => {
+                    many.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
+                }
+                _ => continue,
+            };
+            let exact = if declared.contains(&id) { id.clone() } else { declared[0].clone() };
+            found.push((dir.path().join(fixture), server, exact));
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The lines an admin sees at INFO and VERBOSE: sshd's debug lines dropped, each connection with
+/// its own process id (a new one at each `Connection from`), under a collector's prefix.
+fn collected(raw: &str, prefix: &dyn Fn(u32) -> String) -> String {
+    let mut pid = 700;
+    let mut out = String::new();
+    for line in raw.lines() {
+        if line.starts_with("debug") {
+            continue;
+        }
+        if line.starts_with("Connection from ") {
+            pid += 1;
+        }
+        out.push_str(&prefix(pid));
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+fn shapes(raw: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("raw", raw.to_string()),
+        ("journal", collected(raw, &|pid| format!("Dec 06 20:47:28 lab sshd[{pid}]: "))),
+        ("auth.log", collected(raw, &|pid| format!("Dec  6 20:47:28 lab sshd[{pid}]: "))),
+        (
+            "journal-iso",
+            collected(raw, &|pid| format!("2026-12-06T20:47:28+0000 lab sshd-session[{pid}]: ")),
+        ),
+    ]
+}
+
+fn top_cause(client: &Path, server: &str, rules: &RuleSet) -> Option<String> {
+    let timeline = timeline_of(std::io::BufReader::new(std::fs::File::open(client).unwrap())).unwrap();
+    let log = ServerLog::read(server.as_bytes()).unwrap();
+    let verdict = Verdict::build_with_server(&timeline, rules, Some(&log))?;
+    verdict.decision.causes.first().map(|c| c.id.clone())
+}
+
+#[test]
+fn with_its_server_log_every_scenario_has_its_exact_cause_on_top() {
+    let rules = RuleSet::builtin().unwrap();
+    let scenarios = scenarios();
+    assert!(scenarios.len() >= 40, "{} scenarios", scenarios.len());
+    let mut wrong = Vec::new();
+    let mut runs = 0;
+    for (client, server, exact) in &scenarios {
+        let raw = std::fs::read_to_string(server).unwrap();
+        for (shape, text) in shapes(&raw) {
+            runs += 1;
+            let top = top_cause(client, &text, &rules);
+            if top.as_deref() != Some(exact.as_str()) {
+                wrong.push(format!("{} ({shape}): {top:?}, not {exact}", client.display()));
+            }
+        }
+    }
+    // Where it is not (the target is 98%): printed for the report.
+    for w in &wrong {
+        eprintln!("not exact: {w}");
+    }
+    let right = runs - wrong.len();
+    eprintln!("{right} of {runs} runs exact ({} scenarios, 4 shapes)", scenarios.len());
+    assert!(right * 100 >= runs * 98, "{right} of {runs} exact:\n{}", wrong.join("\n"));
+}
+
+/// The scenario's lines (as auth.log has them, under sshd process 4242) among a few thousand
+/// other connections' lines, some of them the same user's with another key.
+fn busy(scenario: &str) -> String {
+    let mut out = String::new();
+    let scenario: Vec<String> = collected(scenario, &|_| "Dec  6 20:47:28 lab sshd[4242]: ".into())
+        .lines()
+        .map(str::to_string)
+        .collect();
+    for i in 0..3000u32 {
+        let pid = 10_000 + i;
+        let user = if i % 7 == 0 { "vvvlab".to_string() } else { format!("user{i}") };
+        let (a, b) = (i / 250, i % 250);
+        let port = 30_000 + i;
+        let at = format!("Dec  6 20:47:28 lab sshd[{pid}]: ");
+        out.push_str(&format!(
+            "{at}Connection from 10.0.{a}.{b} port {port} on 127.0.0.1 port 22430 rdomain \"\"\n\
+             Dec  6 20:47:28 lab CRON[{pid}]: pam_unix(cron:session): session closed for user root\n\
+             {at}Accepted publickey for {user} from 10.0.{a}.{b} port {port} ssh2: ED25519 SHA256:other{i}\n"
+        ));
+        if i % 1000 == 500 {
+            out.push_str(&scenario.join("\n"));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn a_busy_servers_log_still_pairs_the_right_connection() {
+    let rules = RuleSet::builtin().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    for (id, name) in [
+        ("auth-key-rejected", "ssh-vvv"),
+        ("auth-user-denied", "ssh-vvv"),
+        ("authorized-keys-perms", "ssh-vvv"),
+        ("auth-sigalg-rejected-by-server", "ssh-vvv"),
+        ("root-login-denied", "ssh-vvv"),
+        ("sftp-subsystem-missing", "sftp-vvv"),
+    ] {
+        let fixtures = root.join(id).join("fixtures");
+        let raw = std::fs::read_to_string(fixtures.join(format!("{name}.sshd.log"))).unwrap();
+        let log = ServerLog::read(busy(&raw).as_bytes()).unwrap();
+        assert!(log.connections.len() > 3000);
+        let client = std::fs::File::open(fixtures.join(format!("{name}.log"))).unwrap();
+        let timeline = timeline_of(std::io::BufReader::new(client)).unwrap();
+        let verdict = Verdict::build_with_server(&timeline, &rules, Some(&log)).unwrap();
+        let server = verdict.decision.server.as_ref().unwrap();
+        assert!(server.paired, "{id}");
+        assert_eq!(server.pid, Some(4242), "{id}");
+        assert_eq!(verdict.decision.causes[0].id, id);
+    }
+}
+
+#[test]
+fn when_nothing_pairs_nothing_from_the_server_log_is_used() {
+    let rules = RuleSet::builtin().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/auth-key-rejected/fixtures");
+    let other = "Dec  6 20:47:28 lab sshd[9]: User bob from 10.0.0.1 not allowed because listed in DenyUsers\n";
+    let log = ServerLog::read(other.as_bytes()).unwrap();
+    let client = std::fs::File::open(fixtures.join("ssh-vvv.log")).unwrap();
+    let timeline = timeline_of(std::io::BufReader::new(client)).unwrap();
+    let with = Verdict::build_with_server(&timeline, &rules, Some(&log)).unwrap();
+    let without = Verdict::build(&timeline, &rules).unwrap();
+    assert!(!with.decision.server.as_ref().unwrap().paired);
+    let ids = |v: &Verdict| v.decision.causes.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&with), ids(&without));
+    assert!(with.decision.causes.iter().all(|c| c.server_line.is_none()));
+}

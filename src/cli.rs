@@ -529,8 +529,7 @@ fn read_server_logs(paths: &[PathBuf], files: &[PathBuf]) -> Result<Option<Serve
         let log = if path.as_os_str() == "-" {
             if stdin_taken {
                 return Err(Error::Usage(
-                    "--server-log - reads standard input, which the client log already does"
-                        .into(),
+                    "--server-log - reads standard input, which the client log already does".into(),
                 ));
             }
             ServerLog::read(io::stdin().lock()).map_err(Error::Stdin)?

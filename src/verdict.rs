@@ -302,7 +302,13 @@ fn server_evidence(pairing: Option<server::Pairing<'_>>) -> ServerEvidence {
         first_line: connection.map(|c| c.first_line()),
         last_line: connection.map(|c| c.last_line()),
         lines: connection
-            .map(|c| c.lines.iter().filter(|l| l.event.is_some()).cloned().collect())
+            .map(|c| {
+                c.lines
+                    .iter()
+                    .filter(|l| l.event.is_some())
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default(),
     }
 }

@@ -22,19 +22,29 @@ fn scenarios() -> Vec<(PathBuf, PathBuf, String)> {
         let tests = rule["tests"].as_sequence().cloned().unwrap_or_default();
         for test in tests {
             let fixture = test["fixture"].as_str().unwrap_or_default();
-            let Some(name) = fixture.strip_prefix("fixtures/") else { continue };
-            let server = dir.path().join("fixtures").join(name.replace(".log", ".sshd.log"));
+            let Some(name) = fixture.strip_prefix("fixtures/") else {
+                continue;
+            };
+            let server = dir
+                .path()
+                .join("fixtures")
+                .join(name.replace(".log", ".sshd.log"));
             if !server.is_file() {
                 continue;
             }
             let declared: Vec<String> = match &test["top_cause"] {
                 serde_yaml::Value::String(one) => vec![one.clone()],
-                serde_yaml::Value::Sequence(many) => {
-                    many.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
-                }
+                serde_yaml::Value::Sequence(many) => many
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
                 _ => continue,
             };
-            let exact = if declared.contains(&id) { id.clone() } else { declared[0].clone() };
+            let exact = if declared.contains(&id) {
+                id.clone()
+            } else {
+                declared[0].clone()
+            };
             found.push((dir.path().join(fixture), server, exact));
         }
     }
@@ -64,17 +74,28 @@ fn collected(raw: &str, prefix: &dyn Fn(u32) -> String) -> String {
 fn shapes(raw: &str) -> Vec<(&'static str, String)> {
     vec![
         ("raw", raw.to_string()),
-        ("journal", collected(raw, &|pid| format!("Dec 06 20:47:28 lab sshd[{pid}]: "))),
-        ("auth.log", collected(raw, &|pid| format!("Dec  6 20:47:28 lab sshd[{pid}]: "))),
+        (
+            "journal",
+            collected(raw, &|pid| format!("Dec 06 20:47:28 lab sshd[{pid}]: ")),
+        ),
+        (
+            "auth.log",
+            collected(raw, &|pid| format!("Dec  6 20:47:28 lab sshd[{pid}]: ")),
+        ),
         (
             "journal-iso",
-            collected(raw, &|pid| format!("2026-12-06T20:47:28+0000 lab sshd-session[{pid}]: ")),
+            collected(raw, &|pid| {
+                format!("2026-12-06T20:47:28+0000 lab sshd-session[{pid}]: ")
+            }),
         ),
     ]
 }
 
 fn top_cause(client: &Path, server: &str, rules: &RuleSet) -> Option<String> {
-    let timeline = timeline_of(std::io::BufReader::new(std::fs::File::open(client).unwrap())).unwrap();
+    let timeline = timeline_of(std::io::BufReader::new(
+        std::fs::File::open(client).unwrap(),
+    ))
+    .unwrap();
     let log = ServerLog::read(server.as_bytes()).unwrap();
     let verdict = Verdict::build_with_server(&timeline, rules, Some(&log))?;
     verdict.decision.causes.first().map(|c| c.id.clone())
@@ -93,7 +114,10 @@ fn with_its_server_log_every_scenario_has_its_exact_cause_on_top() {
             runs += 1;
             let top = top_cause(client, &text, &rules);
             if top.as_deref() != Some(exact.as_str()) {
-                wrong.push(format!("{} ({shape}): {top:?}, not {exact}", client.display()));
+                wrong.push(format!(
+                    "{} ({shape}): {top:?}, not {exact}",
+                    client.display()
+                ));
             }
         }
     }
@@ -102,8 +126,15 @@ fn with_its_server_log_every_scenario_has_its_exact_cause_on_top() {
         eprintln!("not exact: {w}");
     }
     let right = runs - wrong.len();
-    eprintln!("{right} of {runs} runs exact ({} scenarios, 4 shapes)", scenarios.len());
-    assert!(right * 100 >= runs * 98, "{right} of {runs} exact:\n{}", wrong.join("\n"));
+    eprintln!(
+        "{right} of {runs} runs exact ({} scenarios, 4 shapes)",
+        scenarios.len()
+    );
+    assert!(
+        right * 100 >= runs * 98,
+        "{right} of {runs} exact:\n{}",
+        wrong.join("\n")
+    );
 }
 
 /// The scenario's lines (as auth.log has them, under sshd process 4242) among a few thousand
@@ -116,7 +147,11 @@ fn busy(scenario: &str) -> String {
         .collect();
     for i in 0..3000u32 {
         let pid = 10_000 + i;
-        let user = if i % 7 == 0 { "vvvlab".to_string() } else { format!("user{i}") };
+        let user = if i % 7 == 0 {
+            "vvvlab".to_string()
+        } else {
+            format!("user{i}")
+        };
         let (a, b) = (i / 250, i % 250);
         let port = 30_000 + i;
         let at = format!("Dec  6 20:47:28 lab sshd[{pid}]: ");
@@ -170,7 +205,138 @@ fn when_nothing_pairs_nothing_from_the_server_log_is_used() {
     let with = Verdict::build_with_server(&timeline, &rules, Some(&log)).unwrap();
     let without = Verdict::build(&timeline, &rules).unwrap();
     assert!(!with.decision.server.as_ref().unwrap().paired);
-    let ids = |v: &Verdict| v.decision.causes.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
+    let ids = |v: &Verdict| {
+        v.decision
+            .causes
+            .iter()
+            .map(|c| c.id.clone())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(ids(&with), ids(&without));
     assert!(with.decision.causes.iter().all(|c| c.server_line.is_none()));
+}
+
+/// Runs the binary with `args`, standard input empty; its stdout and exit code.
+fn run(args: &[&str]) -> (String, i32) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vvvexplain"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+const DENIED: &str = "rules/auth-user-denied/fixtures/ssh-vvv.log";
+const DENIED_SERVER: &str = "rules/auth-user-denied/fixtures/ssh-vvv.sshd.log";
+
+#[test]
+fn the_report_shows_and_cites_the_paired_server_lines() {
+    let (human, code) = run(&[DENIED, "--server-log", DENIED_SERVER, "--width", "100"]);
+    assert_eq!(code, 1);
+    assert!(
+        human.contains("[auth-user-denied, high confidence]"),
+        "{human}"
+    );
+    assert!(
+        human.contains(
+            "the server's log says it, at server line 33: User vvvlab from 127.0.0.1 not allowed"
+        ),
+        "{human}"
+    );
+    assert!(
+        human.contains("Paired with the server's connection at server lines 8–"),
+        "{human}"
+    );
+    assert!(human.contains("  server 33: User vvvlab"), "{human}");
+
+    let (json, _) = run(&[DENIED, "--server-log", DENIED_SERVER, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["server"]["paired"], true);
+    assert_eq!(v["server"]["sureness"], "medium");
+    assert_eq!(v["server"]["first_line"], 8);
+    assert_eq!(v["causes"][0]["id"], "auth-user-denied");
+    assert_eq!(v["causes"][0]["confidence"], "high");
+    assert_eq!(v["causes"][0]["server_line"]["line"], 33);
+
+    // Without the server log, no `server` key and the verdict of old.
+    let (json, _) = run(&[DENIED, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(v.get("server").is_none());
+    assert!(v["causes"][0].get("server_line").is_none());
+}
+
+#[test]
+fn a_server_log_alone_lists_its_refusals_most_recent_first() {
+    let two = [
+        DENIED_SERVER,
+        "rules/authorized-keys-perms/fixtures/ssh-vvv.sshd.log",
+    ];
+    let (human, code) = run(&[
+        "--server-log",
+        two[0],
+        "--server-log",
+        two[1],
+        "--width",
+        "100",
+    ]);
+    assert_eq!(code, 1);
+    let perms = human
+        .find("Authentication refused: bad ownership")
+        .expect(&human);
+    let denied = human
+        .find("not allowed because listed in DenyUsers")
+        .expect(&human);
+    assert!(
+        perms < denied,
+        "the second log's connection is the more recent:\n{human}"
+    );
+    assert!(
+        human.contains("vvvlab from 127.0.0.1 port 58442: failed in auth"),
+        "{human}"
+    );
+
+    let (json, _) = run(&[
+        "--server-log",
+        two[0],
+        "--format",
+        "json",
+        "--from",
+        "127.0.0.1",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["connections"][0]["user"], "vvvlab");
+    assert_eq!(v["connections"][0]["phase"], "auth");
+    assert_eq!(v["connections"][0]["why"]["line"], 33);
+
+    let (_, code) = run(&["--server-log", two[0], "--user", "nobody"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn redaction_covers_the_server_lines() {
+    let (json, _) = run(&[
+        DENIED,
+        "--server-log",
+        DENIED_SERVER,
+        "--format",
+        "json",
+        "--redact",
+    ]);
+    assert!(!json.contains("vvvlab"), "{json}");
+    assert!(json.contains("User user-1 from"), "{json}");
+    let (alone, _) = run(&["--server-log", DENIED_SERVER, "--redact"]);
+    assert!(
+        !alone.contains("vvvlab") && !alone.contains("127.0.0.1"),
+        "{alone}"
+    );
+}
+
+#[test]
+fn standard_input_is_either_log_not_both() {
+    let (_, code) = run(&["-", "--server-log", "-"]);
+    assert_eq!(code, 2);
 }

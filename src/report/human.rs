@@ -351,7 +351,10 @@ impl Report<'_> {
             let text = "No connection in the server log fits this one: nothing from it is used.";
             return self.para(text, "  ", "  ", s.plain);
         }
-        let pid = server.pid.map(|p| format!("sshd {p}, ")).unwrap_or_default();
+        let pid = server
+            .pid
+            .map(|p| format!("sshd {p}, "))
+            .unwrap_or_default();
         let sureness = server.sureness.map_or("", |s| s.id());
         let lines = if server.first_line == server.last_line {
             "line"

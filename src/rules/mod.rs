@@ -482,7 +482,11 @@ impl Conditions {
         let Some(server) = subject.server else {
             return Some(None);
         };
-        if self.no_server_events.iter().any(|&k| server.first(k).is_some()) {
+        if self
+            .no_server_events
+            .iter()
+            .any(|&k| server.first(k).is_some())
+        {
             return None;
         }
         if self.server_events.is_empty() {

@@ -69,7 +69,9 @@ pub struct ServerEvent {
 /// the grammar knows.
 pub fn parse(message: &str) -> Option<ServerEvent> {
     let pairs = SshdGrammar::parse(Rule::line, message).ok()?;
-    let event = pairs.flatten().find_map(|p| event_kind(p.as_rule()).map(|k| (k, p)))?;
+    let event = pairs
+        .flatten()
+        .find_map(|p| event_kind(p.as_rule()).map(|k| (k, p)))?;
     let (kind, pair) = event;
     let mut values = Values::default();
     for token in pair.into_inner().flatten() {
@@ -104,15 +106,21 @@ mod tests {
         let mut checked = 0;
         let mut lines = grammar.lines().peekable();
         while let Some(line) = lines.next() {
-            let Some(example) = line.strip_prefix("/// `") else { continue };
-            let Some(example) = example.rsplit_once('`').map(|(e, _)| e) else { continue };
+            let Some(example) = line.strip_prefix("/// `") else {
+                continue;
+            };
+            let Some(example) = example.rsplit_once('`').map(|(e, _)| e) else {
+                continue;
+            };
             // The rule the comment block documents.
             let rule = lines
                 .clone()
                 .find(|l| !l.starts_with("///"))
                 .and_then(|l| l.split_once(" = "))
                 .map(|(name, _)| name.trim());
-            let Some(rule) = rule.filter(|r| event_names().contains(r)) else { continue };
+            let Some(rule) = rule.filter(|r| event_names().contains(r)) else {
+                continue;
+            };
             // Examples of tokens and prefixes are not whole messages.
             let message = example.trim_start_matches("sshd: ");
             assert_eq!(kind(example).or(kind(message)), Some(rule), "{example}");
@@ -123,14 +131,24 @@ mod tests {
 
     #[test]
     fn values_are_read() {
-        let e = parse("Failed publickey for vvvlab from 127.0.0.1 port 33992 ssh2: ED25519 SHA256:YHXs").unwrap();
+        let e = parse(
+            "Failed publickey for vvvlab from 127.0.0.1 port 33992 ssh2: ED25519 SHA256:YHXs",
+        )
+        .unwrap();
         assert_eq!(e.kind.name(), "failed_publickey");
         assert_eq!(e.values.user.as_deref(), Some("vvvlab"));
         assert_eq!(e.values.port, Some(33992));
         assert_eq!(e.values.fingerprint.as_deref(), Some("SHA256:YHXs"));
-        let e = parse("debug1: Connection from 127.0.0.1 port 58442 on 127.0.0.1 port 22430 rdomain \"\"").unwrap();
-        assert_eq!((e.values.port, e.values.local_port), (Some(58442), Some(22430)));
-        let e = parse("User vvvlab from 127.0.0.1 not allowed because listed in DenyUsers").unwrap();
+        let e = parse(
+            "debug1: Connection from 127.0.0.1 port 58442 on 127.0.0.1 port 22430 rdomain \"\"",
+        )
+        .unwrap();
+        assert_eq!(
+            (e.values.port, e.values.local_port),
+            (Some(58442), Some(22430))
+        );
+        let e =
+            parse("User vvvlab from 127.0.0.1 not allowed because listed in DenyUsers").unwrap();
         assert_eq!(e.values.detail.as_deref(), Some("listed in DenyUsers"));
         assert_eq!(kind("debug1: KEX done [preauth]"), None);
     }

@@ -104,7 +104,8 @@ impl ServerConnection {
 
     /// The key fingerprints sshd logged for this connection.
     pub fn fingerprints(&self) -> impl Iterator<Item = &str> {
-        self.events().filter_map(|(_, e)| e.values.fingerprint.as_deref())
+        self.events()
+            .filter_map(|(_, e)| e.values.fingerprint.as_deref())
     }
 
     pub fn first_line(&self) -> u64 {
@@ -244,8 +245,21 @@ Dec 06 20:47:30 h sshd[10]: drop connection #10 from [192.0.2.9]:5000 on [192.0.
         assert_eq!(users, [Some("bob"), Some("amy"), None]);
         assert_eq!(log.connections[0].lines.len(), 2);
         assert_eq!(log.connections[2].local_port(), Some(22));
-        let why = |i: usize| log.connections[i].failure().unwrap().line.event.as_ref().unwrap().kind.name();
-        assert_eq!([why(0), why(1), why(2)], ["invalid_user", "user_not_allowed", "drop_connection"]);
+        let why = |i: usize| {
+            log.connections[i]
+                .failure()
+                .unwrap()
+                .line
+                .event
+                .as_ref()
+                .unwrap()
+                .kind
+                .name()
+        };
+        assert_eq!(
+            [why(0), why(1), why(2)],
+            ["invalid_user", "user_not_allowed", "drop_connection"]
+        );
 
         let bare = "\
 debug1: Bind to port 22430 on 127.0.0.1.
@@ -255,12 +269,17 @@ Connection from 127.0.0.1 port 2 on 127.0.0.1 port 22430 rdomain \"\"
 ";
         let log = ServerLog::read(bare.as_bytes()).unwrap();
         assert_eq!(log.connections.len(), 2);
-        assert_eq!(log.connections[0].fingerprints().collect::<Vec<_>>(), ["SHA256:x"]);
+        assert_eq!(
+            log.connections[0].fingerprints().collect::<Vec<_>>(),
+            ["SHA256:x"]
+        );
     }
 
     #[test]
     fn any_bytes_are_read_without_panic() {
-        let bytes: Vec<u8> = (0..=255u8).chain(b"\nsshd[1]: \xff\xfe\n<1>1 \n".iter().copied()).collect();
+        let bytes: Vec<u8> = (0..=255u8)
+            .chain(b"\nsshd[1]: \xff\xfe\n<1>1 \n".iter().copied())
+            .collect();
         let log = ServerLog::read(&bytes[..]).unwrap();
         assert!(log.connections.is_empty());
     }

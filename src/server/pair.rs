@@ -52,7 +52,9 @@ impl ClientSide {
         let mut fingerprints = Vec::new();
         for fact in [Fact::KeysOffered, Fact::KeyAccepted] {
             if let Some(text) = session.fact_text(fact) {
-                let keys = text.split([' ', ',', '(', ')']).filter(|w| w.starts_with("SHA256:"));
+                let keys = text
+                    .split([' ', ',', '(', ')'])
+                    .filter(|w| w.starts_with("SHA256:"));
                 fingerprints.extend(keys.map(str::to_string));
             }
         }
@@ -105,7 +107,13 @@ pub fn pair<'a>(log: &'a ServerLog, session: &Session) -> Option<Pairing<'a>> {
         };
         // Among equals, the latest: the client's run is usually the last one logged.
         if best.as_ref().is_none_or(|(b, _)| score >= *b) {
-            best = Some((score, Pairing { connection, sureness }));
+            best = Some((
+                score,
+                Pairing {
+                    connection,
+                    sureness,
+                },
+            ));
         }
     }
     best.map(|(_, pairing)| pairing)

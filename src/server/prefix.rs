@@ -78,7 +78,11 @@ fn program(text: &str) -> Option<Origin<'_>> {
 fn after_timestamp(line: &str) -> Option<&str> {
     let line = strip_5424_header(line).unwrap_or(line);
     let bytes = line.as_bytes();
-    if bytes.len() >= 10 && bytes[4] == b'-' && bytes[7] == b'-' && bytes[..4].iter().all(u8::is_ascii_digit) {
+    if bytes.len() >= 10
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes[..4].iter().all(u8::is_ascii_digit)
+    {
         // ISO 8601: up to the first space.
         let end = line.find(' ')?;
         return line[..end].contains('T').then(|| &line[end..]);
@@ -99,7 +103,9 @@ fn after_timestamp(line: &str) -> Option<&str> {
         return None;
     }
     let rest = &rest[8..];
-    let frac = rest.strip_prefix('.').map_or(rest, |r| r.trim_start_matches(|c: char| c.is_ascii_digit()));
+    let frac = rest
+        .strip_prefix('.')
+        .map_or(rest, |r| r.trim_start_matches(|c: char| c.is_ascii_digit()));
     Some(frac)
 }
 
@@ -140,13 +146,25 @@ mod tests {
             sshd(Some(9), "x")
         );
         assert_eq!(origin(m), sshd(None, m));
-        assert_eq!(origin("Dec 06 20:47:28 web1 CRON[77]: pam_unix(cron:session)"), Origin::Other);
+        assert_eq!(
+            origin("Dec 06 20:47:28 web1 CRON[77]: pam_unix(cron:session)"),
+            Origin::Other
+        );
         assert_eq!(origin("-- Boot 0123 --"), Origin::Other);
     }
 
     #[test]
     fn no_prefix_of_any_bytes_panics() {
-        for line in ["", "<", "<1>", "Dec", "Dec  6", "2026-12-06", "Dec 06 20:47:28 h sshd[x", "x[1]: y"] {
+        for line in [
+            "",
+            "<",
+            "<1>",
+            "Dec",
+            "Dec  6",
+            "2026-12-06",
+            "Dec 06 20:47:28 h sshd[x",
+            "x[1]: y",
+        ] {
             let _ = origin(line);
         }
     }

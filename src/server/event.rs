@@ -151,5 +151,19 @@ mod tests {
             parse("User vvvlab from 127.0.0.1 not allowed because listed in DenyUsers").unwrap();
         assert_eq!(e.values.detail.as_deref(), Some("listed in DenyUsers"));
         assert_eq!(kind("debug1: KEX done [preauth]"), None);
+        // 9.8+ wording, from sshd.c and srclimit.c.
+        let e = parse("drop connection #3 from [192.0.2.7]:51234 on [192.0.2.1]:22 penalty: failed authentication").unwrap();
+        assert_eq!(
+            e.values.detail.as_deref(),
+            Some("penalty: failed authentication")
+        );
+        assert_eq!(
+            kind("bad ownership or modes for chroot directory component \"/home/\""),
+            Some("chroot_bad_perms")
+        );
+        assert_eq!(
+            kind("subsystem request for sftp by user amy failed, execution failed"),
+            Some("subsystem_exec_failed")
+        );
     }
 }

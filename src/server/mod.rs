@@ -50,7 +50,6 @@ const REFUSALS: &[(&str, crate::timeline::Phase)] = {
     &[
         ("no_hostkeys", Connect),
         ("drop_connection", Connect),
-        ("exceeded_maxstartups", Connect),
         ("user_not_allowed", Auth),
         ("user_shell_missing", Auth),
         ("invalid_user", Auth),
@@ -60,7 +59,7 @@ const REFUSALS: &[(&str, crate::timeline::Phase)] = {
         ("certificate_invalid", Auth),
         ("chroot_bad_perms", Session),
         ("subsystem_not_found", Session),
-        ("exec_failed", Session),
+        ("subsystem_exec_failed", Session),
         ("failed_publickey", Auth),
         ("failed_password", Auth),
         ("closed_authenticating", Auth),

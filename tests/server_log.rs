@@ -262,6 +262,10 @@ fn the_report_shows_and_cites_the_paired_server_lines() {
     assert_eq!(v["causes"][0]["confidence"], "high");
     assert_eq!(v["causes"][0]["server_line"]["line"], 33);
 
+    let (markdown, _) = run(&[DENIED, "--server-log", DENIED_SERVER, "--format", "markdown"]);
+    assert!(markdown.contains("#### Server log"), "{markdown}");
+    assert!(markdown.contains("- server 33: `User vvvlab from 127.0.0.1"), "{markdown}");
+
     // Without the server log, no `server` key and the verdict of old.
     let (json, _) = run(&[DENIED, "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();

@@ -522,8 +522,12 @@ impl Redactor {
         }
     }
 
-    /// The user, client address and key sshd's grammar typed in a server line.
+    /// The server's host column, and the user, client address and key sshd's grammar typed, in a
+    /// server line.
     fn collect_server_line(&mut self, line: &ServerLine) {
+        if let Some(host) = &line.host {
+            self.add_host(host);
+        }
         let Some(event) = &line.event else { return };
         let values = &event.values;
         if let Some(user) = &values.user {

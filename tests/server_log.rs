@@ -262,9 +262,18 @@ fn the_report_shows_and_cites_the_paired_server_lines() {
     assert_eq!(v["causes"][0]["confidence"], "high");
     assert_eq!(v["causes"][0]["server_line"]["line"], 33);
 
-    let (markdown, _) = run(&[DENIED, "--server-log", DENIED_SERVER, "--format", "markdown"]);
+    let (markdown, _) = run(&[
+        DENIED,
+        "--server-log",
+        DENIED_SERVER,
+        "--format",
+        "markdown",
+    ]);
     assert!(markdown.contains("#### Server log"), "{markdown}");
-    assert!(markdown.contains("- server 33: `User vvvlab from 127.0.0.1"), "{markdown}");
+    assert!(
+        markdown.contains("- server 33: `User vvvlab from 127.0.0.1"),
+        "{markdown}"
+    );
 
     // Without the server log, no `server` key and the verdict of old.
     let (json, _) = run(&[DENIED, "--format", "json"]);
@@ -337,6 +346,21 @@ fn redaction_covers_the_server_lines() {
         !alone.contains("vvvlab") && !alone.contains("127.0.0.1"),
         "{alone}"
     );
+
+    let journal =
+        std::env::temp_dir().join(format!("vvvexplain-journal-{}.log", std::process::id()));
+    std::fs::write(
+        &journal,
+        "Dec 06 20:47:28 web1 sshd[9]: Invalid user bobby from 192.0.2.7 port 4711\n",
+    )
+    .unwrap();
+    let (alone, code) = run(&["--server-log", journal.to_str().unwrap(), "--redact"]);
+    std::fs::remove_file(&journal).unwrap();
+    assert_eq!(code, 1);
+    for value in ["web1", "bobby", "192.0.2.7"] {
+        assert!(!alone.contains(value), "{value} in {alone}");
+    }
+    assert!(alone.contains("port 4711"), "{alone}");
 }
 
 #[test]

@@ -24,6 +24,9 @@ pub struct ServerLine {
     pub line: u64,
     /// The line as the log has it, prefix and all.
     pub text: String,
+    /// The host column of its prefix, for `--redact`.
+    #[serde(skip)]
+    pub host: Option<String>,
     #[serde(skip)]
     pub event: Option<ServerEvent>,
 }
@@ -177,7 +180,7 @@ impl Grouper {
     fn push(&mut self, raw: &[u8]) {
         self.log.lines_read += 1;
         let text = String::from_utf8_lossy(raw);
-        let prefix::Origin::Sshd { pid, message } = prefix::origin(&text) else {
+        let prefix::Origin::Sshd { host, pid, message } = prefix::origin(&text) else {
             return;
         };
         let event = event::parse(message);
@@ -185,6 +188,7 @@ impl Grouper {
         let line = ServerLine {
             line: self.log.lines_read,
             text: text.trim_end_matches('\r').to_string(),
+            host: host.map(str::to_string),
             event,
         };
         if name == Some("drop_connection") {

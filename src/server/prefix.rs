@@ -5,9 +5,13 @@
 /// Where one line of a server log comes from, once its prefix is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin<'a> {
-    /// sshd (or sshd-session, sshd-auth, dropbear) said `message`, from process `pid` when the
-    /// collector names it.
-    Sshd { pid: Option<u32>, message: &'a str },
+    /// sshd (or sshd-session, sshd-auth, dropbear) said `message`, from process `pid` on
+    /// `host` when the collector names them.
+    Sshd {
+        host: Option<&'a str>,
+        pid: Option<u32>,
+        message: &'a str,
+    },
     /// Another program's line (cron, sudo, systemd …), or a collector's own (`-- Boot …`).
     Other,
 }
@@ -25,6 +29,7 @@ pub fn origin(line: &str) -> Origin<'_> {
     match after_timestamp(line) {
         Some(rest) => tagged(rest.trim_start_matches(' ')),
         None => Origin::Sshd {
+            host: None,
             pid: None,
             message: line,
         },
@@ -37,7 +42,14 @@ fn tagged(rest: &str) -> Origin<'_> {
         return origin;
     }
     match rest.split_once(' ') {
-        Some((_host, after)) => program(after).unwrap_or(Origin::Other),
+        Some((host, after)) => match program(after) {
+            Some(Origin::Sshd { pid, message, .. }) => Origin::Sshd {
+                host: Some(host),
+                pid,
+                message,
+            },
+            _ => Origin::Other,
+        },
         None => Origin::Other,
     }
 }
@@ -69,7 +81,11 @@ fn program(text: &str) -> Option<Origin<'_>> {
     if !SSHD_TAGS.contains(&name) {
         return Some(Origin::Other);
     }
-    Some(Origin::Sshd { pid, message })
+    Some(Origin::Sshd {
+        host: None,
+        pid,
+        message,
+    })
 }
 
 /// The text after a leading timestamp, or `None` if the line does not start with one:
@@ -124,8 +140,8 @@ fn strip_5424_header(line: &str) -> Option<&str> {
 mod tests {
     use super::*;
 
-    fn sshd(pid: Option<u32>, message: &str) -> Origin<'_> {
-        Origin::Sshd { pid, message }
+    fn sshd<'a>(host: Option<&'a str>, pid: Option<u32>, message: &'a str) -> Origin<'a> {
+        Origin::Sshd { host, pid, message }
     }
 
     #[test]
@@ -136,16 +152,17 @@ mod tests {
             format!("Dec 06 20:47:28.123456 web1 sshd[812]: {m}"),
             format!("2026-12-06T20:47:28+0000 web1 sshd[812]: {m}"),
             format!("2026-12-06T20:47:28.123456+00:00 web1 sshd[812]: {m}"),
-            format!("Dec 06 20:47:28 sshd[812]: {m}"),
             format!("<38>1 2026-12-06T20:47:28.123Z web1 sshd 812 - - {m}"),
         ] {
-            assert_eq!(origin(&line), sshd(Some(812), m), "{line}");
+            assert_eq!(origin(&line), sshd(Some("web1"), Some(812), m), "{line}");
         }
+        let no_host = format!("Dec 06 20:47:28 sshd[812]: {m}");
+        assert_eq!(origin(&no_host), sshd(None, Some(812), m));
         assert_eq!(
             origin("Dec 06 20:47:28 web1 sshd-session[9]: x"),
-            sshd(Some(9), "x")
+            sshd(Some("web1"), Some(9), "x")
         );
-        assert_eq!(origin(m), sshd(None, m));
+        assert_eq!(origin(m), sshd(None, None, m));
         assert_eq!(
             origin("Dec 06 20:47:28 web1 CRON[77]: pam_unix(cron:session)"),
             Origin::Other

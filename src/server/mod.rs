@@ -14,6 +14,8 @@ use std::io::{self, BufRead};
 
 use serde::Serialize;
 
+use crate::timeline::Phase;
+
 pub use event::{event_names, EventKind, ServerEvent, Values};
 pub use pair::{pair, Pairing, Sureness};
 
@@ -42,14 +44,14 @@ pub struct ServerConnection {
 /// The failure sshd's lines show for a connection: the phase and the line that says why.
 #[derive(Debug, Clone, Copy)]
 pub struct ServerFailure<'a> {
-    pub phase: crate::timeline::Phase,
+    pub phase: Phase,
     pub line: &'a ServerLine,
 }
 
 /// The events that say why sshd refused a connection, the most telling first, with the phase
 /// they end.
-const REFUSALS: &[(&str, crate::timeline::Phase)] = {
-    use crate::timeline::Phase::{Auth, Connect, Session};
+const REFUSALS: &[(&str, Phase)] = {
+    use Phase::{Auth, Connect, Session};
     &[
         ("no_hostkeys", Connect),
         ("drop_connection", Connect),
@@ -118,22 +120,33 @@ impl ServerConnection {
         self.lines.last().map_or(0, |l| l.line)
     }
 
-    fn accepted(&self) -> bool {
-        ["accepted_publickey", "accepted_password"]
-            .iter()
-            .filter_map(|n| EventKind::named(n))
-            .any(|k| self.first(k).is_some())
-    }
-
-    /// Why sshd refused the connection, if its lines say it did.
+    /// Why sshd refused the connection, if its lines say it did: the most telling refusal (an
+    /// authentication refusal only when no method was accepted). One pass over its events.
     pub fn failure(&self) -> Option<ServerFailure<'_>> {
-        let accepted = self.accepted();
-        REFUSALS.iter().find_map(|&(name, phase)| {
-            if accepted && phase == crate::timeline::Phase::Auth {
-                return None;
+        let mut accepted = false;
+        // The best refusal of any phase, and the best outside authentication.
+        let mut best: [Option<(usize, &ServerLine)>; 2] = [None, None];
+        for (line, event) in self.events() {
+            let name = event.kind.name();
+            accepted |= name.starts_with("accepted_");
+            let Some(rank) = REFUSALS.iter().position(|(n, _)| *n == name) else {
+                continue;
+            };
+            let slots = if REFUSALS[rank].1 == Phase::Auth {
+                1
+            } else {
+                2
+            };
+            for slot in &mut best[..slots] {
+                if slot.is_none_or(|(b, _)| rank < b) {
+                    *slot = Some((rank, line));
+                }
             }
-            let line = self.first(EventKind::named(name)?)?;
-            Some(ServerFailure { phase, line })
+        }
+        let (rank, line) = best[usize::from(accepted)]?;
+        Some(ServerFailure {
+            phase: REFUSALS[rank].1,
+            line,
         })
     }
 }

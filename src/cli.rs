@@ -29,7 +29,7 @@ use typo::subcommand_like;
 #[derive(Debug, Parser)]
 #[command(name = "vvvexplain", version, max_term_width = 100)]
 #[command(
-    after_help = "Examples:\n  vvvexplain ssh user@host                  (run ssh, explained as it happens)\n  ssh -vvv host 2>&1 | vvvexplain\n  vvvexplain saved-debug.log\n  vvvexplain --redact --format markdown debug.log   (to paste into a public issue)\n\nExit codes: 0 the connection succeeded, 1 a failure was diagnosed or the log stops early,\n2 usage or input error, 3 no OpenSSH debug output found. `vvvexplain ssh|sftp|scp` returns\nthe client's own exit code. With --format json, errors are JSON too (outcome, error, help)."
+    after_help = "Examples:\n  vvvexplain ssh user@host                  (run ssh, explained as it happens)\n  ssh -vvv host 2>&1 | vvvexplain\n  vvvexplain saved-debug.log\n  vvvexplain debug.log --server-log /var/log/auth.log   (with sshd's own log: the exact cause)\n  vvvexplain --redact --format markdown debug.log   (to paste into a public issue)\n\nExit codes: 0 the connection succeeded, 1 a failure was diagnosed or the log stops early,\n2 usage or input error, 3 no OpenSSH debug output found. `vvvexplain ssh|sftp|scp` returns\nthe client's own exit code. With --format json, errors are JSON too (outcome, error, help)."
 )]
 pub struct Cli {
     #[command(subcommand)]

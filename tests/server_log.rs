@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use proptest::strategy::Strategy;
 use vvvexplain::analyze::timeline_of;
 use vvvexplain::rules::RuleSet;
 use vvvexplain::server::ServerLog;
@@ -367,4 +368,26 @@ fn redaction_covers_the_server_lines() {
 fn standard_input_is_either_log_not_both() {
     let (_, code) = run(&["-", "--server-log", "-"]);
     assert_eq!(code, 2);
+}
+
+proptest::proptest! {
+    /// No bytes make reading a server log panic, and nothing but sshd's lines is kept.
+    #[test]
+    fn any_bytes_are_read(
+        lines in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::collection::vec(proptest::num::u8::ANY, 0..80),
+                "(Dec  6 20:47:28 h |<1>1 2026-12-06T20:47:28Z h sshd 9 - - )?(sshd\\[[0-9]{1,6}\\]: )?(Connection from |Failed publickey for |User |drop connection #)[ -~]{0,60}"
+                    .prop_map(String::into_bytes),
+            ],
+            0..40,
+        )
+    ) {
+        let text = lines.join(&b'\n');
+        let log = ServerLog::read(&text[..]).unwrap();
+        for connection in &log.connections {
+            proptest::prop_assert!(connection.address().is_some());
+            let _ = connection.failure();
+        }
+    }
 }

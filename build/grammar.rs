@@ -30,9 +30,9 @@ pub struct Grammar<'a> {
 impl<'a> Grammar<'a> {
     pub fn read(text: &'a str) -> Self {
         let pairs = pest_meta::parser::parse(pest_meta::parser::Rule::grammar_rules, text)
-            .unwrap_or_else(|e| panic!("grammar/openssh.pest does not parse:\n{e}"));
+            .unwrap_or_else(|e| panic!("a grammar does not parse:\n{e}"));
         let rules = pest_meta::parser::consume_rules(pairs)
-            .unwrap_or_else(|e| panic!("grammar/openssh.pest is invalid: {e:?}"));
+            .unwrap_or_else(|e| panic!("a grammar is invalid: {e:?}"));
         let mut grammar = Grammar {
             text,
             rules,
@@ -99,6 +99,15 @@ impl<'a> Grammar<'a> {
             self.entry_rules()
         );
         let input = format!("#[grammar_inline = {grammar:?}] struct OpenSshGrammar;");
+        let tokens: proc_macro2::TokenStream =
+            input.parse().expect("the derive input is Rust tokens");
+        pest_generator::derive_parser(tokens, false).to_string()
+    }
+
+    /// Rust code of a parser of the grammar's own rules only (for a grammar read line by line
+    /// without a fast path).
+    pub fn plain_parser(&self, name: &str) -> String {
+        let input = format!("#[grammar_inline = {:?}] struct {name};", self.text);
         let tokens: proc_macro2::TokenStream =
             input.parse().expect("the derive input is Rust tokens");
         pest_generator::derive_parser(tokens, false).to_string()

@@ -33,4 +33,12 @@ fn main() {
     write("grammar_parser.rs", grammar.parser());
     write("grammar_tables.rs", grammar.tables());
     write("grammar_events.rs", grammar.events());
+
+    // sshd's own messages (`--server-log`): a plain parser, no fast-path tables.
+    let path = root.join("grammar/sshd.pest");
+    println!("cargo:rerun-if-changed={}", path.display());
+    let text = std::fs::read_to_string(&path).expect("read grammar/sshd.pest");
+    let grammar = grammar::Grammar::read(&text);
+    write("sshd_parser.rs", grammar.plain_parser("SshdGrammar"));
+    write("sshd_events.rs", grammar.events());
 }

@@ -18,7 +18,8 @@ use crate::live::LiveRun;
 use crate::report::{self, Detail, Format, Styles, View};
 use crate::rules::{self, RuleSet, RuleSource};
 use crate::ruletest;
-use crate::timeline::Program;
+use crate::server::ServerLog;
+use crate::timeline::{Program, Timeline};
 use crate::verdict::Verdict;
 use output::Printer;
 use typo::subcommand_like;
@@ -28,7 +29,7 @@ use typo::subcommand_like;
 #[derive(Debug, Parser)]
 #[command(name = "vvvexplain", version, max_term_width = 100)]
 #[command(
-    after_help = "Examples:\n  vvvexplain ssh user@host                  (run ssh, explained as it happens)\n  ssh -vvv host 2>&1 | vvvexplain\n  vvvexplain saved-debug.log\n  vvvexplain --redact --format markdown debug.log   (to paste into a public issue)\n\nExit codes: 0 the connection succeeded, 1 a failure was diagnosed or the log stops early,\n2 usage or input error, 3 no OpenSSH debug output found. `vvvexplain ssh|sftp|scp` returns\nthe client's own exit code. With --format json, errors are JSON too (outcome, error, help)."
+    after_help = "Examples:\n  vvvexplain ssh user@host                  (run ssh, explained as it happens)\n  ssh -vvv host 2>&1 | vvvexplain\n  vvvexplain saved-debug.log\n  vvvexplain debug.log --server-log /var/log/auth.log   (with sshd's own log: the exact cause)\n  vvvexplain --redact --format markdown debug.log   (to paste into a public issue)\n\nExit codes: 0 the connection succeeded, 1 a failure was diagnosed or the log stops early,\n2 usage or input error, 3 no OpenSSH debug output found. `vvvexplain ssh|sftp|scp` returns\nthe client's own exit code. With --format json, errors are JSON too (outcome, error, help)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -79,6 +80,21 @@ struct Options {
     /// stable placeholders (host-1, ip-1, user-1, …) in the report, to share it publicly.
     #[arg(long, global = true)]
     redact: bool,
+
+    /// A server's log to pair with the client's connection: journalctl -u ssh output,
+    /// /var/log/auth.log or /var/log/secure, or sshd -D -e / -E output; may be repeated; `-` is
+    /// standard input when the client log is a file. Without a client log, lists the failed
+    /// connections it holds, most recent first.
+    #[arg(long = "server-log", value_name = "FILE")]
+    server_logs: Vec<PathBuf>,
+
+    /// With a server log alone: only the connections of user U.
+    #[arg(long, value_name = "U", requires = "server_logs")]
+    user: Option<String>,
+
+    /// With a server log alone: only the connections from address ADDR.
+    #[arg(long = "from", value_name = "ADDR", requires = "server_logs")]
+    from: Option<String>,
 
     /// Do not load the built-in rules (use only --rules DIR).
     #[arg(long, global = true)]
@@ -416,6 +432,21 @@ fn explain(files: &[PathBuf], options: &Options) -> Result<i32, Error> {
             });
         }
     }
+    let server = read_server_logs(&options.server_logs, files)?;
+    let mut preread = None;
+    if let (Some(log), true) = (&server, files.is_empty()) {
+        // No client log named: standard input is the client's log when it holds one (a pipe
+        // from ssh), else the server log is all there is to explain.
+        let stdin_is_server = options.server_logs.iter().any(|p| p.as_os_str() == "-");
+        if stdin_is_server || io::stdin().is_terminal() {
+            return server_alone(log, options);
+        }
+        let timeline = read_input(Path::new("-"))?;
+        if !timeline.has_openssh_lines() {
+            return server_alone(log, options);
+        }
+        preread = Some(timeline);
+    }
     let mut printer = Printer {
         out: io::BufWriter::new(io::stdout().lock()),
         view: view(options),
@@ -431,7 +462,12 @@ fn explain(files: &[PathBuf], options: &Options) -> Result<i32, Error> {
         } else {
             path.display().to_string()
         };
-        let printed = match judge(path, &name, &rules, options) {
+        let timeline = match preread.take() {
+            Some(timeline) => Ok(timeline),
+            None => read_input(path),
+        };
+        let judged = timeline.and_then(|t| judge(&t, &name, &rules, options, server.as_ref()));
+        let printed = match judged {
             Ok(verdicts) => {
                 code = code.max(verdicts.iter().map(Verdict::exit_code).max().unwrap_or(0));
                 printer.verdicts(&verdicts, &name)
@@ -454,14 +490,14 @@ fn explain(files: &[PathBuf], options: &Options) -> Result<i32, Error> {
 /// The verdicts of one input: one, or one per connection with `--session all` in a human or
 /// Markdown report (JSON holds every connection under `sessions` anyway).
 fn judge(
-    path: &Path,
+    timeline: &Timeline,
     name: &str,
     rules: &RuleSet,
     options: &Options,
+    server: Option<&ServerLog>,
 ) -> Result<Vec<Verdict>, Error> {
-    let timeline = read_input(path)?;
-    let mut verdict =
-        Verdict::build(&timeline, rules).ok_or_else(|| Error::NoOpenSshOutput(name.to_string()))?;
+    let mut verdict = Verdict::build_with_server(timeline, rules, server)
+        .ok_or_else(|| Error::NoOpenSshOutput(name.to_string()))?;
     if options.redact {
         crate::redact::redact(&mut verdict);
     }
@@ -505,7 +541,63 @@ fn ignore_broken_pipe(e: Error) -> Result<(), Error> {
     }
 }
 
-fn read_input(path: &Path) -> Result<crate::timeline::Timeline, Error> {
+/// Every `--server-log`, read into one; `None` when none is given. `-` is standard input only
+/// when the client's log comes from files.
+fn read_server_logs(paths: &[PathBuf], files: &[PathBuf]) -> Result<Option<ServerLog>, Error> {
+    let stdin_taken = files.iter().any(|p| p.as_os_str() == "-");
+    let mut merged: Option<ServerLog> = None;
+    for path in paths {
+        let log = if path.as_os_str() == "-" {
+            if stdin_taken {
+                return Err(Error::Usage(
+                    "--server-log - reads standard input, which the client log already does".into(),
+                ));
+            }
+            ServerLog::read(io::stdin().lock()).map_err(Error::Stdin)?
+        } else {
+            let read_error = |source| Error::Read {
+                path: path.to_path_buf(),
+                source,
+            };
+            let file = std::fs::File::open(path).map_err(read_error)?;
+            ServerLog::read(BufReader::with_capacity(64 * 1024, file)).map_err(read_error)?
+        };
+        match &mut merged {
+            Some(all) => all.append(log),
+            None => merged = Some(log),
+        }
+    }
+    Ok(merged)
+}
+
+/// A server log without a client log: its failed connections, most recent first.
+fn server_alone(log: &ServerLog, options: &Options) -> Result<i32, Error> {
+    let filter = report::server::Filter {
+        user: options.user.as_deref(),
+        from: options.from.as_deref(),
+    };
+    let mut listing = report::server::Listing::of(log, &filter);
+    if options.redact {
+        listing.redact();
+    }
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let view = view(options);
+    let written = match options.format {
+        Format::Json | Format::Jsonl => report::write_json(&mut out, &listing),
+        Format::Human | Format::Markdown => report::server::write(&mut out, &listing, &view),
+    };
+    written
+        .and_then(|_| out.flush())
+        .map_err(Error::Write)
+        .or_else(ignore_broken_pipe)?;
+    Ok(if listing.connections.is_empty() {
+        exit::SUCCESS
+    } else {
+        exit::FAILURE
+    })
+}
+
+fn read_input(path: &Path) -> Result<Timeline, Error> {
     if path.as_os_str() == "-" {
         let stdin = io::stdin();
         if stdin.is_terminal() {

@@ -17,6 +17,7 @@ pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod ruletest;
+pub mod server;
 pub mod timeline;
 pub mod verdict;
 

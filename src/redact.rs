@@ -20,6 +20,7 @@ use regex::Regex;
 
 use crate::event::{self, Event, KeyInfo};
 use crate::facts::Fact;
+use crate::server::ServerLine;
 use crate::timeline::LineRef;
 use crate::verdict::{Cause, SessionVerdict, Verdict};
 
@@ -33,6 +34,9 @@ pub fn redact(verdict: &mut Verdict) {
         redactor.collect_facts(session);
     }
     visit_lines(verdict, &mut |text: &str| redactor.collect_line(text));
+    for line in server_lines(verdict) {
+        redactor.collect_server_line(line);
+    }
     visit_strings(verdict, &mut |text: &mut String| redactor.scan(text));
     redactor.finish();
     visit_strings(verdict, &mut |text: &mut String| {
@@ -59,6 +63,31 @@ fn visit_lines(verdict: &Verdict, f: &mut dyn FnMut(&str)) {
             f(&last.text);
         }
     }
+}
+
+/// Replaces the values of a server log explained alone: `lines` are its lines the grammar typed
+/// (their users, addresses and keys are values), `texts` every string the report prints.
+pub fn redact_server_strings(lines: &[ServerLine], texts: Vec<&mut String>) {
+    let mut redactor = Redactor::default();
+    lines
+        .iter()
+        .for_each(|line| redactor.collect_server_line(line));
+    texts.iter().for_each(|text| redactor.scan(text));
+    redactor.finish();
+    for text in texts {
+        if let Some(replaced) = redactor.replace(text) {
+            *text = replaced;
+        }
+    }
+}
+
+/// The server log's lines the verdict shows (`--server-log`).
+fn server_lines(verdict: &Verdict) -> impl Iterator<Item = &ServerLine> {
+    let sessions = std::iter::once(&verdict.decision).chain(&verdict.sessions);
+    sessions.flat_map(|v| {
+        let shown = v.server.iter().flat_map(|s| &s.lines);
+        shown.chain(v.causes.iter().filter_map(|c| c.server_line.as_ref()))
+    })
 }
 
 /// Calls `f` on every string of the verdict a report prints, except rule ids, fact keys and
@@ -95,6 +124,9 @@ fn visit_session(v: &mut SessionVerdict, f: &mut dyn FnMut(&mut String)) {
         visit_line(Some(&mut step.before), f);
     }
     v.notes.iter_mut().for_each(&mut *f);
+    for line in v.server.iter_mut().flat_map(|s| &mut s.lines) {
+        f(&mut line.text);
+    }
     if let Some(version) = &mut v.connection.client_version {
         f(version);
     }
@@ -118,6 +150,9 @@ fn visit_cause(cause: &mut Cause, f: &mut dyn FnMut(&mut String)) {
     cause.advice.references.iter_mut().for_each(&mut *f);
     for line in &mut cause.matched_lines {
         visit_line(Some(line), f);
+    }
+    if let Some(line) = &mut cause.server_line {
+        f(&mut line.text);
     }
 }
 
@@ -484,6 +519,25 @@ impl Redactor {
         }
         if name.len() >= 2 && !is_generic(name) {
             self.add(name, Kind::Comment);
+        }
+    }
+
+    /// The server's host column, and the user, client address and key sshd's grammar typed, in a
+    /// server line.
+    fn collect_server_line(&mut self, line: &ServerLine) {
+        if let Some(host) = &line.host {
+            self.add_host(host);
+        }
+        let Some(event) = &line.event else { return };
+        let values = &event.values;
+        if let Some(user) = &values.user {
+            self.add_log_user(user);
+        }
+        if let Some(address) = &values.address {
+            self.add_host(address);
+        }
+        if let Some(fingerprint) = &values.fingerprint {
+            self.add_fingerprint(fingerprint);
         }
     }
 

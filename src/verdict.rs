@@ -4,7 +4,8 @@
 use serde::Serialize;
 
 use crate::facts::{Fact, Facts};
-use crate::rules::{Advice, RuleSet, Subject};
+use crate::rules::{Advice, Confidence, RuleSet, Subject};
+use crate::server::{self, ServerLine, ServerLog, Sureness};
 use crate::timeline::{
     Expecting, LineRef, Milestone, Outcome, Phase, Program, Role, Session, Timeline,
 };
@@ -64,6 +65,25 @@ pub struct SessionVerdict {
     pub failed_phase_lines: Vec<LineRef>,
     /// How long the set-up took and where it waited longest (only for logs with times).
     pub timing: Option<Timing>,
+    /// What the server's log (`--server-log`) says of this connection; absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerEvidence>,
+}
+
+/// The server log's connection paired with a client connection, and its typed lines.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerEvidence {
+    /// Whether a connection of the server log fits this one; when none does, nothing from the
+    /// server log is used.
+    pub paired: bool,
+    pub sureness: Option<Sureness>,
+    /// sshd's process id, when the log carries it.
+    pub pid: Option<u32>,
+    /// Where that connection's lines are in the server log (its line numbers).
+    pub first_line: Option<u64>,
+    pub last_line: Option<u64>,
+    /// The lines sshd's grammar typed (debug chatter left out), with their server log numbers.
+    pub lines: Vec<ServerLine>,
 }
 
 /// Durations, from the times a log carries (or the arrival times of a live run).
@@ -139,25 +159,31 @@ pub struct Cause {
     pub success: bool,
     /// The lines of the log that made this cause match.
     pub matched_lines: Vec<LineRef>,
+    /// The paired server connection's line that proves this cause.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_line: Option<ServerLine>,
 }
 
 impl Verdict {
     /// Judges every connection of the timeline; `None` when the input held no OpenSSH output.
     pub fn build(timeline: &Timeline, rules: &RuleSet) -> Option<Verdict> {
+        Verdict::build_with_server(timeline, rules, None)
+    }
+
+    /// Judges every connection with what the server's log says of it, when there is one.
+    pub fn build_with_server(
+        timeline: &Timeline,
+        rules: &RuleSet,
+        server: Option<&ServerLog>,
+    ) -> Option<Verdict> {
         if !timeline.has_openssh_lines() {
             return None;
         }
+        let connections = timeline.sessions.len() + timeline.sessions_dropped;
         let sessions: Vec<SessionVerdict> = timeline
             .sessions
             .iter()
-            .map(|s| {
-                judge(
-                    timeline,
-                    s,
-                    rules,
-                    timeline.sessions.len() + timeline.sessions_dropped,
-                )
-            })
+            .map(|s| judge(timeline, s, rules, connections, server))
             .collect();
         let deciding = timeline.deciding()?;
         let decided_by = timeline.sessions.iter().position(|s| s.id == deciding.id)?;
@@ -197,8 +223,11 @@ fn judge(
     session: &Session,
     rules: &RuleSet,
     connections: usize,
+    server_log: Option<&ServerLog>,
 ) -> SessionVerdict {
-    let subject = Subject::new(timeline, session);
+    let mut subject = Subject::new(timeline, session);
+    let pairing = server_log.and_then(|log| server::pair(log, session));
+    subject.server = pairing.map(|p| p.connection);
     let facts = session.facts();
     let causes: Vec<Cause> = rules
         .rank(&subject)
@@ -208,6 +237,14 @@ fn judge(
             advice: m.rule.advice.filled(|text| fill(text, &facts)),
             success: m.rule.success,
             matched_lines: m.matched_lines,
+            server_line: m.server_line,
+        })
+        .map(|mut cause| {
+            // sshd's own line naming the cause leaves no doubt.
+            if cause.server_line.is_some() {
+                cause.advice.confidence = Confidence::High;
+            }
+            cause
         })
         .collect();
     let outcome = session.outcome();
@@ -252,6 +289,27 @@ fn judge(
         },
         timing: timing(session),
         causes,
+        server: server_log.map(|_| server_evidence(pairing)),
+    }
+}
+
+fn server_evidence(pairing: Option<server::Pairing<'_>>) -> ServerEvidence {
+    let connection = pairing.map(|p| p.connection);
+    ServerEvidence {
+        paired: pairing.is_some(),
+        sureness: pairing.map(|p| p.sureness),
+        pid: connection.and_then(|c| c.pid),
+        first_line: connection.map(|c| c.first_line()),
+        last_line: connection.map(|c| c.last_line()),
+        lines: connection
+            .map(|c| {
+                c.lines
+                    .iter()
+                    .filter(|l| l.event.is_some())
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 

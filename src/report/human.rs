@@ -16,6 +16,8 @@ use crate::verdict::{Cause, PhaseStatus, SessionVerdict, Verdict};
 const DETAILED_CAUSES: usize = 3;
 /// Fewer columns than this left for a quoted log line: it goes on a line of its own.
 const MIN_QUOTE: usize = 24;
+/// Server log lines listed before "… and N more".
+const SERVER_LINES_SHOWN: usize = 12;
 /// Warnings listed before "… and N more".
 const WARNINGS_SHOWN: usize = 8;
 
@@ -46,6 +48,7 @@ pub fn write(
     if view.detail == Detail::Verbose {
         r.phase_lines(v)?;
     }
+    r.server(v)?;
     r.other_causes(v)?;
     r.warnings(v)?;
     r.notes(v)?;
@@ -207,6 +210,10 @@ impl Report<'_> {
         for line in cause.matched_lines.iter().take(3) {
             self.log_line("  seen at line", line, s.dim)?;
         }
+        if let Some(line) = &cause.server_line {
+            let first = format!("  the server's log says it, at server line {}: ", line.line);
+            return self.para(&line.text, &first, "    ", s.emphasis);
+        }
         for log in &cause.advice.server_log {
             self.para(log, "  the server's log may say: ", "    ", s.dim)?;
         }
@@ -331,6 +338,48 @@ impl Report<'_> {
             self.log_line(&label, &line, s.plain)?;
         }
         self.timing(v)
+    }
+
+    /// The server log's connection paired with this one, its lines marked as the server's.
+    fn server(&mut self, v: &SessionVerdict) -> io::Result<()> {
+        let Some(server) = &v.server else {
+            return Ok(());
+        };
+        let s = self.view.styles;
+        self.heading("Server log")?;
+        if !server.paired {
+            let text = "No connection in the server log fits this one: nothing from it is used.";
+            return self.para(text, "  ", "  ", s.plain);
+        }
+        let pid = server
+            .pid
+            .map(|p| format!("sshd {p}, "))
+            .unwrap_or_default();
+        let sureness = server.sureness.map_or("", |s| s.id());
+        let lines = if server.first_line == server.last_line {
+            "line"
+        } else {
+            "lines"
+        };
+        let text = format!(
+            "Paired with the server's connection at {pid}server {lines} {} ({sureness} sureness).",
+            line_range(server.first_line, server.last_line)
+        );
+        self.para(&text, "  ", "  ", s.plain)?;
+        for line in server.lines.iter().take(SERVER_LINES_SHOWN) {
+            let line = LineRef {
+                line: line.line,
+                text: line.text.clone(),
+                time: None,
+                millis: None,
+            };
+            self.log_line("  server", &line, s.dim)?;
+        }
+        if server.lines.len() > SERVER_LINES_SHOWN {
+            let more = format!("  … and {} more", server.lines.len() - SERVER_LINES_SHOWN);
+            self.line(&more, s.dim)?;
+        }
+        Ok(())
     }
 
     fn timing(&mut self, v: &SessionVerdict) -> io::Result<()> {

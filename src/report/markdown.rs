@@ -58,6 +58,7 @@ pub fn write(
         writeln!(out, "- **Waiting for:** {}", escape(waiting))?;
     }
     write_causes(out, v)?;
+    write_server(out, v)?;
     write_facts(out, v)?;
     for note in &v.notes {
         writeln!(out)?;
@@ -137,8 +138,47 @@ fn write_cause(out: &mut dyn Write, rank: usize, cause: &Cause) -> io::Result<()
             }
         }
     }
+    if let Some(line) = &cause.server_line {
+        let text = code(&line.text);
+        return writeln!(
+            out,
+            "   - the server's log says it, at server line {}: {text}",
+            line.line
+        );
+    }
     for log in &cause.advice.server_log {
         writeln!(out, "   - the server's log may say: {}", code(log))?;
+    }
+    Ok(())
+}
+
+/// The server log's connection paired with this one (`--server-log`).
+fn write_server(out: &mut dyn Write, v: &SessionVerdict) -> io::Result<()> {
+    let Some(server) = &v.server else {
+        return Ok(());
+    };
+    writeln!(out)?;
+    writeln!(out, "#### Server log")?;
+    writeln!(out)?;
+    if !server.paired {
+        return writeln!(
+            out,
+            "No connection in the server log fits this one: nothing from it is used."
+        );
+    }
+    let pid = server
+        .pid
+        .map(|p| format!("sshd {p}, "))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "Paired with the server's connection at {pid}server lines {} ({} sureness).",
+        line_range(server.first_line, server.last_line),
+        server.sureness.map_or("", |s| s.id())
+    )?;
+    writeln!(out)?;
+    for line in &server.lines {
+        writeln!(out, "- server {}: {}", line.line, code(&line.text))?;
     }
     Ok(())
 }

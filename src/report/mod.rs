@@ -3,6 +3,7 @@
 mod human;
 mod markdown;
 pub mod rules;
+pub mod server;
 mod shown;
 mod styles;
 mod text;

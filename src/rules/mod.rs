@@ -21,6 +21,7 @@ use raw::{OneOrMany, RawMatch, RawRule, RawStep, RawTest};
 
 use crate::event::{event_names, EventKind};
 use crate::facts::{self, Fact};
+use crate::server::{EventKind as ServerEventKind, ServerConnection, ServerLine};
 use crate::timeline::{KeptLine, LineRef, Milestone, Outcome, Phase, Program, Session, Timeline};
 
 /// The text of one rule file and where it came from.
@@ -181,6 +182,8 @@ struct Conditions {
     events: Vec<EventKind>,
     any_events: Vec<EventKind>,
     no_events: Vec<EventKind>,
+    server_events: Vec<ServerEventKind>,
+    no_server_events: Vec<ServerEventKind>,
     facts: Vec<(Fact, LazyRegex)>,
     no_facts: Vec<Fact>,
     slow_step: Option<SlowStepCondition>,
@@ -274,7 +277,10 @@ pub struct RuleSet {
 pub struct Match<'r> {
     pub rule: &'r Rule,
     pub matched_lines: Vec<LineRef>,
-    score: (Confidence, usize),
+    /// The paired server connection's line that proves this cause (`server_events`).
+    pub server_line: Option<ServerLine>,
+    /// Proven by the server's log first, then confidence, then specificity.
+    score: (bool, Confidence, usize),
 }
 
 /// What rules are matched against: one connection and the jump-host connections it went through.
@@ -285,6 +291,8 @@ pub struct Subject<'a> {
     pub lines: Vec<KeptLine<'a>>,
     /// The decisive line: the failure, or for a log that stops, the last line OpenSSH printed.
     pub evidence: Option<&'a LineRef>,
+    /// The server log's connection paired with this one (`--server-log`).
+    pub server: Option<&'a ServerConnection>,
 }
 
 impl<'a> Subject<'a> {
@@ -320,6 +328,7 @@ impl<'a> Subject<'a> {
             jumps,
             lines,
             evidence,
+            server: None,
         }
     }
 }
@@ -416,11 +425,21 @@ impl RuleSet {
             .rules
             .iter()
             .filter_map(|rule| {
+                let server_line = rule.conditions.server_proof(subject)?;
                 let matched_lines = rule.conditions.check(subject)?;
-                let score = (rule.advice.confidence, rule.conditions.specificity());
+                let confidence = match server_line {
+                    Some(_) => Confidence::High,
+                    None => rule.advice.confidence,
+                };
+                let score = (
+                    server_line.is_some(),
+                    confidence,
+                    rule.conditions.specificity(),
+                );
                 Some(Match {
                     rule,
                     matched_lines,
+                    server_line: server_line.cloned(),
                     score,
                 })
             })
@@ -456,6 +475,29 @@ fn apply_outranks(matches: &mut Vec<Match<'_>>) {
 }
 
 impl Conditions {
+    /// What the paired server connection says of this rule: `None` rules it out (it logged an
+    /// event the rule excludes, or none of those the rule needs), `Some(Some(line))` proves it,
+    /// `Some(None)` when there is no server connection or the rule names no server event.
+    fn server_proof<'a>(&self, subject: &Subject<'a>) -> Option<Option<&'a ServerLine>> {
+        let Some(server) = subject.server else {
+            return Some(None);
+        };
+        if self
+            .no_server_events
+            .iter()
+            .any(|&k| server.first(k).is_some())
+        {
+            return None;
+        }
+        if self.server_events.is_empty() {
+            return Some(None);
+        }
+        self.server_events
+            .iter()
+            .find_map(|&k| server.first(k))
+            .map(Some)
+    }
+
     /// The lines that made the rule match, or `None` if it does not.
     fn check(&self, subject: &Subject<'_>) -> Option<Vec<LineRef>> {
         let session = subject.session;
@@ -775,6 +817,17 @@ fn compile_conditions(
         events(raw.any_events, "any_events"),
         events(raw.no_events, "no_events"),
     );
+    let mut server_events = |list: Vec<String>, field: &str| -> Vec<ServerEventKind> {
+        let at = |i| [Seg::Key("match"), Seg::Key(field), Seg::Index(i)];
+        list.iter()
+            .enumerate()
+            .filter_map(|(i, name)| server_event_kind(source, &at(i), field, name, errors))
+            .collect()
+    };
+    let (server_events, no_server_events) = (
+        server_events(raw.server_events, "server_events"),
+        server_events(raw.no_server_events, "no_server_events"),
+    );
     let mut facts = Vec::new();
     for (key, pattern) in raw.facts {
         let at = [Seg::Key("match"), Seg::Key("facts"), Seg::Key(&key)];
@@ -820,6 +873,8 @@ fn compile_conditions(
         events: all_events,
         any_events,
         no_events,
+        server_events,
+        no_server_events,
         facts,
         no_facts,
         slow_step: raw.slow_step.and_then(|step| {
@@ -865,6 +920,31 @@ fn event_kind(
                 "unknown event `{name}` in `{field}`{}; known events: {}",
                 did_you_mean(name, event_names()),
                 event_names().join(", ")
+            ),
+        ));
+    }
+    kind
+}
+
+/// The sshd event a rule names, or an error at the name with the closest known name.
+fn server_event_kind(
+    source: &RuleSource,
+    at: &[Seg],
+    field: &str,
+    name: &str,
+    errors: &mut Vec<RuleError>,
+) -> Option<ServerEventKind> {
+    let kind = ServerEventKind::named(name);
+    if kind.is_none() {
+        let known = crate::server::event_names();
+        errors.push(RuleError::at(
+            source,
+            at,
+            Target::Value,
+            format!(
+                "unknown sshd event `{name}` in `{field}`{}; known sshd events: {}",
+                did_you_mean(name, known),
+                known.join(", ")
             ),
         ));
     }

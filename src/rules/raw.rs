@@ -160,6 +160,16 @@ pub struct RawMatch {
     #[serde(default)]
     #[cfg_attr(test, schemars(schema_with = "tests::event_names_schema"))]
     pub no_events: Vec<String>,
+    /// sshd's events (`grammar/sshd.pest`'s names, `user_not_allowed`) of which one must be in
+    /// the server connection paired with this one (`--server-log`); one that is makes the cause
+    /// certain. Without a paired server log this condition is not looked at.
+    #[serde(default)]
+    #[cfg_attr(test, schemars(schema_with = "tests::server_event_names_schema"))]
+    pub server_events: Vec<String>,
+    /// sshd's events none of which may be in the paired server connection.
+    #[serde(default)]
+    #[cfg_attr(test, schemars(schema_with = "tests::server_event_names_schema"))]
+    pub no_server_events: Vec<String>,
     /// Facts that must be present and match a regex (`user: '^root$'`); `''` = present at all.
     #[serde(default)]
     pub facts: BTreeMap<String, String>,
@@ -233,6 +243,14 @@ mod tests {
         json_schema!({
             "type": "array",
             "items": { "enum": crate::event::event_names() },
+        })
+    }
+
+    /// A list of the sshd grammar's event names.
+    pub fn server_event_names_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "array",
+            "items": { "enum": crate::server::event_names() },
         })
     }
 

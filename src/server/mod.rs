@@ -1,0 +1,302 @@
+//! A server's log (`--server-log`): sshd's lines read out of whatever collector kept them, typed
+//! by `grammar/sshd.pest`, and grouped into the connections sshd served.
+//!
+//! Connections are told apart by sshd's process id where the collector logs it, and by sshd's
+//! `Connection from A port P on B port Q` line where it does not (`sshd -D -e`). A MaxStartups
+//! or penalty drop is a connection of its own: sshd closed it before forking for it.
+
+mod event;
+mod pair;
+mod prefix;
+
+use std::collections::HashMap;
+use std::io::{self, BufRead};
+
+use serde::Serialize;
+
+use crate::timeline::Phase;
+
+pub use event::{event_names, EventKind, ServerEvent, Values};
+pub use pair::{pair, Pairing, Sureness};
+
+/// One sshd line of the server log.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerLine {
+    /// Its number in the server log, from 1.
+    pub line: u64,
+    /// The line as the log has it, prefix and all.
+    pub text: String,
+    /// The host column of its prefix, for `--redact`.
+    #[serde(skip)]
+    pub host: Option<String>,
+    #[serde(skip)]
+    pub event: Option<ServerEvent>,
+}
+
+/// What sshd logged about one client connection.
+#[derive(Debug, Clone, Default)]
+pub struct ServerConnection {
+    /// sshd's process id, when the log carries it.
+    pub pid: Option<u32>,
+    pub lines: Vec<ServerLine>,
+}
+
+/// The failure sshd's lines show for a connection: the phase and the line that says why.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerFailure<'a> {
+    pub phase: Phase,
+    pub line: &'a ServerLine,
+}
+
+/// The events that say why sshd refused a connection, the most telling first, with the phase
+/// they end.
+const REFUSALS: &[(&str, Phase)] = {
+    use Phase::{Auth, Connect, Session};
+    &[
+        ("no_hostkeys", Connect),
+        ("drop_connection", Connect),
+        ("user_not_allowed", Auth),
+        ("user_shell_missing", Auth),
+        ("invalid_user", Auth),
+        ("root_login_refused", Auth),
+        ("auth_refused_perms", Auth),
+        ("sigalg_not_accepted", Auth),
+        ("certificate_invalid", Auth),
+        ("chroot_bad_perms", Session),
+        ("subsystem_not_found", Session),
+        ("subsystem_exec_failed", Session),
+        ("failed_publickey", Auth),
+        ("failed_password", Auth),
+        ("closed_authenticating", Auth),
+    ]
+};
+
+impl ServerConnection {
+    fn events(&self) -> impl Iterator<Item = (&ServerLine, &ServerEvent)> {
+        self.lines
+            .iter()
+            .filter_map(|l| l.event.as_ref().map(|e| (l, e)))
+    }
+
+    /// The first line typed as `kind`.
+    pub fn first(&self, kind: EventKind) -> Option<&ServerLine> {
+        self.events().find(|(_, e)| e.kind == kind).map(|(l, _)| l)
+    }
+
+    /// The first value of its events that `pick` reads.
+    fn value<'a, T>(&'a self, pick: impl Fn(&'a Values) -> Option<T>) -> Option<T> {
+        self.events().find_map(|(_, e)| pick(&e.values))
+    }
+
+    pub fn user(&self) -> Option<&str> {
+        self.value(|v| v.user.as_deref())
+    }
+
+    pub fn address(&self) -> Option<&str> {
+        self.value(|v| v.address.as_deref())
+    }
+
+    /// The client's source port.
+    pub fn port(&self) -> Option<u16> {
+        self.value(|v| v.port)
+    }
+
+    /// The server's port the client connected to.
+    pub fn local_port(&self) -> Option<u16> {
+        self.value(|v| v.local_port)
+    }
+
+    /// The key fingerprints sshd logged for this connection.
+    pub fn fingerprints(&self) -> impl Iterator<Item = &str> {
+        self.events()
+            .filter_map(|(_, e)| e.values.fingerprint.as_deref())
+    }
+
+    pub fn first_line(&self) -> u64 {
+        self.lines.first().map_or(0, |l| l.line)
+    }
+
+    pub fn last_line(&self) -> u64 {
+        self.lines.last().map_or(0, |l| l.line)
+    }
+
+    /// Why sshd refused the connection, if its lines say it did: the most telling refusal (an
+    /// authentication refusal only when no method was accepted). One pass over its events.
+    pub fn failure(&self) -> Option<ServerFailure<'_>> {
+        let mut accepted = false;
+        // The best refusal of any phase, and the best outside authentication.
+        let mut best: [Option<(usize, &ServerLine)>; 2] = [None, None];
+        for (line, event) in self.events() {
+            let name = event.kind.name();
+            accepted |= name.starts_with("accepted_");
+            let Some(rank) = REFUSALS.iter().position(|(n, _)| *n == name) else {
+                continue;
+            };
+            let slots = if REFUSALS[rank].1 == Phase::Auth {
+                1
+            } else {
+                2
+            };
+            for slot in &mut best[..slots] {
+                if slot.is_none_or(|(b, _)| rank < b) {
+                    *slot = Some((rank, line));
+                }
+            }
+        }
+        let (rank, line) = best[usize::from(accepted)]?;
+        Some(ServerFailure {
+            phase: REFUSALS[rank].1,
+            line,
+        })
+    }
+}
+
+/// A server log, read whole.
+#[derive(Debug, Clone, Default)]
+pub struct ServerLog {
+    /// In the order of their first line.
+    pub connections: Vec<ServerConnection>,
+    pub lines_read: u64,
+}
+
+impl ServerLog {
+    /// Reads a server log; lines of other programs are skipped, unknown sshd lines kept.
+    pub fn read<R: BufRead>(reader: R) -> io::Result<ServerLog> {
+        let mut grouper = Grouper::default();
+        crate::analyze::read_lines(reader, |raw, _truncated| grouper.push(raw))?;
+        Ok(grouper.finish())
+    }
+
+    /// Adds the connections of another log (a second `--server-log`), numbered on from this one.
+    pub fn append(&mut self, other: ServerLog) {
+        let offset = self.lines_read;
+        self.connections
+            .extend(other.connections.into_iter().map(|mut c| {
+                c.lines.iter_mut().for_each(|l| l.line += offset);
+                c
+            }));
+        self.lines_read += other.lines_read;
+    }
+}
+
+/// Puts each line in its connection as the log is read.
+#[derive(Default)]
+struct Grouper {
+    log: ServerLog,
+    /// The open connection of each sshd process.
+    by_pid: HashMap<u32, usize>,
+    /// For a log without process ids: the connection after the last `Connection from`.
+    current: Option<usize>,
+}
+
+impl Grouper {
+    fn push(&mut self, raw: &[u8]) {
+        self.log.lines_read += 1;
+        let text = String::from_utf8_lossy(raw);
+        let prefix::Origin::Sshd { host, pid, message } = prefix::origin(&text) else {
+            return;
+        };
+        let event = event::parse(message);
+        let name = event.as_ref().map(|e| e.kind.name());
+        let line = ServerLine {
+            line: self.log.lines_read,
+            text: text.trim_end_matches('\r').to_string(),
+            host: host.map(str::to_string),
+            event,
+        };
+        if name == Some("drop_connection") {
+            self.open(None, line);
+            return;
+        }
+        let starts = name == Some("connection_from");
+        let open = match pid {
+            Some(pid) => self.by_pid.get(&pid).copied(),
+            None => self.current,
+        };
+        match open {
+            Some(index) if !starts => self.log.connections[index].lines.push(line),
+            _ => {
+                let index = self.open(pid, line);
+                match pid {
+                    Some(pid) => {
+                        self.by_pid.insert(pid, index);
+                    }
+                    None => self.current = Some(index),
+                }
+            }
+        }
+    }
+
+    fn open(&mut self, pid: Option<u32>, line: ServerLine) -> usize {
+        self.log.connections.push(ServerConnection {
+            pid,
+            lines: vec![line],
+        });
+        self.log.connections.len() - 1
+    }
+
+    /// The connections, without the listener's own lines (no client address in them).
+    fn finish(mut self) -> ServerLog {
+        self.log.connections.retain(|c| c.address().is_some());
+        self.log
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_are_grouped_by_pid_and_by_connection_lines() {
+        let log = "\
+Dec 06 20:47:28 h sshd[10]: Server listening on 0.0.0.0 port 22.
+Dec 06 20:47:29 h sshd[11]: Invalid user bob from 192.0.2.7 port 4711
+Dec 06 20:47:29 h CRON[12]: pam_unix(cron:session): session opened
+Dec 06 20:47:29 h sshd[13]: User amy from 192.0.2.8 not allowed because listed in DenyUsers
+Dec 06 20:47:30 h sshd[11]: Connection closed by invalid user bob 192.0.2.7 port 4711 [preauth]
+Dec 06 20:47:30 h sshd[10]: drop connection #10 from [192.0.2.9]:5000 on [192.0.2.1]:22 past MaxStartups
+";
+        let log = ServerLog::read(log.as_bytes()).unwrap();
+        let users: Vec<_> = log.connections.iter().map(|c| c.user()).collect();
+        assert_eq!(users, [Some("bob"), Some("amy"), None]);
+        assert_eq!(log.connections[0].lines.len(), 2);
+        assert_eq!(log.connections[2].local_port(), Some(22));
+        let why = |i: usize| {
+            log.connections[i]
+                .failure()
+                .unwrap()
+                .line
+                .event
+                .as_ref()
+                .unwrap()
+                .kind
+                .name()
+        };
+        assert_eq!(
+            [why(0), why(1), why(2)],
+            ["invalid_user", "user_not_allowed", "drop_connection"]
+        );
+
+        let bare = "\
+debug1: Bind to port 22430 on 127.0.0.1.
+Connection from 127.0.0.1 port 1 on 127.0.0.1 port 22430 rdomain \"\"
+Failed publickey for a from 127.0.0.1 port 1 ssh2: ED25519 SHA256:x
+Connection from 127.0.0.1 port 2 on 127.0.0.1 port 22430 rdomain \"\"
+";
+        let log = ServerLog::read(bare.as_bytes()).unwrap();
+        assert_eq!(log.connections.len(), 2);
+        assert_eq!(
+            log.connections[0].fingerprints().collect::<Vec<_>>(),
+            ["SHA256:x"]
+        );
+    }
+
+    #[test]
+    fn any_bytes_are_read_without_panic() {
+        let bytes: Vec<u8> = (0..=255u8)
+            .chain(b"\nsshd[1]: \xff\xfe\n<1>1 \n".iter().copied())
+            .collect();
+        let log = ServerLog::read(&bytes[..]).unwrap();
+        assert!(log.connections.is_empty());
+    }
+}

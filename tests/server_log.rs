@@ -1,0 +1,393 @@
+//! `--server-log`: every recorded scenario that has its sshd log beside it, explained with that
+//! log raw (`sshd -D -e` at DEBUG3) and turned into the journal and syslog shapes an admin pastes
+//! (generated here); and a busy server's log, where the scenario hides among thousands of others.
+
+use std::path::{Path, PathBuf};
+
+use proptest::strategy::Strategy;
+use vvvexplain::analyze::timeline_of;
+use vvvexplain::rules::RuleSet;
+use vvvexplain::server::ServerLog;
+use vvvexplain::verdict::Verdict;
+
+/// Every `rules/<id>/fixtures/<name>.sshd.log` with its client log and the exact cause: the
+/// fixture's own rule where its test lists it among equals, else the single top cause its test
+/// declares. Scenarios without a declared top cause are left out.
+fn scenarios() -> Vec<(PathBuf, PathBuf, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let mut found = Vec::new();
+    for dir in std::fs::read_dir(&root).unwrap().flatten() {
+        let id = dir.file_name().to_string_lossy().into_owned();
+        let yaml = std::fs::read_to_string(dir.path().join("rule.yaml")).unwrap();
+        let rule: serde_yaml::Value = serde_yaml::from_str(&yaml).unwrap();
+        let tests = rule["tests"].as_sequence().cloned().unwrap_or_default();
+        for test in tests {
+            let fixture = test["fixture"].as_str().unwrap_or_default();
+            let Some(name) = fixture.strip_prefix("fixtures/") else {
+                continue;
+            };
+            let server = dir
+                .path()
+                .join("fixtures")
+                .join(name.replace(".log", ".sshd.log"));
+            if !server.is_file() {
+                continue;
+            }
+            let declared: Vec<String> = match &test["top_cause"] {
+                serde_yaml::Value::String(one) => vec![one.clone()],
+                serde_yaml::Value::Sequence(many) => many
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
+                _ => continue,
+            };
+            let exact = if declared.contains(&id) {
+                id.clone()
+            } else {
+                declared[0].clone()
+            };
+            found.push((dir.path().join(fixture), server, exact));
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The lines an admin sees at INFO and VERBOSE: sshd's debug lines dropped, each connection with
+/// its own process id (a new one at each `Connection from`), under a collector's prefix.
+fn collected(raw: &str, prefix: &dyn Fn(u32) -> String) -> String {
+    let mut pid = 700;
+    let mut out = String::new();
+    for line in raw.lines() {
+        if line.starts_with("debug") {
+            continue;
+        }
+        if line.starts_with("Connection from ") {
+            pid += 1;
+        }
+        out.push_str(&prefix(pid));
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+fn shapes(raw: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("raw", raw.to_string()),
+        (
+            "journal",
+            collected(raw, &|pid| format!("Dec 06 20:47:28 lab sshd[{pid}]: ")),
+        ),
+        (
+            "auth.log",
+            collected(raw, &|pid| format!("Dec  6 20:47:28 lab sshd[{pid}]: ")),
+        ),
+        (
+            "journal-iso",
+            collected(raw, &|pid| {
+                format!("2026-12-06T20:47:28+0000 lab sshd-session[{pid}]: ")
+            }),
+        ),
+    ]
+}
+
+fn top_cause(client: &Path, server: &str, rules: &RuleSet) -> Option<String> {
+    let timeline = timeline_of(std::io::BufReader::new(
+        std::fs::File::open(client).unwrap(),
+    ))
+    .unwrap();
+    let log = ServerLog::read(server.as_bytes()).unwrap();
+    let verdict = Verdict::build_with_server(&timeline, rules, Some(&log))?;
+    verdict.decision.causes.first().map(|c| c.id.clone())
+}
+
+#[test]
+fn with_its_server_log_every_scenario_has_its_exact_cause_on_top() {
+    let rules = RuleSet::builtin().unwrap();
+    let scenarios = scenarios();
+    assert!(scenarios.len() >= 40, "{} scenarios", scenarios.len());
+    let mut wrong = Vec::new();
+    let mut runs = 0;
+    for (client, server, exact) in &scenarios {
+        let raw = std::fs::read_to_string(server).unwrap();
+        for (shape, text) in shapes(&raw) {
+            runs += 1;
+            let top = top_cause(client, &text, &rules);
+            if top.as_deref() != Some(exact.as_str()) {
+                wrong.push(format!(
+                    "{} ({shape}): {top:?}, not {exact}",
+                    client.display()
+                ));
+            }
+        }
+    }
+    // Where it is not (the target is 98%): printed for the report.
+    for w in &wrong {
+        eprintln!("not exact: {w}");
+    }
+    let right = runs - wrong.len();
+    eprintln!(
+        "{right} of {runs} runs exact ({} scenarios, 4 shapes)",
+        scenarios.len()
+    );
+    assert!(
+        right * 100 >= runs * 98,
+        "{right} of {runs} exact:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// The scenario's lines (as auth.log has them, under sshd process 4242) among a few thousand
+/// other connections' lines, some of them the same user's with another key.
+fn busy(scenario: &str) -> String {
+    let mut out = String::new();
+    let scenario: Vec<String> = collected(scenario, &|_| "Dec  6 20:47:28 lab sshd[4242]: ".into())
+        .lines()
+        .map(str::to_string)
+        .collect();
+    for i in 0..3000u32 {
+        let pid = 10_000 + i;
+        let user = if i % 7 == 0 {
+            "vvvlab".to_string()
+        } else {
+            format!("user{i}")
+        };
+        let (a, b) = (i / 250, i % 250);
+        let port = 30_000 + i;
+        let at = format!("Dec  6 20:47:28 lab sshd[{pid}]: ");
+        out.push_str(&format!(
+            "{at}Connection from 10.0.{a}.{b} port {port} on 127.0.0.1 port 22430 rdomain \"\"\n\
+             Dec  6 20:47:28 lab CRON[{pid}]: pam_unix(cron:session): session closed for user root\n\
+             {at}Accepted publickey for {user} from 10.0.{a}.{b} port {port} ssh2: ED25519 SHA256:other{i}\n"
+        ));
+        if i % 1000 == 500 {
+            out.push_str(&scenario.join("\n"));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn a_busy_servers_log_still_pairs_the_right_connection() {
+    let rules = RuleSet::builtin().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    for (id, name) in [
+        ("auth-key-rejected", "ssh-vvv"),
+        ("auth-user-denied", "ssh-vvv"),
+        ("authorized-keys-perms", "ssh-vvv"),
+        ("auth-sigalg-rejected-by-server", "ssh-vvv"),
+        ("root-login-denied", "ssh-vvv"),
+        ("sftp-subsystem-missing", "sftp-vvv"),
+    ] {
+        let fixtures = root.join(id).join("fixtures");
+        let raw = std::fs::read_to_string(fixtures.join(format!("{name}.sshd.log"))).unwrap();
+        let log = ServerLog::read(busy(&raw).as_bytes()).unwrap();
+        assert!(log.connections.len() > 3000);
+        let client = std::fs::File::open(fixtures.join(format!("{name}.log"))).unwrap();
+        let timeline = timeline_of(std::io::BufReader::new(client)).unwrap();
+        let verdict = Verdict::build_with_server(&timeline, &rules, Some(&log)).unwrap();
+        let server = verdict.decision.server.as_ref().unwrap();
+        assert!(server.paired, "{id}");
+        assert_eq!(server.pid, Some(4242), "{id}");
+        assert_eq!(verdict.decision.causes[0].id, id);
+    }
+}
+
+#[test]
+fn when_nothing_pairs_nothing_from_the_server_log_is_used() {
+    let rules = RuleSet::builtin().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/auth-key-rejected/fixtures");
+    let other = "Dec  6 20:47:28 lab sshd[9]: User bob from 10.0.0.1 not allowed because listed in DenyUsers\n";
+    let log = ServerLog::read(other.as_bytes()).unwrap();
+    let client = std::fs::File::open(fixtures.join("ssh-vvv.log")).unwrap();
+    let timeline = timeline_of(std::io::BufReader::new(client)).unwrap();
+    let with = Verdict::build_with_server(&timeline, &rules, Some(&log)).unwrap();
+    let without = Verdict::build(&timeline, &rules).unwrap();
+    assert!(!with.decision.server.as_ref().unwrap().paired);
+    let ids = |v: &Verdict| {
+        v.decision
+            .causes
+            .iter()
+            .map(|c| c.id.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&with), ids(&without));
+    assert!(with.decision.causes.iter().all(|c| c.server_line.is_none()));
+}
+
+/// Runs the binary with `args`, standard input empty; its stdout and exit code.
+fn run(args: &[&str]) -> (String, i32) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vvvexplain"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+const DENIED: &str = "rules/auth-user-denied/fixtures/ssh-vvv.log";
+const DENIED_SERVER: &str = "rules/auth-user-denied/fixtures/ssh-vvv.sshd.log";
+
+#[test]
+fn the_report_shows_and_cites_the_paired_server_lines() {
+    let (human, code) = run(&[DENIED, "--server-log", DENIED_SERVER, "--width", "100"]);
+    assert_eq!(code, 1);
+    assert!(
+        human.contains("[auth-user-denied, high confidence]"),
+        "{human}"
+    );
+    assert!(
+        human.contains(
+            "the server's log says it, at server line 33: User vvvlab from 127.0.0.1 not allowed"
+        ),
+        "{human}"
+    );
+    assert!(
+        human.contains("Paired with the server's connection at server lines 8–"),
+        "{human}"
+    );
+    assert!(human.contains("  server 33: User vvvlab"), "{human}");
+
+    let (json, _) = run(&[DENIED, "--server-log", DENIED_SERVER, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["server"]["paired"], true);
+    assert_eq!(v["server"]["sureness"], "medium");
+    assert_eq!(v["server"]["first_line"], 8);
+    assert_eq!(v["causes"][0]["id"], "auth-user-denied");
+    assert_eq!(v["causes"][0]["confidence"], "high");
+    assert_eq!(v["causes"][0]["server_line"]["line"], 33);
+
+    let (markdown, _) = run(&[
+        DENIED,
+        "--server-log",
+        DENIED_SERVER,
+        "--format",
+        "markdown",
+    ]);
+    assert!(markdown.contains("#### Server log"), "{markdown}");
+    assert!(
+        markdown.contains("- server 33: `User vvvlab from 127.0.0.1"),
+        "{markdown}"
+    );
+
+    // Without the server log, no `server` key and the verdict of old.
+    let (json, _) = run(&[DENIED, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(v.get("server").is_none());
+    assert!(v["causes"][0].get("server_line").is_none());
+}
+
+#[test]
+fn a_server_log_alone_lists_its_refusals_most_recent_first() {
+    let two = [
+        DENIED_SERVER,
+        "rules/authorized-keys-perms/fixtures/ssh-vvv.sshd.log",
+    ];
+    let (human, code) = run(&[
+        "--server-log",
+        two[0],
+        "--server-log",
+        two[1],
+        "--width",
+        "100",
+    ]);
+    assert_eq!(code, 1);
+    let perms = human
+        .find("Authentication refused: bad ownership")
+        .expect(&human);
+    let denied = human
+        .find("not allowed because listed in DenyUsers")
+        .expect(&human);
+    assert!(
+        perms < denied,
+        "the second log's connection is the more recent:\n{human}"
+    );
+    assert!(
+        human.contains("vvvlab from 127.0.0.1 port 58442: failed in auth"),
+        "{human}"
+    );
+
+    let (json, _) = run(&[
+        "--server-log",
+        two[0],
+        "--format",
+        "json",
+        "--from",
+        "127.0.0.1",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["connections"][0]["user"], "vvvlab");
+    assert_eq!(v["connections"][0]["phase"], "auth");
+    assert_eq!(v["connections"][0]["why"]["line"], 33);
+
+    let (_, code) = run(&["--server-log", two[0], "--user", "nobody"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn redaction_covers_the_server_lines() {
+    let (json, _) = run(&[
+        DENIED,
+        "--server-log",
+        DENIED_SERVER,
+        "--format",
+        "json",
+        "--redact",
+    ]);
+    assert!(!json.contains("vvvlab"), "{json}");
+    assert!(json.contains("User user-1 from"), "{json}");
+    let (alone, _) = run(&["--server-log", DENIED_SERVER, "--redact"]);
+    assert!(
+        !alone.contains("vvvlab") && !alone.contains("127.0.0.1"),
+        "{alone}"
+    );
+
+    let journal =
+        std::env::temp_dir().join(format!("vvvexplain-journal-{}.log", std::process::id()));
+    std::fs::write(
+        &journal,
+        "Dec 06 20:47:28 web1 sshd[9]: Invalid user bobby from 192.0.2.7 port 4711\n",
+    )
+    .unwrap();
+    let (alone, code) = run(&["--server-log", journal.to_str().unwrap(), "--redact"]);
+    std::fs::remove_file(&journal).unwrap();
+    assert_eq!(code, 1);
+    for value in ["web1", "bobby", "192.0.2.7"] {
+        assert!(!alone.contains(value), "{value} in {alone}");
+    }
+    assert!(alone.contains("port 4711"), "{alone}");
+}
+
+#[test]
+fn standard_input_is_either_log_not_both() {
+    let (_, code) = run(&["-", "--server-log", "-"]);
+    assert_eq!(code, 2);
+}
+
+proptest::proptest! {
+    /// No bytes make reading a server log panic, and nothing but sshd's lines is kept.
+    #[test]
+    fn any_bytes_are_read(
+        lines in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::collection::vec(proptest::num::u8::ANY, 0..80),
+                "(Dec  6 20:47:28 h |<1>1 2026-12-06T20:47:28Z h sshd 9 - - )?(sshd\\[[0-9]{1,6}\\]: )?(Connection from |Failed publickey for |User |drop connection #)[ -~]{0,60}"
+                    .prop_map(String::into_bytes),
+            ],
+            0..40,
+        )
+    ) {
+        let text = lines.join(&b'\n');
+        let log = ServerLog::read(&text[..]).unwrap();
+        for connection in &log.connections {
+            proptest::prop_assert!(connection.address().is_some());
+            let _ = connection.failure();
+        }
+    }
+}

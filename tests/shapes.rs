@@ -9,6 +9,7 @@ use std::path::Path;
 use vvvexplain::facts::Fact;
 
 use vvvexplain::rules::RuleSet;
+use vvvexplain::timeline::Outcome;
 use vvvexplain::verdict::Verdict;
 
 /// Outcome, failed phase and top cause: what a shape must keep.
@@ -363,6 +364,18 @@ fn thin_logs_say_what_their_lines_decide() {
     );
     assert_eq!(v.decision.failed_phase.map(|p| p.id()), Some("auth"));
     assert_eq!(v.decision.facts.text(Fact::User).as_deref(), Some("alice"));
+    // Without -v, the progress meter's file done is a transfer that worked, unless the next
+    // file fails.
+    let done = "$ scp -O ./README.md me@host:/tmp/
+                README.md                                100%    0     0.0KB/s   00:00 
+";
+    assert_eq!(verdict(done).decision.outcome, Outcome::Success);
+    let v = verdict(&format!(
+        "{done}scp: /tmp/b: No such file or directory
+"
+    ));
+    assert_eq!(v.decision.outcome, Outcome::Failure);
+    assert_eq!(v.decision.failed_phase.map(|p| p.id()), Some("transfer"));
     // The session's loop runs once the session is up.
     let v = verdict("client_loop: send disconnect: Broken pipe\n");
     assert_eq!(v.decision.failed_phase.map(|p| p.id()), Some("session"));

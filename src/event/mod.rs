@@ -462,6 +462,8 @@ pub enum Event {
     ScpError {
         text: String,
     },
+    /// scp's or sftp's progress meter showed a file done (100%).
+    TransferDone,
     // disconnect
     BytesPerSecond,
     Transferred {
@@ -1140,6 +1142,18 @@ mod tests {
                 principal: "NT AUTHORITY\\\\Authenticated Users (S-1-5-11)".into(),
                 path: "D:/001_MyFolder/aws/ec2-test.pem".into(),
             }
+        );
+        assert_eq!(
+            event("README.md                                100%    0     0.0KB/s   00:00 "),
+            Event::TransferDone
+        );
+        assert_eq!(
+            event("big.iso                                  100% 4096MB 112.3MB/s   00:36"),
+            Event::TransferDone
+        );
+        assert_eq!(
+            event("big.iso                                   42% 1720MB 112.3MB/s   00:21 ETA"),
+            Event::Other
         );
         assert_eq!(
             event("debug1: kex: algorithm: (no match)"),

@@ -155,6 +155,7 @@ fn parse_later_event(pair: Pair<'_, Rule>) -> Event {
         Rule::remote_nologin => Event::RemoteNologin,
         Rule::remote_sftp_only => Event::RemoteSftpOnly,
         Rule::git_host_greeting => Event::GitHostGreeting,
+        Rule::transfer_done => Event::TransferDone,
         Rule::scp_executing => parse_scp_executing(pair),
         Rule::sftp_remote_version => Event::SftpRemoteVersion {
             version: number(&pair, Rule::number),

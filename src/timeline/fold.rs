@@ -140,7 +140,8 @@ impl Session {
             E::SftpPrompt { .. }
             | E::SftpTransferStart { .. }
             | E::SftpPacket { .. }
-            | E::ScpError { .. } => self.on_transfer(event, at),
+            | E::ScpError { .. }
+            | E::TransferDone => self.on_transfer(event, at),
             E::BytesPerSecond
             | E::Transferred { .. }
             | E::ConnectionClosed { .. }
@@ -793,7 +794,22 @@ impl Session {
             E::ScpError { text } => {
                 self.note_program(Program::Scp);
                 self.facts_of(P::Transfer).set(Fact::ScpError, text);
+                if self.ended_by_meter {
+                    // The next file failed after one was done.
+                    self.ended = None;
+                }
                 self.fail(Some(P::Transfer), at);
+            }
+            // Without -v, a file done is all the log shows of a transfer that worked (with -v,
+            // the exit status and the closing lines say how it ended).
+            E::TransferDone => {
+                if !self.reached(Milestone::TransferStarted) {
+                    self.reach(Milestone::TransferStarted, at);
+                }
+                if self.verbosity == 0 && self.failure.is_none() && self.ended.is_none() {
+                    self.end(at);
+                    self.ended_by_meter = true;
+                }
             }
             _ => {}
         }

@@ -359,6 +359,7 @@ fn unwrapped(mut text: &str) -> &str {
                 .or_else(|| ci_tag(rest))
                 .or_else(|| program_path(rest))
                 .or_else(|| labelled(rest))
+                .or_else(|| bracketed(rest))
                 .unwrap_or(rest),
         };
         if rest.len() == text.len() {
@@ -374,6 +375,12 @@ fn program_path(text: &str) -> Option<&str> {
     let tag = text.find(": ")?;
     let name_at = text[..tag].rfind('/')? + 1;
     (text.starts_with('/') && &text[name_at..tag] == "scp").then(|| &text[name_at..])
+}
+
+/// The first line of a paste put in square brackets, `[bash: nc: command not found`: a line that
+/// opens a bracket it never closes (OpenSSH starts no line with one).
+fn bracketed(text: &str) -> Option<&str> {
+    text.strip_prefix('[').filter(|rest| !rest.contains(']'))
 }
 
 /// The line after a one-word label: `error : ssh: connect to host …`, `ssh : OpenSSH_…`.

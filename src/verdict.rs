@@ -594,6 +594,12 @@ fn notes(timeline: &Timeline, session: &Session, connections: usize) -> Vec<Stri
         )),
         _ => {}
     }
+    if let Some(phase) = starts_midway(session) {
+        notes.push(format!(
+            "The log starts in the middle, in {}: the client's first lines (its version, configuration, connection and banner) are cut off; the whole -vvv output, from its first line, would show them.",
+            phase.id()
+        ));
+    }
     if let Some(line) = &session.interrupted {
         notes.push(format!(
             "The client was interrupted at line {} ({}).",
@@ -618,6 +624,20 @@ fn notes(timeline: &Timeline, session: &Session, connections: usize) -> Vec<Stri
         ));
     }
     notes
+}
+
+/// The phase a debug log (a paste cut at its top, often marked `...`) starts in, when it starts
+/// past the lines every `-v` log opens with: the version, the configuration read, the connection.
+fn starts_midway(session: &Session) -> Option<Phase> {
+    let opened = [Phase::Config, Phase::Resolve, Phase::Connect]
+        .iter()
+        .any(|&p| session.phase(p).first_line.is_some());
+    if session.verbosity == 0 || opened || session.client_version.is_some() {
+        return None;
+    }
+    Phase::ALL
+        .into_iter()
+        .find(|&p| session.phase(p).first_line.is_some())
 }
 
 #[cfg(test)]

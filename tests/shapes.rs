@@ -9,6 +9,7 @@ use std::path::Path;
 use vvvexplain::facts::Fact;
 
 use vvvexplain::rules::RuleSet;
+use vvvexplain::timeline::Outcome;
 use vvvexplain::verdict::Verdict;
 
 /// Outcome, failed phase and top cause: what a shape must keep.
@@ -363,7 +364,124 @@ fn thin_logs_say_what_their_lines_decide() {
     );
     assert_eq!(v.decision.failed_phase.map(|p| p.id()), Some("auth"));
     assert_eq!(v.decision.facts.text(Fact::User).as_deref(), Some("alice"));
+    // Without -v, the progress meter's file done is a transfer that worked, unless the next
+    // file fails.
+    let done = "$ scp -O ./README.md me@host:/tmp/
+                README.md                                100%    0     0.0KB/s   00:00 
+";
+    assert_eq!(verdict(done).decision.outcome, Outcome::Success);
+    let v = verdict(&format!(
+        "{done}scp: /tmp/b: No such file or directory
+"
+    ));
+    assert_eq!(v.decision.outcome, Outcome::Failure);
+    assert_eq!(v.decision.failed_phase.map(|p| p.id()), Some("transfer"));
     // The session's loop runs once the session is up.
     let v = verdict("client_loop: send disconnect: Broken pipe\n");
     assert_eq!(v.decision.failed_phase.map(|p| p.id()), Some("session"));
+}
+
+#[test]
+fn a_log_cut_in_the_middle_keeps_its_phase_and_says_its_start_is_missing() {
+    let rules = RuleSet::builtin().expect("built-in rules");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let mut cut_logs = 0;
+    for path in common::all_transcripts()
+        .into_iter()
+        .filter(|p| p.starts_with(&root))
+    {
+        let raw = std::fs::read_to_string(&path).expect("read fixture");
+        let lines = lines_of(&raw);
+        // Cut where the server's algorithm list arrives, as a paste that starts with `...`.
+        let Some(at) = lines
+            .iter()
+            .position(|l| l.ends_with("SSH2_MSG_KEXINIT received"))
+        else {
+            continue;
+        };
+        let whole = vvvexplain::analyze::timeline_of(raw.as_bytes()).unwrap();
+        let Some(whole) = Verdict::build(&whole, &rules) else {
+            continue;
+        };
+        // One connection, which got past the banner: what the cut keeps decides it.
+        if whole
+            .decision
+            .notes
+            .iter()
+            .any(|n| n.contains("connections"))
+        {
+            continue;
+        }
+        let text = format!("...\n{}\n", lines[at..].join("\n"));
+        let cut = vvvexplain::analyze::timeline_of(text.as_bytes()).unwrap();
+        let cut = Verdict::build(&cut, &rules).expect("client output");
+        let file = path
+            .strip_prefix(&root)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        assert_eq!(
+            (cut.decision.outcome, cut.decision.failed_phase),
+            (whole.decision.outcome, whole.decision.failed_phase),
+            "{file}"
+        );
+        assert!(
+            cut.decision
+                .notes
+                .iter()
+                .any(|n| n.starts_with("The log starts in the middle, in kex")),
+            "{file}: {:?}",
+            cut.decision.notes
+        );
+        cut_logs += 1;
+    }
+    assert!(
+        cut_logs >= 20,
+        "only {cut_logs} recordings reach the key exchange"
+    );
+}
+
+#[test]
+fn a_thin_log_says_what_vvv_would_add() {
+    let rules = RuleSet::builtin().expect("built-in rules");
+    for text in [
+        "git@github.com: Permission denied (publickey).\n",
+        "...\ndebug1: SSH2_MSG_KEXINIT received\ndebug1: kex: algorithm: curve25519-sha256\n",
+    ] {
+        let timeline = vvvexplain::analyze::timeline_of(text.as_bytes()).unwrap();
+        let v = Verdict::build(&timeline, &rules).expect("client output");
+        assert!(
+            v.decision.notes.iter().any(|n| n.contains("-vvv")),
+            "{text}: {:?}",
+            v.decision.notes
+        );
+    }
+}
+
+#[test]
+fn older_and_windows_wording_decides() {
+    let rules = RuleSet::builtin().expect("built-in rules");
+    let verdict = |text: &str| verdict_of(text.as_bytes(), &rules);
+    // 7.x logged the kind it found no match for before the line naming the server's offer.
+    assert_eq!(
+        verdict(
+            "debug1: SSH2_MSG_KEXINIT received\ndebug1: kex: algorithm: (no match)\n\
+             Unable to negotiate with 203.0.113.9 port 22: no matching key exchange method found. \
+             Their offer: diffie-hellman-group1-sha1\n"
+        ),
+        "Failure kex kex-no-common-kex"
+    );
+    // OpenSSH_for_Windows names the account that makes the key too open.
+    assert_eq!(
+        verdict(
+            "Bad permissions. Try removing permissions for user: NT AUTHORITY\\\\Authenticated \
+             Users (S-1-5-11) on file D:/aws/ec2-test.pem.\n\
+             @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n\
+             @         WARNING: UNPROTECTED PRIVATE KEY FILE!          @\n\
+             @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n\
+             Load key \"D:/aws/ec2-test.pem\": bad permissions\n\
+             ec2-user@203.0.113.7: Permission denied (publickey).\n"
+        ),
+        "Failure auth key-file-perms"
+    );
 }

@@ -209,6 +209,15 @@ pub enum Event {
         certificate: bool,
     },
     PostQuantumWarning,
+    /// The ssh a ProxyJump runs refused its `-W` target and exited: the proxy ended at once.
+    BadStdioForward,
+    /// Windows names the account whose access makes a key or config file too open.
+    WindowsBadPermissions {
+        principal: String,
+        path: String,
+    },
+    /// The shell running a ProxyCommand did not find its program: the proxy ended at once.
+    ProxyProgramMissing,
     // resolve
     ResolveFailed {
         host: String,
@@ -264,6 +273,11 @@ pub enum Event {
     KexChosen {
         host_key: bool,
         algorithm: String,
+    },
+    /// The client found no algorithm in common for one kind (the "Unable to negotiate" line
+    /// that names the server's offer follows).
+    KexNoMatch {
+        host_key: bool,
     },
     KexCipher {
         client_to_server: bool,
@@ -354,8 +368,6 @@ pub enum Event {
         reason: String,
     },
     UnprotectedKey,
-    /// Win32-OpenSSH: a key or config file's ACL grants another account access.
-    WindowsAclTooOpen,
     KeyPermissionsTooOpen {
         mode: String,
         path: String,
@@ -410,6 +422,8 @@ pub enum Event {
     },
     RemoteNologin,
     RemoteSftpOnly,
+    /// A git host greeted the session: the key was accepted and the session ran.
+    GitHostGreeting,
     // sftp / scp
     ScpExecuting {
         host: String,
@@ -448,6 +462,8 @@ pub enum Event {
     ScpError {
         text: String,
     },
+    /// scp's or sftp's progress meter showed a file done (100%).
+    TransferDone,
     // disconnect
     BytesPerSecond,
     Transferred {
@@ -1090,6 +1106,66 @@ mod tests {
             Event::SigningFailed {
                 detail: String::new()
             }
+        );
+    }
+
+    #[test]
+    fn pasted_and_windows_wording_is_read() {
+        assert_eq!(
+            event("(delphix@10.110.243.71) Password:"),
+            Event::PasswordPrompt {
+                user: "delphix".into()
+            }
+        );
+        assert_eq!(
+            event("sftp Received message too long 458961715"),
+            Event::SftpMessageTooLong { length: 458961715 }
+        );
+        assert_eq!(
+            event("Bad stdio forwarding specification ''[localhost]:22''"),
+            Event::BadStdioForward
+        );
+        assert_eq!(
+            event("bash: nc <IP> <port>: command not found"),
+            Event::ProxyProgramMissing
+        );
+        assert_eq!(
+            event("/bin/sh: 1: exec: nc: not found"),
+            Event::ProxyProgramMissing
+        );
+        assert_eq!(
+            event(
+                "Bad permissions. Try removing permissions for user: NT AUTHORITY\\\\Authenticated \
+                 Users (S-1-5-11) on file D:/001_MyFolder/aws/ec2-test.pem."
+            ),
+            Event::WindowsBadPermissions {
+                principal: "NT AUTHORITY\\\\Authenticated Users (S-1-5-11)".into(),
+                path: "D:/001_MyFolder/aws/ec2-test.pem".into(),
+            }
+        );
+        assert_eq!(
+            event("README.md                                100%    0     0.0KB/s   00:00 "),
+            Event::TransferDone
+        );
+        assert_eq!(
+            event("big.iso                                  100% 4096MB 112.3MB/s   00:36"),
+            Event::TransferDone
+        );
+        assert_eq!(
+            event("big.iso                                   42% 1720MB 112.3MB/s   00:21 ETA"),
+            Event::Other
+        );
+        assert_eq!(
+            event("debug1: kex: algorithm: (no match)"),
+            Event::KexNoMatch { host_key: false }
+        );
+        assert_eq!(
+            event("debug1: kex: host key algorithm: (no match)"),
+            Event::KexNoMatch { host_key: true }
+        );
+        assert_eq!(
+            event("Hi wayou! You've successfully authenticated, but GitHub does not provide shell access."),
+            Event::GitHostGreeting
         );
     }
 

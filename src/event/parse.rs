@@ -34,6 +34,12 @@ pub(super) fn parse_event(pair: Pair<'_, Rule>) -> Event {
         Rule::proxy_command => parse_proxy_command(pair),
         Rule::identity_file => parse_identity_file(pair),
         Rule::pq_warning => Event::PostQuantumWarning,
+        Rule::bad_stdio_forward => Event::BadStdioForward,
+        Rule::windows_bad_permissions => Event::WindowsBadPermissions {
+            principal: field(&pair, Rule::acl_principal),
+            path: field(&pair, Rule::path_before_dot),
+        },
+        Rule::proxy_program_missing => Event::ProxyProgramMissing,
         Rule::resolve_failed => parse_resolve_failed(pair),
         Rule::connecting => parse_connecting(pair),
         Rule::connect_attempt_failed => parse_connect_attempt_failed(pair),
@@ -56,6 +62,9 @@ pub(super) fn parse_event(pair: Pair<'_, Rule>) -> Event {
         },
         Rule::kex_algorithms => parse_kex_algorithms(pair),
         Rule::kex_chosen => parse_kex_chosen(pair),
+        Rule::kex_no_match => Event::KexNoMatch {
+            host_key: field(&pair, Rule::chosen_kind) == "host key algorithm",
+        },
         Rule::kex_cipher | Rule::kex_cipher_legacy => parse_kex_cipher(pair),
         Rule::kex_expecting => Event::KexExpecting {
             message: field(&pair, Rule::ssh_msg_name),
@@ -104,7 +113,6 @@ pub(super) fn parse_event(pair: Pair<'_, Rule>) -> Event {
         Rule::no_mutual_signature => Event::NoMutualSignature,
         Rule::load_key_failed => parse_load_key_failed(pair),
         Rule::unprotected_key => Event::UnprotectedKey,
-        Rule::windows_acl_too_open => Event::WindowsAclTooOpen,
         Rule::key_too_open => parse_key_too_open(pair),
         Rule::too_many_failures => Event::TooManyAuthFailures,
         Rule::gssapi_failure => Event::GssapiFailure,
@@ -146,6 +154,8 @@ fn parse_later_event(pair: Pair<'_, Rule>) -> Event {
         },
         Rule::remote_nologin => Event::RemoteNologin,
         Rule::remote_sftp_only => Event::RemoteSftpOnly,
+        Rule::git_host_greeting => Event::GitHostGreeting,
+        Rule::transfer_done => Event::TransferDone,
         Rule::scp_executing => parse_scp_executing(pair),
         Rule::sftp_remote_version => Event::SftpRemoteVersion {
             version: number(&pair, Rule::number),

@@ -88,6 +88,7 @@ impl Session {
             | E::ProxyCommand { .. }
             | E::IdentityFile { .. }
             | E::PostQuantumWarning => self.on_config(event, at),
+            E::BadStdioForward | E::ProxyProgramMissing => self.on_proxy_ended(at),
             E::ResolveFailed { .. }
             | E::Connecting { .. }
             | E::ConnectAttemptFailed { .. }
@@ -102,6 +103,7 @@ impl Session {
             | E::KexProposal { .. }
             | E::KexAlgorithms { .. }
             | E::KexChosen { .. }
+            | E::KexNoMatch { .. }
             | E::KexCipher { .. }
             | E::KexExpecting { .. }
             | E::NoMatchingAlgorithm { .. } => self.on_kex(event, at),
@@ -124,7 +126,7 @@ impl Session {
             | E::SendingCommand { .. }
             | E::SendingSubsystem { .. }
             | E::ChannelFree { .. } => self.on_channel(event, at),
-            E::ExitStatus { .. } | E::RemoteNologin | E::RemoteSftpOnly => {
+            E::ExitStatus { .. } | E::RemoteNologin | E::RemoteSftpOnly | E::GitHostGreeting => {
                 self.on_session(event, at)
             }
             E::ScpExecuting { .. }
@@ -138,7 +140,8 @@ impl Session {
             E::SftpPrompt { .. }
             | E::SftpTransferStart { .. }
             | E::SftpPacket { .. }
-            | E::ScpError { .. } => self.on_transfer(event, at),
+            | E::ScpError { .. }
+            | E::TransferDone => self.on_transfer(event, at),
             E::BytesPerSecond
             | E::Transferred { .. }
             | E::ConnectionClosed { .. }
@@ -174,10 +177,11 @@ impl Session {
             // The server's own debug text, and lines no event knows, move nothing on. An agent
             // that cannot be reached or refuses to sign is typed for rules: the failure itself
             // is the "Permission denied" that follows. A corrupted packet is followed by the
-            // line that ends the connection. Windows' ACL complaint comes before the warning or
-            // the refusal it explains, for a key or a config file alike.
+            // line that ends the connection.
+            // Windows' account line is followed by the "UNPROTECTED PRIVATE KEY FILE" or "Bad
+            // owner or permissions" line that decides; it is typed for rules.
             E::RemoteDebug { .. }
-            | E::WindowsAclTooOpen
+            | E::WindowsBadPermissions { .. }
             | E::AgentUnreachable { .. }
             | E::SigningFailed { .. }
             | E::CorruptedPacket
@@ -273,6 +277,17 @@ impl Session {
         if let Some(port) = port.filter(|_| !self.has_fact(Fact::Port)) {
             self.facts_of(P::Connect).set(Fact::Port, port);
         }
+    }
+
+    /// The proxy's own program failed at once (its shell did not find it, or the ssh a ProxyJump
+    /// runs refused its arguments): the connection went through a proxy, which has ended.
+    /// Once the server answered, such a line is the remote shell's output, not the proxy's.
+    fn on_proxy_ended(&mut self, at: &LineRef) {
+        if self.frontier > P::Connect {
+            return;
+        }
+        self.touch(P::Connect, at);
+        self.has_proxy = true;
     }
 
     fn proxy_command(&mut self, command: &str, target: Option<&(String, u16)>, at: &LineRef) {
@@ -377,6 +392,9 @@ impl Session {
                 self.facts_of(P::Kex).set(fact, algorithm);
                 self.reach(Milestone::AlgorithmsAgreed, at);
             }
+            // Not an agreement: the "Unable to negotiate" line that fails the connection
+            // follows, naming the server's offer.
+            E::KexNoMatch { .. } => self.touch(P::Kex, at),
             E::KexCipher {
                 client_to_server,
                 cipher,
@@ -683,6 +701,13 @@ impl Session {
                 }
             }
             E::RemoteNologin | E::RemoteSftpOnly => self.fail(Some(P::Session), at),
+            // Pasted without -v, the greeting alone shows that the key was accepted and the
+            // session ran to its end (the host closes it at once).
+            E::GitHostGreeting => {
+                self.touch(P::Session, at);
+                self.reach(Milestone::SessionEnded, at);
+                self.end(at);
+            }
             _ => {}
         }
     }
@@ -769,7 +794,22 @@ impl Session {
             E::ScpError { text } => {
                 self.note_program(Program::Scp);
                 self.facts_of(P::Transfer).set(Fact::ScpError, text);
+                if self.ended_by_meter {
+                    // The next file failed after one was done.
+                    self.ended = None;
+                }
                 self.fail(Some(P::Transfer), at);
+            }
+            // Without -v, a file done is all the log shows of a transfer that worked (with -v,
+            // the exit status and the closing lines say how it ended).
+            E::TransferDone => {
+                if !self.reached(Milestone::TransferStarted) {
+                    self.reach(Milestone::TransferStarted, at);
+                }
+                if self.verbosity == 0 && self.failure.is_none() && self.ended.is_none() {
+                    self.end(at);
+                    self.ended_by_meter = true;
+                }
             }
             _ => {}
         }

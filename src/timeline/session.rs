@@ -56,6 +56,8 @@ pub struct Session {
     /// Lines that are worth a look but did not end the connection (bounded).
     pub warnings: Vec<LineRef>,
     pub ended: Option<LineRef>,
+    /// The end is only a log without -v showing a file done: a failure after it still counts.
+    pub(super) ended_by_meter: bool,
     pub interrupted: Option<LineRef>,
     /// What the client said it waits for, and the line that said so, until a later milestone
     /// shows the wait is over.
@@ -112,6 +114,7 @@ impl Session {
             failure: None,
             warnings: Vec::new(),
             ended: None,
+            ended_by_meter: false,
             interrupted: None,
             expecting: None,
             auth_method: None,

@@ -471,7 +471,7 @@ fn older_and_windows_wording_decides() {
         ),
         "Failure kex kex-no-common-kex"
     );
-    // OpenSSH_for_Windows names the account that makes the key too open.
+    // OpenSSH_for_Windows names the account that makes the key too open: its ACL is the cause.
     assert_eq!(
         verdict(
             "Bad permissions. Try removing permissions for user: NT AUTHORITY\\\\Authenticated \
@@ -482,6 +482,6 @@ fn older_and_windows_wording_decides() {
              Load key \"D:/aws/ec2-test.pem\": bad permissions\n\
              ec2-user@203.0.113.7: Permission denied (publickey).\n"
         ),
-        "Failure auth key-file-perms"
+        "Failure auth windows-key-acl"
     );
 }

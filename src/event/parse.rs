@@ -9,7 +9,8 @@ use super::{
 };
 use crate::timeline::Program;
 
-/// The typed event of a parsed event rule, up to authentication (the rest: [`parse_later_event`]).
+/// The typed event of a parsed event rule, up to the host key (the rest: [`parse_auth_event`],
+/// [`parse_later_event`]).
 pub(super) fn parse_event(pair: Pair<'_, Rule>) -> Event {
     match pair.as_rule() {
         Rule::client_version => parse_client_version(pair),
@@ -81,6 +82,13 @@ pub(super) fn parse_event(pair: Pair<'_, Rule>) -> Event {
         },
         Rule::host_key_failed => Event::HostKeyVerificationFailed,
         Rule::host_authenticity => Event::HostAuthenticityUnknown,
+        _ => parse_auth_event(pair),
+    }
+}
+
+/// [`parse_event`] of the authentication events.
+fn parse_auth_event(pair: Pair<'_, Rule>) -> Event {
+    match pair.as_rule() {
         Rule::authenticating_as => parse_authenticating_as(pair),
         Rule::will_attempt_key => Event::WillAttemptKey(parse_key_description(&pair)),
         Rule::auth_methods => Event::AuthMethods {
@@ -129,7 +137,8 @@ pub(super) fn parse_event(pair: Pair<'_, Rule>) -> Event {
     }
 }
 
-/// [`parse_event`] of the events from the channel phase on.
+/// [`parse_event`] of the events from the channel phase on (and the lines of a pasted shell
+/// session).
 fn parse_later_event(pair: Pair<'_, Rule>) -> Event {
     match pair.as_rule() {
         Rule::channel_new => parse_channel_new(pair),

@@ -7,6 +7,7 @@ mod advice;
 mod error;
 mod raw;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use std::sync::OnceLock;
@@ -17,7 +18,7 @@ pub use advice::{Advice, Step};
 pub use error::{RuleError, RuleErrors};
 use error::{Seg, Target};
 pub use raw::{Confidence, Side};
-use raw::{OneOrMany, RawMatch, RawRule, RawStep, RawTest};
+use raw::{OneOrMany, RawMatch, RawRule, RawSlowStep, RawStep, RawTest};
 
 use crate::event::{event_names, EventKind};
 use crate::facts::{self, Fact};
@@ -805,46 +806,28 @@ fn compile_conditions(
             errors,
         )
     });
-    let mut events = |list: Vec<String>, field: &str| -> Vec<EventKind> {
-        let at = |i| [Seg::Key("match"), Seg::Key(field), Seg::Index(i)];
-        list.iter()
-            .enumerate()
-            .filter_map(|(i, name)| event_kind(source, &at(i), field, name, errors))
-            .collect()
-    };
     let (all_events, any_events, no_events) = (
-        events(raw.events, "events"),
-        events(raw.any_events, "any_events"),
-        events(raw.no_events, "no_events"),
+        compile_names(source, raw.events, "events", errors, EVENTS),
+        compile_names(source, raw.any_events, "any_events", errors, EVENTS),
+        compile_names(source, raw.no_events, "no_events", errors, EVENTS),
     );
-    let mut server_events = |list: Vec<String>, field: &str| -> Vec<ServerEventKind> {
-        let at = |i| [Seg::Key("match"), Seg::Key(field), Seg::Index(i)];
-        list.iter()
-            .enumerate()
-            .filter_map(|(i, name)| server_event_kind(source, &at(i), field, name, errors))
-            .collect()
-    };
     let (server_events, no_server_events) = (
-        server_events(raw.server_events, "server_events"),
-        server_events(raw.no_server_events, "no_server_events"),
+        compile_names(
+            source,
+            raw.server_events,
+            "server_events",
+            errors,
+            SERVER_EVENTS,
+        ),
+        compile_names(
+            source,
+            raw.no_server_events,
+            "no_server_events",
+            errors,
+            SERVER_EVENTS,
+        ),
     );
-    let mut facts = Vec::new();
-    for (key, pattern) in raw.facts {
-        let at = [Seg::Key("match"), Seg::Key("facts"), Seg::Key(&key)];
-        let fact = known_fact(source, &at, Target::Key, &key, errors);
-        if let (Some(fact), Some(r)) = (fact, compile_regex(source, &at, &pattern, errors)) {
-            facts.push((fact, r));
-        }
-    }
-    let no_facts = raw
-        .no_facts
-        .iter()
-        .enumerate()
-        .filter_map(|(i, key)| {
-            let at = [Seg::Key("match"), Seg::Key("no_facts"), Seg::Index(i)];
-            known_fact(source, &at, Target::Value, key, errors)
-        })
-        .collect();
+    let (facts, no_facts) = compile_facts(source, raw.facts, &raw.no_facts, errors);
     let version = raw.version.map(|v| {
         parse_version_range(&v).unwrap_or_else(|e| {
             let at = [Seg::Key("match"), Seg::Key("version")];
@@ -877,78 +860,117 @@ fn compile_conditions(
         no_server_events,
         facts,
         no_facts,
-        slow_step: raw.slow_step.and_then(|step| {
-            let at = |key| [Seg::Key("match"), Seg::Key("slow_step"), Seg::Key(key)];
-            let regex = |key, p: &Option<String>, errors: &mut Vec<RuleError>| match p {
-                Some(p) => compile_regex(source, &at(key), p, errors).map(Some),
-                None => Some(None),
-            };
-            if !(step.seconds >= 0.0 && step.seconds.is_finite()) {
+        slow_step: raw
+            .slow_step
+            .and_then(|step| compile_slow_step(source, step, errors)),
+    }
+}
+
+/// What a list of names in `match:` names: the grammar's events or sshd's.
+struct Names<K> {
+    /// As errors say it: `event`, `sshd event`.
+    what: &'static str,
+    known: fn() -> &'static [&'static str],
+    named: fn(&str) -> Option<K>,
+}
+
+const EVENTS: Names<EventKind> = Names {
+    what: "event",
+    known: event_names,
+    named: EventKind::named,
+};
+
+const SERVER_EVENTS: Names<ServerEventKind> = Names {
+    what: "sshd event",
+    known: crate::server::event_names,
+    named: ServerEventKind::named,
+};
+
+/// Each name of the list `match.<field>`; an unknown one is an error at its place, with the
+/// closest known name and all of them.
+fn compile_names<K>(
+    source: &RuleSource,
+    list: Vec<String>,
+    field: &str,
+    errors: &mut Vec<RuleError>,
+    names: Names<K>,
+) -> Vec<K> {
+    let mut kinds = Vec::new();
+    for (i, name) in list.iter().enumerate() {
+        match (names.named)(name) {
+            Some(kind) => kinds.push(kind),
+            None => {
+                let known = (names.known)();
+                let at = [Seg::Key("match"), Seg::Key(field), Seg::Index(i)];
+                let what = names.what;
                 errors.push(RuleError::at(
                     source,
-                    &at("seconds"),
+                    &at,
                     Target::Value,
-                    "`seconds` must be a number of seconds, 0 or more".into(),
+                    format!(
+                        "unknown {what} `{name}` in `{field}`{}; known {what}s: {}",
+                        did_you_mean(name, known),
+                        known.join(", ")
+                    ),
                 ));
-                return None;
             }
-            Some(SlowStepCondition {
-                millis: (step.seconds * 1000.0) as u64,
-                phase: step.phase,
-                after: regex("after", &step.after, errors)?,
-                before: regex("before", &step.before, errors)?,
-            })
-        }),
+        }
     }
+    kinds
 }
 
-/// The event a rule names, or an error at the name with the closest known name.
-fn event_kind(
+/// `facts:` (each fact with its pattern) and `no_facts:`, every name a known fact.
+fn compile_facts(
     source: &RuleSource,
-    at: &[Seg],
-    field: &str,
-    name: &str,
+    facts: BTreeMap<String, String>,
+    no_facts: &[String],
     errors: &mut Vec<RuleError>,
-) -> Option<EventKind> {
-    let kind = EventKind::named(name);
-    if kind.is_none() {
-        errors.push(RuleError::at(
-            source,
-            at,
-            Target::Value,
-            format!(
-                "unknown event `{name}` in `{field}`{}; known events: {}",
-                did_you_mean(name, event_names()),
-                event_names().join(", ")
-            ),
-        ));
+) -> (Vec<(Fact, LazyRegex)>, Vec<Fact>) {
+    let mut patterns = Vec::new();
+    for (key, pattern) in facts {
+        let at = [Seg::Key("match"), Seg::Key("facts"), Seg::Key(&key)];
+        let fact = known_fact(source, &at, Target::Key, &key, errors);
+        if let (Some(fact), Some(r)) = (fact, compile_regex(source, &at, &pattern, errors)) {
+            patterns.push((fact, r));
+        }
     }
-    kind
+    let absent = no_facts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, key)| {
+            let at = [Seg::Key("match"), Seg::Key("no_facts"), Seg::Index(i)];
+            known_fact(source, &at, Target::Value, key, errors)
+        })
+        .collect();
+    (patterns, absent)
 }
 
-/// The sshd event a rule names, or an error at the name with the closest known name.
-fn server_event_kind(
+/// `slow_step:`, its regexes compiled and its seconds checked.
+fn compile_slow_step(
     source: &RuleSource,
-    at: &[Seg],
-    field: &str,
-    name: &str,
+    step: RawSlowStep,
     errors: &mut Vec<RuleError>,
-) -> Option<ServerEventKind> {
-    let kind = ServerEventKind::named(name);
-    if kind.is_none() {
-        let known = crate::server::event_names();
+) -> Option<SlowStepCondition> {
+    let at = |key| [Seg::Key("match"), Seg::Key("slow_step"), Seg::Key(key)];
+    let regex = |key, p: &Option<String>, errors: &mut Vec<RuleError>| match p {
+        Some(p) => compile_regex(source, &at(key), p, errors).map(Some),
+        None => Some(None),
+    };
+    if !(step.seconds >= 0.0 && step.seconds.is_finite()) {
         errors.push(RuleError::at(
             source,
-            at,
+            &at("seconds"),
             Target::Value,
-            format!(
-                "unknown sshd event `{name}` in `{field}`{}; known sshd events: {}",
-                did_you_mean(name, known),
-                known.join(", ")
-            ),
+            "`seconds` must be a number of seconds, 0 or more".into(),
         ));
+        return None;
     }
-    kind
+    Some(SlowStepCondition {
+        millis: (step.seconds * 1000.0) as u64,
+        phase: step.phase,
+        after: regex("after", &step.after, errors)?,
+        before: regex("before", &step.before, errors)?,
+    })
 }
 
 /// For serde's "unknown variant `authh`, expected one of `config`, …" (or field): the closest

@@ -146,11 +146,7 @@ fn decodable(held: &[u8], big_endian: bool) -> usize {
 
 impl<R: BufRead> Read for Utf16Reader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(buf.len());
-        buf[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
+        read_buffered(self, buf)
     }
 }
 
@@ -224,11 +220,7 @@ impl<R: BufRead> BufRead for AnsibleReader<R> {
 
 impl<R: BufRead> Read for AnsibleReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(buf.len());
-        buf[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
+        read_buffered(self, buf)
     }
 }
 
@@ -278,6 +270,15 @@ fn unescape_ssh_output(line: &[u8], out: &mut Vec<u8>) {
             b => out.push(b),
         }
     }
+}
+
+/// `Read` for a reader whose `BufRead` does the decoding: a copy out of its buffer.
+fn read_buffered(reader: &mut impl BufRead, buf: &mut [u8]) -> io::Result<usize> {
+    let available = reader.fill_buf()?;
+    let n = available.len().min(buf.len());
+    buf[..n].copy_from_slice(&available[..n]);
+    reader.consume(n);
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -62,6 +62,18 @@ mod tests {
     use crate::event::{Classified, RoutineLine, RoutineRun};
     use crate::normalize::Line;
 
+    /// Line `number` of a log, untimed, as the reader gives it to the builder.
+    fn push(builder: &mut TimelineBuilder, number: u64, text: &str) {
+        let line = Line {
+            number,
+            text: text.to_string(),
+            time: None,
+            millis: None,
+            truncated: false,
+        };
+        let _ = builder.push(line, &crate::event::classify(text));
+    }
+
     #[test]
     fn a_run_of_routine_lines_in_one_step_is_each_line_in_turn() {
         // Past the kept head and through the ring of last lines; requests of both phases, the
@@ -121,15 +133,7 @@ mod tests {
             .iter()
             .enumerate()
             {
-                let number = (2 * run + i + 1) as u64;
-                let line = Line {
-                    number,
-                    text: text.to_string(),
-                    time: None,
-                    millis: None,
-                    truncated: false,
-                };
-                let _ = builder.push(line, &crate::event::classify(text));
+                push(&mut builder, (2 * run + i + 1) as u64, text);
             }
         }
         let timeline = builder.finish();
@@ -183,14 +187,7 @@ mod tests {
         ];
         let mut builder = TimelineBuilder::new();
         for (i, text) in texts.iter().enumerate() {
-            let line = Line {
-                number: i as u64 + 1,
-                text: text.to_string(),
-                time: None,
-                millis: None,
-                truncated: false,
-            };
-            let _ = builder.push(line, &crate::event::classify(text));
+            push(&mut builder, i as u64 + 1, text);
         }
         let timeline = builder.finish();
         let session = &timeline.sessions[0];

@@ -101,28 +101,27 @@ fn a_server_that_never_sends_its_banner_is_diagnosed_while_it_hangs() {
     assert!(took < Duration::from_secs(20));
 }
 
-#[test]
-fn a_refused_port_gets_the_verdict_and_ssh_exit_code() {
-    if !have("ssh") {
-        return skip("wrapper test skipped: no ssh client installed");
-    }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
-    let (out, _) = vvvexplain(&[
+/// ssh, with no configuration and nobody to ask, to `port` on 127.0.0.1 (nothing listens there).
+fn refused_client(port: &str) -> [&str; 8] {
+    [
         "ssh",
         "-F",
         "/dev/null",
         "-o",
         "BatchMode=yes",
         "-p",
-        &port,
+        port,
         "127.0.0.1",
-        "true",
-    ]);
+    ]
+}
+
+#[test]
+fn a_refused_port_gets_the_verdict_and_ssh_exit_code() {
+    if !have("ssh") {
+        return skip("wrapper test skipped: no ssh client installed");
+    }
+    let port = free_port().to_string();
+    let (out, _) = vvvexplain(&[&refused_client(&port)[..], &["true"]].concat());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(255));
     assert!(
@@ -149,16 +148,7 @@ fn the_live_report_follows_brief_and_width() {
         return skip("wrapper test skipped: no ssh client installed");
     }
     let port = free_port().to_string();
-    let client = [
-        "ssh",
-        "-F",
-        "/dev/null",
-        "-o",
-        "BatchMode=yes",
-        "-p",
-        &port,
-        "127.0.0.1",
-    ];
+    let client = refused_client(&port);
     let (brief, _) = vvvexplain(&[&["--brief", "--width", "80"][..], &client].concat());
     let err = String::from_utf8_lossy(&brief.stderr);
     let report: Vec<&str> = err

@@ -337,7 +337,7 @@ fn normalize_with_care(
 /// The line inside what a paste puts around it: indentation (a Markdown code block's four
 /// spaces, a forum's space or tab), `> ` quoting (e-mail, Markdown, possibly nested; an empty
 /// quoted line is only its `>`), Markdown's inline code and bold, a CI log's `##[error]` tag,
-/// VS Code's `stderr> `, a label (`error : `, PowerShell's `ssh : ` before a native command's
+/// VS Code's `stderr> ` and `local-server-1> `, a label (`error : `, PowerShell's `ssh : ` before a native command's
 /// error output).
 fn unwrapped(mut text: &str) -> &str {
     loop {
@@ -356,6 +356,7 @@ fn unwrapped(mut text: &str) -> &str {
             _ => ["stderr> ", "stdout> "]
                 .iter()
                 .find_map(|tag| rest.strip_prefix(tag))
+                .or_else(|| vscode_local_server(rest))
                 .or_else(|| ci_tag(rest))
                 .or_else(|| program_path(rest))
                 .or_else(|| labelled(rest))
@@ -367,6 +368,16 @@ fn unwrapped(mut text: &str) -> &str {
         }
         text = rest;
     }
+}
+
+/// VS Code Remote-SSH's tag on the lines of the local server that runs ssh (`local-server> `,
+/// `local-server-1> `): its `>` is not a shell prompt, so `ssh child died` after it is no command.
+fn vscode_local_server(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix("local-server")?;
+    let rest = rest
+        .strip_prefix('-')
+        .map_or(rest, |n| n.trim_start_matches(|c: char| c.is_ascii_digit()));
+    rest.strip_prefix("> ")
 }
 
 /// scp's own line with the path it was run by (`/usr/bin/scp: debug2: …`, its `argv[0]`) as
@@ -1039,6 +1050,17 @@ mod tests {
             assert_eq!(norm(raw), (Some(time.into()), "debug1: x".into()), "{raw}");
         }
         assert_eq!(norm("##[endgroup]").1, "");
+    }
+
+    #[test]
+    fn vscode_local_server_tag_is_no_prompt() {
+        for raw in [
+            "[08:34:38.961] > local-server> ssh child died, shutting down",
+            "[08:34:38.961] > local-server-12> ssh child died, shutting down",
+        ] {
+            assert_eq!(norm(raw).1, "ssh child died, shutting down", "{raw}");
+        }
+        assert_eq!(norm("local-serverx> y").1, "local-serverx> y");
     }
 
     #[test]

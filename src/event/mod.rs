@@ -369,7 +369,8 @@ pub enum Event {
     },
     UnprotectedKey,
     KeyPermissionsTooOpen {
-        mode: String,
+        /// The octal mode; OpenSSH_for_Windows checks ACLs and names none.
+        mode: Option<String>,
         path: String,
     },
     TooManyAuthFailures,
@@ -843,6 +844,21 @@ mod tests {
         assert!(matches!(
             event("ssh_exchange_identification: Connection closed by remote host"),
             Event::BannerExchangeFailed { .. }
+        ));
+    }
+
+    #[test]
+    fn windows_names_no_mode_for_a_key_too_open() {
+        assert_eq!(
+            event(r"Permissions for 'C:\\Users\\me\\.ssh\\id_rsa' are too open."),
+            Event::KeyPermissionsTooOpen {
+                mode: None,
+                path: r"C:\\Users\\me\\.ssh\\id_rsa".into()
+            }
+        );
+        assert!(matches!(
+            event("Permissions 0644 for '/home/a/.ssh/id_rsa' are too open."),
+            Event::KeyPermissionsTooOpen { mode: Some(m), .. } if m == "0644"
         ));
     }
 

@@ -559,7 +559,7 @@ fn parse_load_key_failed(pair: Pair<'_, Rule>) -> Event {
 
 fn parse_key_too_open(pair: Pair<'_, Rule>) -> Event {
     Event::KeyPermissionsTooOpen {
-        mode: field(&pair, Rule::number),
+        mode: optional_field(&pair, Rule::number),
         path: field(&pair, Rule::quoted_host),
     }
 }

@@ -614,7 +614,10 @@ impl Session {
                 self.touch(P::Auth, at);
                 let facts = self.facts_of(P::Auth);
                 facts.set(Fact::KeyFile, path);
-                facts.set(Fact::KeyTooOpen, format!("{path} (mode {mode})"));
+                match mode {
+                    Some(mode) => facts.set(Fact::KeyTooOpen, format!("{path} (mode {mode})")),
+                    None => facts.set(Fact::KeyTooOpen, path),
+                }
                 self.warn(at);
             }
             E::TooManyAuthFailures => self.fail(Some(P::Auth), at),

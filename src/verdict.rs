@@ -232,19 +232,22 @@ fn judge(
     let causes: Vec<Cause> = rules
         .rank(&subject)
         .into_iter()
-        .map(|m| Cause {
-            id: m.rule.id.clone(),
-            advice: m.rule.advice.filled(|text| fill(text, &facts)),
-            success: m.rule.success,
-            matched_lines: m.matched_lines,
-            server_line: m.server_line,
-        })
-        .map(|mut cause| {
+        .map(|m| {
+            let mut advice = m.rule.advice.filled(|text| fill(text, &facts));
             // sshd's own line naming the cause leaves no doubt.
-            if cause.server_line.is_some() {
-                cause.advice.confidence = Confidence::High;
+            if m.server_line.is_some() {
+                advice.confidence = Confidence::High;
+                if let Some(title) = &m.rule.proven_title {
+                    advice.title = fill(title, &facts);
+                }
             }
-            cause
+            Cause {
+                id: m.rule.id.clone(),
+                advice,
+                success: m.rule.success,
+                matched_lines: m.matched_lines,
+                server_line: m.server_line,
+            }
         })
         .collect();
     let outcome = session.outcome();
@@ -540,10 +543,11 @@ fn summarize(
         }
         Outcome::Failure => match top {
             Some(cause) => format!(
-                "{program}{target} failed while {} ({}){at}: {}.",
+                "{program}{target} failed while {} ({}){at}: {}.{}",
                 phase.describe(),
                 phase.id(),
-                cause.advice.title.trim_end_matches('.')
+                cause.advice.title.trim_end_matches('.'),
+                server_says(cause)
             ),
             None => format!(
                 "{program}{target} failed while {} ({}){at}; no rule explains this failure yet.",
@@ -554,7 +558,10 @@ fn summarize(
         Outcome::Incomplete => {
             let waiting = waiting.unwrap_or("more output");
             let cause = top
-                .map(|c| format!(" Likely: {}.", c.advice.title.trim_end_matches('.')))
+                .map(|c| {
+                    let title = c.advice.title.trim_end_matches('.');
+                    format!(" Likely: {title}.{}", server_says(c))
+                })
                 .unwrap_or_default();
             format!(
                 "The log of {program}{target} stops while {} ({}){at}, waiting for {waiting}.{cause}",
@@ -563,6 +570,22 @@ fn summarize(
             )
         }
     }
+}
+
+/// The server's line that proves `cause`, cited for the verdict: ` The server's log says so
+/// (server line 33): "User amy from 192.0.2.8 not allowed because listed in DenyUsers".`
+fn server_says(cause: &Cause) -> String {
+    cause
+        .server_line
+        .as_ref()
+        .map(|line| {
+            format!(
+                " The server's log says so (server line {}): \"{}\".",
+                line.line,
+                line.message()
+            )
+        })
+        .unwrap_or_default()
 }
 
 fn notes(timeline: &Timeline, session: &Session, connections: usize) -> Vec<String> {

@@ -391,3 +391,49 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_cause_the_server_proves_is_said_without_doubt_and_cited() {
+    let rules = RuleSet::builtin().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/auth-user-denied/fixtures");
+    let raw = std::fs::read_to_string(fixtures.join("ssh-vvv.sshd.log")).unwrap();
+    let journal = &shapes(&raw)[1].1;
+    let client = std::fs::File::open(fixtures.join("ssh-vvv.log")).unwrap();
+    let timeline = timeline_of(std::io::BufReader::new(client)).unwrap();
+    let log = ServerLog::read(journal.as_bytes()).unwrap();
+    let verdict = Verdict::build_with_server(&timeline, &rules, Some(&log)).unwrap();
+    let top = &verdict.decision.causes[0];
+    assert_eq!(top.id, "auth-user-denied");
+    assert!(top
+        .advice
+        .title
+        .starts_with("The server refuses this account"));
+    let line = top.server_line.as_ref().unwrap().line;
+    let cited = format!(
+        "The server's log says so (server line {line}): \"User vvvlab from 127.0.0.1 not allowed \
+         because listed in DenyUsers\"."
+    );
+    assert!(
+        verdict.decision.summary.contains(&cited),
+        "{}",
+        verdict.decision.summary
+    );
+
+    // Without the server's log the client log leaves the doubt, and says so.
+    let timeline = timeline_of(std::io::BufReader::new(
+        std::fs::File::open(fixtures.join("ssh-vvv.log")).unwrap(),
+    ))
+    .unwrap();
+    let verdict = Verdict::build(&timeline, &rules).unwrap();
+    let denied = verdict
+        .decision
+        .causes
+        .iter()
+        .find(|c| c.id == "auth-user-denied");
+    assert!(denied
+        .unwrap()
+        .advice
+        .title
+        .starts_with("The server may refuse"));
+    assert!(!verdict.decision.summary.contains("server's log says"));
+}

@@ -73,6 +73,14 @@ pub fn write_text(out: &mut dyn Write, rule: &Rule, width: usize) -> io::Result<
         rule.advice.confidence.id()
     );
     para(out, &tag, "", "")?;
+    if let Some(proven) = &rule.proven_title {
+        para(
+            out,
+            &format!("When the server's log proves it: {}", words(proven)),
+            "",
+            "",
+        )?;
+    }
     writeln!(out)?;
     para(out, &words(&rule.advice.explanation), "", "")?;
     for (kind, steps) in [
@@ -169,6 +177,14 @@ fn write_rule_markdown(out: &mut dyn Write, rule: &Rule) -> io::Result<()> {
         rule.phase.id(),
         rule.advice.confidence.id()
     )?;
+    if let Some(proven) = &rule.proven_title {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "When the server's log proves it: {}",
+            escape(&words(proven))
+        )?;
+    }
     writeln!(out)?;
     writeln!(out, "{}", escape(words(&rule.advice.explanation).trim()))?;
     for (kind, steps) in [

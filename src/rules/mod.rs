@@ -158,6 +158,8 @@ pub struct Rule {
     pub dir: Option<PathBuf>,
     pub phase: Phase,
     pub advice: Advice,
+    /// The title once the server's log proves the cause (`proven_title`).
+    pub proven_title: Option<String>,
     /// It describes a connection that worked, not a cause of failure.
     pub success: bool,
     pub tests: Vec<RuleTest>,
@@ -694,6 +696,19 @@ fn compile_rule(source: &RuleSource, raw: RawRule) -> Result<Rule, Vec<RuleError
     };
     check_text("title", &raw.title);
     check_text("explanation", &raw.explanation);
+    if let Some(proven) = &raw.proven_title {
+        check_text("proven_title", proven);
+        if conditions.server_events.is_empty() {
+            errors.push(RuleError::at(
+                source,
+                &[Seg::Key("proven_title")],
+                Target::Key,
+                "`proven_title` needs a `server_events` condition in `match`: only a server's line \
+                 can prove the cause"
+                    .to_string(),
+            ));
+        }
+    }
     let steps = |list: Vec<RawStep>| -> Vec<Step> {
         list.into_iter()
             .map(|s| Step {
@@ -751,6 +766,7 @@ fn compile_rule(source: &RuleSource, raw: RawRule) -> Result<Rule, Vec<RuleError
             server_log: raw.server_log,
             references: raw.references,
         },
+        proven_title: raw.proven_title.map(|t| t.trim().to_string()),
         success: raw.success,
         tests,
         outranks: raw.outranks,
@@ -1111,6 +1127,22 @@ mod tests {
     }
 
     #[test]
+    fn the_first_fix_shown_is_no_alternative() {
+        // Reports show the client's fixes, then the server's: the first one shown cannot start
+        // with "Or", which only reads right after another fix.
+        let set = RuleSet::builtin().unwrap();
+        for rule in set.rules() {
+            let fixes = &rule.advice.fixes;
+            let first = [Side::Client, Side::Server]
+                .iter()
+                .find_map(|&side| fixes.iter().find(|f| f.side == side));
+            if let Some(fix) = first {
+                assert!(!fix.text.starts_with("Or "), "{}: {}", rule.id, fix.text);
+            }
+        }
+    }
+
+    #[test]
     fn builtin_json_copies_say_what_the_yaml_says() {
         for source in builtin_sources() {
             let json = source
@@ -1240,6 +1272,24 @@ mod tests {
             "{e}"
         );
         assert!(e.message.contains("known events: client_version, "), "{e}");
+    }
+
+    #[test]
+    fn a_proven_title_needs_a_server_event_to_prove_it() {
+        let text = GOOD.replacen("phase: auth\n", "phase: auth\nproven_title: sure\n", 1);
+        let err = RuleSet::compile(vec![source("x", &text)]).unwrap_err();
+        let e = &err.0[0];
+        assert_eq!((e.line, e.column), (3, 1), "{e}");
+        assert!(
+            e.message.contains("needs a `server_events` condition"),
+            "{e}"
+        );
+        let text = text.replace(
+            "  failed_phase: auth\n",
+            "  failed_phase: auth\n  server_events: [user_not_allowed]\n",
+        );
+        let set = RuleSet::compile(vec![source("x", &text)]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(set.rules()[0].proven_title.as_deref(), Some("sure"));
     }
 
     #[test]

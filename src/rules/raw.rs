@@ -88,6 +88,11 @@ pub enum Side {
 pub struct RawRule {
     /// The cause in one line, as a user would say it.
     pub title: String,
+    /// The title when the paired server log proves this cause (a `server_events:` condition
+    /// matched): what the server did, without the doubt the client log alone leaves
+    /// ("The server refuses this account" for "The server may refuse this account").
+    #[serde(default)]
+    pub proven_title: Option<String>,
     /// The phase this cause makes fail.
     pub phase: Phase,
     pub confidence: Confidence,

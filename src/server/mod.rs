@@ -33,6 +33,16 @@ pub struct ServerLine {
     pub event: Option<ServerEvent>,
 }
 
+impl ServerLine {
+    /// What sshd said, without the collector's prefix: `User amy from 192.0.2.8 not allowed …`.
+    pub fn message(&self) -> &str {
+        match prefix::origin(&self.text) {
+            prefix::Origin::Sshd { message, .. } => message,
+            prefix::Origin::Other => &self.text,
+        }
+    }
+}
+
 /// What sshd logged about one client connection.
 #[derive(Debug, Clone, Default)]
 pub struct ServerConnection {

@@ -133,7 +133,7 @@ fn with_its_server_log_every_scenario_has_its_exact_cause_on_top() {
         .iter()
         .filter(|(client, ..)| client.to_string_lossy().contains("dropbear-"))
         .count();
-    assert!(dropbear >= 7, "{dropbear} Dropbear scenarios");
+    assert!(dropbear >= 8, "{dropbear} Dropbear scenarios");
     let mut wrong = Vec::new();
     let mut runs = 0;
     for (client, server, exact) in &scenarios {

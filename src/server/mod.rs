@@ -72,6 +72,7 @@ const REFUSALS: &[(&str, Phase)] = {
         // Dropbear's: it logs no refused key, so a user's `Exit before auth` says that much.
         ("dropbear_nonexistent_user", Auth),
         ("dropbear_group_rejected", Auth),
+        ("dropbear_invalid_shell", Auth),
         ("dropbear_root_rejected", Auth),
         ("dropbear_file_perms", Auth),
         ("dropbear_max_auth_tries", Auth),

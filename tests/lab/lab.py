@@ -1059,6 +1059,10 @@ S("auth-user-denied", "dropbear-ssh-vvv-nonexistent-user", "auth",
 # -G: logins only for members of a group (sshd's AllowGroups)
 S("auth-user-denied", "dropbear-ssh-vvv-group", "auth", ssh("-vvv", "-p", "{p}", U, "true"),
   dropbear=["-G", "root"], host_keys=DB_KNOWN, needs=DROPBEAR, expect=r"Permission denied")
+# a login shell not in /etc/shells (vvvnologin's /usr/sbin/nologin): Dropbear refuses the account
+S("auth-user-denied", "dropbear-ssh-vvv-invalid-shell", "auth",
+  ssh("-vvv", "-p", "{p}", "vvvnologin@" + HOST, "true"), dropbear=[], host_keys=DB_KNOWN,
+  needs=DROPBEAR, expect=r"Permission denied")
 S("root-login-denied", "dropbear-ssh-vvv", "auth",
   ssh("-vvv", "-p", "{p}", "root@" + HOST, "true"), dropbear=["-w"], host_keys=DB_KNOWN,
   needs=DROPBEAR, expect=r"Permission denied")

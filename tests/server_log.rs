@@ -415,6 +415,24 @@ fn dropbears_log_alone_lists_who_failed_from_where_and_why() {
         "{human}"
     );
     assert!(human.contains("root login rejected"), "{human}");
+    let (redacted, _) = run(&["--server-log", &logs[3], "--redact"]);
+    assert!(
+        !redacted.contains("vvvlive") && !redacted.contains("127.0.0.1"),
+        "{redacted}"
+    );
+
+    // With the client's log: Dropbear's line is cited as the proof.
+    let client = "rules/root-login-denied/fixtures/dropbear-ssh-vvv.log";
+    let (human, code) = run(&[client, "--server-log", &logs[1], "--width", "100"]);
+    assert_eq!(code, 1);
+    assert!(
+        human.contains("[root-login-denied, high confidence]"),
+        "{human}"
+    );
+    assert!(
+        human.contains("the server's log says it, at server line 3: [11343] Dec 06 21:58:33 root login rejected"),
+        "{human}"
+    );
 }
 
 #[test]

@@ -1182,9 +1182,9 @@ class Lab:
         """Dropbear's own host key (dropbearkey, in the temp dir) with its public half in OpenSSH's
         form for known_hosts, and the live tests' password account."""
         key = self.keys / "dropbear_host_ed25519"
-        run(["dropbearkey", "-t", "ed25519", "-f", str(key)])
+        run(["dropbearkey", "-t", "ed25519", "-f", str(key)], stderr=subprocess.DEVNULL)
         pub = subprocess.run(["dropbearkey", "-y", "-f", str(key)], check=True, text=True,
-                             stdout=subprocess.PIPE).stdout
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
         line = next(ln for ln in pub.splitlines() if ln.startswith("ssh-"))
         (self.keys / "dropbear_host_ed25519.pub").write_text(line + "\n")
         try:

@@ -54,18 +54,30 @@ fn scenarios() -> Vec<(PathBuf, PathBuf, String)> {
 }
 
 /// The lines an admin sees at INFO and VERBOSE: sshd's debug lines dropped, each connection with
-/// its own process id (a new one at each `Connection from`), under a collector's prefix.
-fn collected(raw: &str, prefix: &dyn Fn(u32) -> String) -> String {
+/// its own process id (a new one at each `Connection from`), under a collector's prefix that
+/// `prefix` writes for the program and its pid. Dropbear's `-E` lines (`[PID] Mmm dd hh:mm:ss
+/// msg`) keep their pid and lose their time, as syslog puts its own.
+fn collected(raw: &str, prefix: &dyn Fn(&str, u32) -> String) -> String {
     let mut pid = 700;
     let mut out = String::new();
     for line in raw.lines() {
         if line.starts_with("debug") {
             continue;
         }
+        let dropbear = line
+            .strip_prefix('[')
+            .and_then(|l| l.split_once("] "))
+            .and_then(|(pid, rest)| Some((pid.parse().ok()?, rest.get(16..)?)));
+        if let Some((pid, message)) = dropbear {
+            out.push_str(&prefix("dropbear", pid));
+            out.push_str(message);
+            out.push('\n');
+            continue;
+        }
         if line.starts_with("Connection from ") {
             pid += 1;
         }
-        out.push_str(&prefix(pid));
+        out.push_str(&prefix("sshd", pid));
         out.push_str(line);
         out.push('\n');
     }
@@ -77,16 +89,26 @@ fn shapes(raw: &str) -> Vec<(&'static str, String)> {
         ("raw", raw.to_string()),
         (
             "journal",
-            collected(raw, &|pid| format!("Dec 06 20:47:28 lab sshd[{pid}]: ")),
+            collected(raw, &|program, pid| {
+                format!("Dec 06 20:47:28 lab {program}[{pid}]: ")
+            }),
         ),
         (
             "auth.log",
-            collected(raw, &|pid| format!("Dec  6 20:47:28 lab sshd[{pid}]: ")),
+            collected(raw, &|program, pid| {
+                format!("Dec  6 20:47:28 lab {program}[{pid}]: ")
+            }),
         ),
         (
             "journal-iso",
-            collected(raw, &|pid| {
-                format!("2026-12-06T20:47:28+0000 lab sshd-session[{pid}]: ")
+            collected(raw, &|program, pid| {
+                // OpenSSH 9.8+ logs a connection as sshd-session.
+                let program = if program == "sshd" {
+                    "sshd-session"
+                } else {
+                    program
+                };
+                format!("2026-12-06T20:47:28+0000 lab {program}[{pid}]: ")
             }),
         ),
     ]
@@ -107,6 +129,11 @@ fn with_its_server_log_every_scenario_has_its_exact_cause_on_top() {
     let rules = RuleSet::builtin().unwrap();
     let scenarios = scenarios();
     assert!(scenarios.len() >= 40, "{} scenarios", scenarios.len());
+    let dropbear = scenarios
+        .iter()
+        .filter(|(client, ..)| client.to_string_lossy().contains("dropbear-"))
+        .count();
+    assert!(dropbear >= 8, "{dropbear} Dropbear scenarios");
     let mut wrong = Vec::new();
     let mut runs = 0;
     for (client, server, exact) in &scenarios {
@@ -142,10 +169,12 @@ fn with_its_server_log_every_scenario_has_its_exact_cause_on_top() {
 /// other connections' lines, some of them the same user's with another key.
 fn busy(scenario: &str) -> String {
     let mut out = String::new();
-    let scenario: Vec<String> = collected(scenario, &|_| "Dec  6 20:47:28 lab sshd[4242]: ".into())
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let scenario: Vec<String> = collected(scenario, &|program, _| {
+        format!("Dec  6 20:47:28 lab {program}[4242]: ")
+    })
+    .lines()
+    .map(str::to_string)
+    .collect();
     for i in 0..3000u32 {
         let pid = 10_000 + i;
         let user = if i % 7 == 0 {
@@ -180,6 +209,8 @@ fn a_busy_servers_log_still_pairs_the_right_connection() {
         ("auth-sigalg-rejected-by-server", "ssh-vvv"),
         ("root-login-denied", "ssh-vvv"),
         ("sftp-subsystem-missing", "sftp-vvv"),
+        ("root-login-denied", "dropbear-ssh-vvv"),
+        ("auth-user-denied", "dropbear-ssh-vvv-group"),
     ] {
         let fixtures = root.join(id).join("fixtures");
         let raw = std::fs::read_to_string(fixtures.join(format!("{name}.sshd.log"))).unwrap();
@@ -331,6 +362,80 @@ fn a_server_log_alone_lists_its_refusals_most_recent_first() {
 }
 
 #[test]
+fn dropbears_log_alone_lists_who_failed_from_where_and_why() {
+    let logs: Vec<String> = [
+        "ok/fixtures/dropbear-ssh-vvv",
+        "root-login-denied/fixtures/dropbear-ssh-vvv",
+        "auth-user-denied/fixtures/dropbear-ssh-vvv-nonexistent-user",
+        "auth-too-many-failures/fixtures/dropbear-ssh-vvv-password",
+        "auth-key-rejected/fixtures/dropbear-ssh-vvv",
+    ]
+    .iter()
+    .map(|f| format!("rules/{f}.sshd.log"))
+    .collect();
+    let mut args: Vec<&str> = logs.iter().flat_map(|l| ["--server-log", l]).collect();
+    args.extend(["--format", "json"]);
+    let (json, code) = run(&args);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let failed: Vec<(String, String)> = v["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert_eq!(c["phase"], "auth");
+            let why = c["why"]["text"].as_str().unwrap_or_default();
+            let why = why.split_once(' ').map_or("", |(_, w)| w).get(16..);
+            (c["user"].to_string(), why.unwrap_or_default().to_string())
+        })
+        .collect();
+    // Most recent first; the accepted login is no failure.
+    let users: Vec<&str> = failed.iter().map(|(u, _)| u.as_str()).collect();
+    assert_eq!(
+        users,
+        ["\"vvvlab\"", "\"vvvlive\"", "null", "\"root\""],
+        "{json}"
+    );
+    assert!(
+        failed[0].1.starts_with("Exit before auth from <127.0.0.1:"),
+        "{json}"
+    );
+    assert!(
+        failed[1]
+            .1
+            .ends_with("Max auth tries reached - user 'vvvlive'"),
+        "{json}"
+    );
+    assert_eq!(failed[2].1, "Login attempt for nonexistent user");
+    assert_eq!(failed[3].1, "root login rejected");
+
+    let (human, _) = run(&["--server-log", &logs[1], "--width", "100"]);
+    assert!(
+        human.contains("root from 127.0.0.1 port 49304: failed in auth"),
+        "{human}"
+    );
+    assert!(human.contains("root login rejected"), "{human}");
+    let (redacted, _) = run(&["--server-log", &logs[3], "--redact"]);
+    assert!(
+        !redacted.contains("vvvlive") && !redacted.contains("127.0.0.1"),
+        "{redacted}"
+    );
+
+    // With the client's log: Dropbear's line is cited as the proof.
+    let client = "rules/root-login-denied/fixtures/dropbear-ssh-vvv.log";
+    let (human, code) = run(&[client, "--server-log", &logs[1], "--width", "100"]);
+    assert_eq!(code, 1);
+    assert!(
+        human.contains("[root-login-denied, high confidence]"),
+        "{human}"
+    );
+    assert!(
+        human.contains("the server's log says it, at server line 3: [11343] Dec 06 21:58:33 root login rejected"),
+        "{human}"
+    );
+}
+
+#[test]
 fn redaction_covers_the_server_lines() {
     let (json, _) = run(&[
         DENIED,
@@ -371,13 +476,13 @@ fn standard_input_is_either_log_not_both() {
 }
 
 proptest::proptest! {
-    /// No bytes make reading a server log panic, and nothing but sshd's lines is kept.
+    /// No bytes make reading a server log panic, and nothing but sshd's (and Dropbear's) lines is kept.
     #[test]
     fn any_bytes_are_read(
         lines in proptest::collection::vec(
             proptest::prop_oneof![
                 proptest::collection::vec(proptest::num::u8::ANY, 0..80),
-                "(Dec  6 20:47:28 h |<1>1 2026-12-06T20:47:28Z h sshd 9 - - )?(sshd\\[[0-9]{1,6}\\]: )?(Connection from |Failed publickey for |User |drop connection #)[ -~]{0,60}"
+                "(Dec  6 20:47:28 h |<1>1 2026-12-06T20:47:28Z h sshd 9 - - |\\[[0-9]{1,6}\\] Dec 06 20:47:28 )?((sshd|dropbear)\\[[0-9]{1,6}\\]: )?(Connection from |Failed publickey for |User |drop connection #|Child connection from |Exit before auth from <|Pubkey auth succeeded for ')[ -~]{0,60}"
                     .prop_map(String::into_bytes),
             ],
             0..40,

@@ -77,15 +77,23 @@ pub fn parse(message: &str) -> Option<ServerEvent> {
     for token in pair.into_inner().flatten() {
         let text = token.as_str();
         match token.as_rule() {
-            Rule::user | Rule::user_word => values.user = Some(text.to_string()),
-            Rule::address if values.address.is_none() => values.address = Some(text.to_string()),
+            Rule::user | Rule::user_word | Rule::dropbear_user => {
+                values.user = Some(text.to_string())
+            }
+            Rule::address | Rule::peer_address if values.address.is_none() => {
+                values.address = Some(text.to_string())
+            }
             Rule::port if values.port.is_none() => values.port = text.parse().ok(),
             Rule::local_port => values.local_port = text.parse().ok(),
             Rule::key_type => values.key_type = Some(text.to_string()),
             Rule::fingerprint => values.fingerprint = Some(text.to_string()),
-            Rule::reason | Rule::path | Rule::quoted_path | Rule::algorithm | Rule::subsystem => {
-                values.detail = Some(text.to_string())
-            }
+            Rule::reason
+            | Rule::path
+            | Rule::quoted_path
+            | Rule::algorithm
+            | Rule::subsystem
+            | Rule::group
+            | Rule::owned_path => values.detail = Some(text.to_string()),
             _ => {}
         }
     }
@@ -165,5 +173,59 @@ mod tests {
             kind("subsystem request for sftp by user amy failed, execution failed"),
             Some("subsystem_exec_failed")
         );
+    }
+
+    #[test]
+    fn dropbears_values_are_read_into_the_same_fields() {
+        let e = parse("Pubkey auth succeeded for 'vvvlab' with ssh-ed25519 key SHA256:uVwp from 127.0.0.1:35418").unwrap();
+        let v = &e.values;
+        assert_eq!(v.user.as_deref(), Some("vvvlab"));
+        assert_eq!(v.key_type.as_deref(), Some("ssh-ed25519"));
+        assert_eq!(v.fingerprint.as_deref(), Some("SHA256:uVwp"));
+        assert_eq!(
+            (v.address.as_deref(), v.port),
+            (Some("127.0.0.1"), Some(35418))
+        );
+        // IPv6: bracketed in `Child connection from`, bare (up to the last `:port`) elsewhere.
+        for (line, name) in [
+            (
+                "Child connection from [::1]:50488",
+                "dropbear_child_connection",
+            ),
+            (
+                "Bad password attempt for 'amy' from ::1:50488",
+                "dropbear_bad_password",
+            ),
+            (
+                "Exit (amy) from <::1:50488>: Disconnect received",
+                "dropbear_exit",
+            ),
+            (
+                "Login attempt for nonexistent user from ::1:50488",
+                "dropbear_nonexistent_user",
+            ),
+        ] {
+            let e = parse(line).unwrap();
+            assert_eq!(e.kind.name(), name, "{line}");
+            assert_eq!(e.values.address.as_deref(), Some("::1"), "{line}");
+            assert_eq!(e.values.port, Some(50488), "{line}");
+        }
+        let e = parse("Exit before auth from <127.0.0.1:33664>: (user 'vvvlive', 2 fails): Max auth tries reached - user 'vvvlive'").unwrap();
+        assert_eq!(e.kind.name(), "dropbear_max_auth_tries");
+        assert_eq!(e.values.user.as_deref(), Some("vvvlive"));
+        let e = parse(
+            "Exit before auth from <127.0.0.1:33200>: (user 'vvvlab', 0 fails): Exited normally",
+        )
+        .unwrap();
+        assert_eq!(e.kind.name(), "dropbear_exit_before_auth");
+        assert_eq!(e.values.detail.as_deref(), Some("Exited normally"));
+        let e = parse("Logins are restricted to the group wheel but user 'amy' is not a member")
+            .unwrap();
+        assert_eq!(
+            (e.values.user.as_deref(), e.values.detail.as_deref()),
+            (Some("amy"), Some("wheel"))
+        );
+        // The listener's own exit names no client.
+        assert_eq!(kind("Early exit: Terminated by signal"), None);
     }
 }

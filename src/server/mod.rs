@@ -1,8 +1,9 @@
 //! A server's log (`--server-log`): sshd's lines read out of whatever collector kept them, typed
 //! by `grammar/sshd.pest`, and grouped into the connections sshd served.
 //!
-//! Connections are told apart by sshd's process id where the collector logs it, and by sshd's
-//! `Connection from A port P on B port Q` line where it does not (`sshd -D -e`). A MaxStartups
+//! Connections are told apart by sshd's process id where the collector logs it (Dropbear's `-E`
+//! log always does), and by sshd's `Connection from A port P on B port Q` line where it does not
+//! (`sshd -D -e`). A MaxStartups
 //! or penalty drop is a connection of its own: sshd closed it before forking for it.
 
 mod event;
@@ -78,8 +79,23 @@ const REFUSALS: &[(&str, Phase)] = {
         ("failed_publickey", Auth),
         ("failed_password", Auth),
         ("closed_authenticating", Auth),
+        // Dropbear's: it logs no refused key, so a user's `Exit before auth` says that much.
+        ("dropbear_nonexistent_user", Auth),
+        ("dropbear_group_rejected", Auth),
+        ("dropbear_invalid_shell", Auth),
+        ("dropbear_root_rejected", Auth),
+        ("dropbear_file_perms", Auth),
+        ("dropbear_max_auth_tries", Auth),
+        ("dropbear_bad_password", Auth),
+        ("dropbear_exit_before_auth", Auth),
     ]
 };
+
+/// Whether an event says the server let the user in: sshd's `Accepted …`, Dropbear's
+/// `… auth succeeded`.
+fn is_acceptance(name: &str) -> bool {
+    name.starts_with("accepted_") || (name.starts_with("dropbear_") && name.ends_with("_succeeded"))
+}
 
 impl ServerConnection {
     fn events(&self) -> impl Iterator<Item = (&ServerLine, &ServerEvent)> {
@@ -138,7 +154,7 @@ impl ServerConnection {
         let mut best: [Option<(usize, &ServerLine)>; 2] = [None, None];
         for (line, event) in self.events() {
             let name = event.kind.name();
-            accepted |= name.starts_with("accepted_");
+            accepted |= is_acceptance(name);
             let Some(rank) = REFUSALS.iter().position(|(n, _)| *n == name) else {
                 continue;
             };
@@ -218,7 +234,8 @@ impl Grouper {
             self.open(None, line);
             return;
         }
-        let starts = name == Some("connection_from");
+        // sshd's `Connection from`, Dropbear's `Child connection from` (a pid may be reused).
+        let starts = matches!(name, Some("connection_from" | "dropbear_child_connection"));
         let open = match pid {
             Some(pid) => self.by_pid.get(&pid).copied(),
             None => self.current,
@@ -299,6 +316,26 @@ Connection from 127.0.0.1 port 2 on 127.0.0.1 port 22430 rdomain \"\"
             log.connections[0].fingerprints().collect::<Vec<_>>(),
             ["SHA256:x"]
         );
+    }
+
+    #[test]
+    fn dropbears_children_are_connections_even_when_a_pid_comes_back() {
+        let log = "\
+[10] Dec 06 21:58:21 Not backgrounding
+[11] Dec 06 21:58:21 Child connection from 127.0.0.1:1
+[11] Dec 06 21:58:21 Pubkey auth succeeded for 'amy' with ssh-ed25519 key SHA256:x from 127.0.0.1:1
+[11] Dec 06 21:58:22 Exit (amy) from <127.0.0.1:1>: Disconnect received
+[11] Dec 06 21:58:23 Child connection from 127.0.0.1:2
+[11] Dec 06 21:58:23 root login rejected
+[11] Dec 06 21:58:23 Exit before auth from <127.0.0.1:2>: (user 'root', 0 fails): Exited normally
+[10] Dec 06 21:58:24 Early exit: Terminated by signal
+";
+        let log = ServerLog::read(log.as_bytes()).unwrap();
+        let ports: Vec<_> = log.connections.iter().map(|c| c.port()).collect();
+        assert_eq!(ports, [Some(1), Some(2)]);
+        assert!(log.connections[0].failure().is_none());
+        let why = log.connections[1].failure().unwrap().line.line;
+        assert_eq!((why, log.connections[1].user()), (6, Some("root")));
     }
 
     #[test]

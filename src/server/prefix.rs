@@ -1,6 +1,7 @@
 //! The prefixes log collectors put before sshd's words: journalctl (short, short-iso,
-//! short-precise, with or without the host), syslog files (RFC 3164 and 5424) and none at all
-//! (`sshd -D -e`, `-E FILE`). What is left is the message the sshd grammar reads.
+//! short-precise, with or without the host), syslog files (RFC 3164 and 5424), Dropbear's own
+//! stderr (`dropbear -E`: `[PID] Mmm dd hh:mm:ss `) and none at all (`sshd -D -e`, `-E FILE`).
+//! What is left is the message the sshd grammar reads.
 
 /// Where one line of a server log comes from, once its prefix is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +18,7 @@ pub enum Origin<'a> {
 }
 
 /// The programs whose lines are a server's: OpenSSH 9.8+ logs a connection as `sshd-session`
-/// (and 10.0 its authentication as `sshd-auth`).
+/// (and 10.0 its authentication as `sshd-auth`); Dropbear as `dropbear`.
 const SSHD_TAGS: &[&str] = &["sshd", "sshd-session", "sshd-auth", "dropbear"];
 
 /// Reads the prefix of one line (without its line break).
@@ -25,6 +26,9 @@ pub fn origin(line: &str) -> Origin<'_> {
     let line = line.strip_suffix('\r').unwrap_or(line);
     if line.starts_with("-- ") {
         return Origin::Other;
+    }
+    if let Some(origin) = dropbear_stderr(line) {
+        return origin;
     }
     match after_timestamp(line) {
         Some(rest) => tagged(rest.trim_start_matches(' ')),
@@ -34,6 +38,20 @@ pub fn origin(line: &str) -> Origin<'_> {
             message: line,
         },
     }
+}
+
+/// Dropbear's `-E` line: `[812] Dec 06 20:47:28 msg` (its pid, then a local time without a year).
+fn dropbear_stderr(line: &str) -> Option<Origin<'_>> {
+    let (pid, rest) = line.strip_prefix('[')?.split_once("] ")?;
+    if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let message = after_timestamp(rest)?.strip_prefix(' ')?;
+    Some(Origin::Sshd {
+        host: None,
+        pid: Some(pid.parse().ok()?),
+        message,
+    })
 }
 
 /// `host sshd[123]: msg`, `sshd[123]: msg` (no host column), RFC 5424's `host sshd 123 - - msg`.
@@ -171,6 +189,24 @@ mod tests {
     }
 
     #[test]
+    fn dropbears_stderr_and_syslog_prefixes_are_read() {
+        let m = "Child connection from 127.0.0.1:35418";
+        for line in [
+            format!("[812] Dec 06 20:47:28 {m}"),
+            format!("[812] Dec  6 20:47:28 {m}"),
+            format!("Dec  6 20:47:28 router dropbear[812]: {m}"),
+            format!("2026-12-06T20:47:28+0000 router dropbear[812]: {m}"),
+        ] {
+            let host = (!line.starts_with('[')).then_some("router");
+            assert_eq!(origin(&line), sshd(host, Some(812), m), "{line}");
+        }
+        // Not a pid, or no time after it: the line is a message of its own.
+        for line in ["[x] Dec 06 20:47:28 m", "[812] m", "[] Dec 06 20:47:28 m"] {
+            assert_eq!(origin(line), sshd(None, None, line), "{line}");
+        }
+    }
+
+    #[test]
     fn no_prefix_of_any_bytes_panics() {
         for line in [
             "",
@@ -181,6 +217,10 @@ mod tests {
             "2026-12-06",
             "Dec 06 20:47:28 h sshd[x",
             "x[1]: y",
+            "[",
+            "[1] ",
+            "[1] Dec 06 20:47:28",
+            "[99999999999] Dec 06 20:47:28 m",
         ] {
             let _ = origin(line);
         }

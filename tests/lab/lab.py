@@ -30,6 +30,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SSHD = "/usr/sbin/sshd"
+DROPBEAR = "/usr/sbin/dropbear"         # Debian's dropbear-bin (bookworm: 2022.83)
 SFTP_SERVER = "/usr/lib/openssh/sftp-server"
 CLIENT = "vvvlab"
 CHOME = "/home/" + CLIENT
@@ -44,6 +45,9 @@ ACCOUNTS = {
     "vvvchroot": "/bin/bash",       # Match User -> ChrootDirectory (bad owner)
     "vvvbashrc": "/bin/bash",       # ~/.bashrc prints text unconditionally
 }
+
+# The password account of the live tests (tests/terminal.rs), for Dropbear's password logins.
+PASSWORD_USER, PASSWORD = "vvvlive", "live-Pa55word"
 
 DEFAULT_CONFIG = "Host *\n    BatchMode yes\n"
 MANGLES = {
@@ -1038,6 +1042,42 @@ S("git-repo-access-denied", "git-ssh-vvv-forced-command", "session",
   ak_options='command="echo \'ERROR: Repository not found.\' >&2; exit 1",no-pty ',
   expect=r"Repository not found")
 
+# ---- Dropbear instead of sshd: its own log (`-E`, stderr) is kept as <fixture>.sshd.log
+DB_KNOWN = ["dropbear_host_ed25519"]
+DB_PASSWORD = ("Host *\n    BatchMode no\n    PreferredAuthentications publickey,password\n"
+               "    NumberOfPasswordPrompts 3\n")
+DB_WRONG_PASSWORD = ["SSH_ASKPASS={t}/askpass-wrong", "SSH_ASKPASS_REQUIRE=force", "DISPLAY=:0"]
+PW_U = f"{PASSWORD_USER}@{HOST}"
+S("ok", "dropbear-ssh-vvv", "success", ssh("-vvv", "-p", "{p}", U, "true"), dropbear=[],
+  host_keys=DB_KNOWN, needs=DROPBEAR, expect=r"Exit status 0")
+S("auth-key-rejected", "dropbear-ssh-vvv", "auth", ssh("-vvv", "-p", "{p}", U, "true"),
+  dropbear=["-s"], authorized=["stranger"], host_keys=DB_KNOWN, needs=DROPBEAR,
+  expect=r"Permission denied \(publickey\)")
+S("auth-user-denied", "dropbear-ssh-vvv-nonexistent-user", "auth",
+  ssh("-vvv", "-p", "{p}", "vvvnosuchuser@" + HOST, "true"), dropbear=[], host_keys=DB_KNOWN,
+  needs=DROPBEAR, expect=r"Permission denied")
+# -G: logins only for members of a group (sshd's AllowGroups)
+S("auth-user-denied", "dropbear-ssh-vvv-group", "auth", ssh("-vvv", "-p", "{p}", U, "true"),
+  dropbear=["-G", "root"], host_keys=DB_KNOWN, needs=DROPBEAR, expect=r"Permission denied")
+# a login shell not in /etc/shells (vvvnologin's /usr/sbin/nologin): Dropbear refuses the account
+S("auth-user-denied", "dropbear-ssh-vvv-invalid-shell", "auth",
+  ssh("-vvv", "-p", "{p}", "vvvnologin@" + HOST, "true"), dropbear=[], host_keys=DB_KNOWN,
+  needs=DROPBEAR, expect=r"Permission denied")
+S("root-login-denied", "dropbear-ssh-vvv", "auth",
+  ssh("-vvv", "-p", "{p}", "root@" + HOST, "true"), dropbear=["-w"], host_keys=DB_KNOWN,
+  needs=DROPBEAR, expect=r"Permission denied")
+S("authorized-keys-perms", "dropbear-ssh-vvv", "auth", ssh("-vvv", "-p", "{p}", U, "true"),
+  dropbear=[], modes={".ssh/authorized_keys": 0o666}, host_keys=DB_KNOWN, needs=DROPBEAR,
+  expect=r"Permission denied")
+S("ok", "dropbear-ssh-vvv-password", "success", ssh("-vvv", "-p", "{p}", PW_U, "true"),
+  dropbear=[], host_keys=DB_KNOWN, config=DB_PASSWORD,
+  env=["SSH_ASKPASS={t}/askpass-right", "SSH_ASKPASS_REQUIRE=force", "DISPLAY=:0"],
+  needs=DROPBEAR, expect=r"Exit status 0")
+# wrong passwords (an askpass that answers wrong) until -T 2, Dropbear's MaxAuthTries, hangs up
+S("auth-too-many-failures", "dropbear-ssh-vvv-password", "auth",
+  ssh("-vvv", "-p", "{p}", PW_U, "true"), dropbear=["-T", "2"], host_keys=DB_KNOWN,
+  config=DB_PASSWORD, env=DB_WRONG_PASSWORD, needs=DROPBEAR, expect=r"Connection closed")
+
 # ---------------------------------------------------------------- lab
 
 
@@ -1099,6 +1139,15 @@ class Lab:
         askpass = self.t / "askpass-hang"
         askpass.write_text("#!/bin/sh\nexec sleep 12 >/dev/null 2>&1\n")
         os.chmod(askpass, 0o755)
+        # An askpass that answers with a wrong password.
+        wrong = self.t / "askpass-wrong"
+        wrong.write_text("#!/bin/sh\necho not-the-password\n")
+        os.chmod(wrong, 0o755)
+        right = self.t / "askpass-right"
+        right.write_text(f"#!/bin/sh\necho '{PASSWORD}'\n")
+        os.chmod(right, 0o755)
+        if os.path.exists(DROPBEAR):
+            self.setup_dropbear()
         # The socket an agent left behind when it died (tmux/screen keep its SSH_AUTH_SOCK).
         stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         stale.bind(str(self.t / "stale-agent.sock"))
@@ -1128,6 +1177,21 @@ class Lab:
         rak = self.t / "root_authorized_keys"
         rak.write_text(self.pub("client_ed25519"))
         os.chmod(rak, 0o644)
+
+    def setup_dropbear(self):
+        """Dropbear's own host key (dropbearkey, in the temp dir) with its public half in OpenSSH's
+        form for known_hosts, and the live tests' password account."""
+        key = self.keys / "dropbear_host_ed25519"
+        run(["dropbearkey", "-t", "ed25519", "-f", str(key)], stderr=subprocess.DEVNULL)
+        pub = subprocess.run(["dropbearkey", "-y", "-f", str(key)], check=True, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
+        line = next(ln for ln in pub.splitlines() if ln.startswith("ssh-"))
+        (self.keys / "dropbear_host_ed25519.pub").write_text(line + "\n")
+        try:
+            pwd.getpwnam(PASSWORD_USER)
+        except KeyError:
+            run(["useradd", "-m", "-s", "/bin/sh", PASSWORD_USER])
+        subprocess.run(["chpasswd"], input=f"{PASSWORD_USER}:{PASSWORD}\n", text=True, check=True)
 
     def make_special_keys(self):
         """A key with a passphrase, and user certificates from a throwaway CA: one expired, one
@@ -1217,7 +1281,9 @@ class Lab:
         known = sc.get("known", "good")
         hk = []
         if known in ("good", "changed"):
-            names = ["host_ed25519", "host_rsa"] if known == "good" else ["other_host_ed25519"]
+            names = sc.get("host_keys", ["host_ed25519", "host_rsa"])
+            if known == "changed":
+                names = ["other_host_ed25519"]
             for p in ports[:2]:
                 for n in names:
                     kt, kb = self.pub(n).split()[:2]
@@ -1279,6 +1345,25 @@ class Lab:
             time.sleep(0.02)
         raise RuntimeError("sshd did not start listening")
 
+    def start_dropbear(self, args, port_, logpath):
+        """Dropbear in the foreground (-F), logging to stderr (-E) into logpath."""
+        logf = open(logpath, "wb")
+        p = subprocess.Popen([DROPBEAR, "-F", "-E", "-p", f"{HOST}:{port_}",
+                              "-r", str(self.keys / "dropbear_host_ed25519"), *args],
+                             stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        logf.close()
+        STARTED.append(p)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            # Dropbear listens before it says it stays in the foreground.
+            if b"Not backgrounding" in Path(logpath).read_bytes():
+                return p
+            if p.poll() is not None:
+                raise RuntimeError(f"dropbear exited: {Path(logpath).read_text(errors='replace')}")
+            time.sleep(0.02)
+        raise RuntimeError("dropbear did not start listening")
+
     def client_cmd(self, argv, timeout=CLIENT_TIMEOUT, env=()):
         return ["runuser", "-u", CLIENT, "--", "env", "-i", f"HOME={CHOME}", f"USER={CLIENT}",
                 f"LOGNAME={CLIENT}", "PATH=/usr/bin:/bin", *env, "timeout", str(timeout)] + argv
@@ -1335,6 +1420,10 @@ class Lab:
                 lp = d / "sshd.log"
                 cfg = self.sshd_config(sc, sc["sshd"], sc.get("match", []), ports[0], d)
                 sshds.append(self.start_sshd(cfg, ports[0], lp))
+                logs.append(lp)
+            if sc.get("dropbear") is not None:
+                lp = d / "sshd.log"
+                sshds.append(self.start_dropbear(sc["dropbear"], ports[0], lp))
                 logs.append(lp)
             if sc.get("sshd2") is not None:
                 lp = d / "sshd2.log"

@@ -5,6 +5,7 @@
 //! `Connection from A port P on B port Q` line where it does not (`sshd -D -e`). A MaxStartups
 //! or penalty drop is a connection of its own: sshd closed it before forking for it.
 
+mod clock;
 mod event;
 mod pair;
 mod prefix;
@@ -17,7 +18,7 @@ use serde::Serialize;
 use crate::timeline::Phase;
 
 pub use event::{event_names, EventKind, ServerEvent, Values};
-pub use pair::{pair, Pairing, Sureness};
+pub use pair::{pair, Agreed, Pairing, Sureness};
 
 /// One sshd line of the server log.
 #[derive(Debug, Clone, Serialize)]
@@ -31,6 +32,9 @@ pub struct ServerLine {
     pub host: Option<String>,
     #[serde(skip)]
     pub event: Option<ServerEvent>,
+    /// The time its prefix carries, for pairing.
+    #[serde(skip)]
+    pub stamp: Option<clock::Stamp>,
 }
 
 /// What sshd logged about one client connection.
@@ -203,6 +207,7 @@ impl Grouper {
             text: text.trim_end_matches('\r').to_string(),
             host: host.map(str::to_string),
             event,
+            stamp: prefix::timestamp(&text).and_then(clock::Stamp::read),
         };
         if name == Some("drop_connection") {
             self.open(None, line);

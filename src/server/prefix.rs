@@ -125,6 +125,14 @@ fn after_timestamp(line: &str) -> Option<&str> {
     Some(frac)
 }
 
+/// The time a line's prefix carries (`Dec  6 20:47:28`, `2026-12-06T20:47:28+0000`), for pairing
+/// by time (`clock.rs` reads it).
+pub fn timestamp(line: &str) -> Option<&str> {
+    let rest = after_timestamp(line)?;
+    let start = strip_5424_header(line).map_or(0, |after| line.len() - after.len());
+    line.get(start..line.len() - rest.len())
+}
+
 /// RFC 5424's `<PRI>VERSION ` before the timestamp.
 fn strip_5424_header(line: &str) -> Option<&str> {
     let rest = line.strip_prefix('<')?;
@@ -171,6 +179,28 @@ mod tests {
     }
 
     #[test]
+    fn the_time_of_a_prefix_is_kept() {
+        for (line, time) in [
+            ("Dec  6 20:47:28 web1 sshd[1]: x", Some("Dec  6 20:47:28")),
+            (
+                "Dec 06 20:47:28.123456 sshd[1]: x",
+                Some("Dec 06 20:47:28.123456"),
+            ),
+            (
+                "2026-12-06T20:47:28+0000 web1 sshd[1]: x",
+                Some("2026-12-06T20:47:28+0000"),
+            ),
+            (
+                "<38>1 2026-12-06T20:47:28.1Z web1 sshd 1 - - x",
+                Some("2026-12-06T20:47:28.1Z"),
+            ),
+            ("Connection from 127.0.0.1 port 1", None),
+        ] {
+            assert_eq!(timestamp(line), time, "{line}");
+        }
+    }
+
+    #[test]
     fn no_prefix_of_any_bytes_panics() {
         for line in [
             "",
@@ -183,6 +213,7 @@ mod tests {
             "x[1]: y",
         ] {
             let _ = origin(line);
+            let _ = timestamp(line);
         }
     }
 }

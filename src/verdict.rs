@@ -80,7 +80,8 @@ pub struct ServerEvidence {
     /// Why: what both logs show alike (`key`, `user`, `port`, `time`, `outcome`), the most
     /// telling first; empty when nothing but the order chose it.
     pub agreed: Vec<&'static str>,
-    /// How many other server connections fit as well; the latest was chosen (see `server::pair`).
+    /// How many other server connections fit as well (all but outcome and order considered):
+    /// the latest whose outcome agrees was chosen, else the latest (see `server::pair`).
     pub equals: usize,
     /// sshd's process id, when the log carries it.
     pub pid: Option<u32>,

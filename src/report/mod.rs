@@ -143,7 +143,7 @@ fn connection_label(session: &SessionVerdict) -> String {
 }
 
 /// Why a server connection was paired, as the "Server log" section says it: `high sureness:
-/// key, user and port agree; the latest of 3 that fit as well`.
+/// key, user and port agree; 3 fit as well, the latest chosen`.
 fn why_paired(server: &ServerEvidence) -> String {
     let sureness = server.sureness.map_or("", |s| s.id());
     let mut why = format!("{sureness} sureness");
@@ -156,7 +156,11 @@ fn why_paired(server: &ServerEvidence) -> String {
     }
     if server.equals > 0 {
         let n = server.equals + 1;
-        why.push_str(&format!("; the latest of {n} that fit as well"));
+        let which = match server.agreed.contains(&"outcome") {
+            true => "the latest whose outcome agrees",
+            false => "the latest",
+        };
+        why.push_str(&format!("; {n} fit as well, {which} chosen"));
     }
     why
 }

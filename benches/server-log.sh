@@ -6,10 +6,12 @@
 #
 #   benches/server-log.sh [BASELINE_BINARY]
 #
-# Figures of the run that introduced the fast path (2 cores shared with other builds, release,
+# Figures (2 cores shared with other helpers' builds, so wall times are noisy; release,
 # hyperfine 3 runs, 200 MB, 2.11 M lines, ~85% of them sshd debug chatter or other daemons'):
-#   before (every sshd line parsed by pest): 6.86 s (user 3.71 s), 308 k lines/s, 29 MB/s
-#   after  (lines without an event literal skip pest): 4.19 s (user 1.73 s), 505 k lines/s, 48 MB/s
+#   before (every sshd line parsed by pest):  7.17 s (user 3.44 s), 295 k lines/s, 28 MB/s, 765 MB RSS
+#   fast path (no pest for lines without an event's literal):
+#                                             4.19 s (user 1.73 s), 505 k lines/s, 48 MB/s
+#   + events boxed, host names shared:        3.49 s (user 1.64 s), 606 k lines/s, 57 MB/s, 446 MB RSS
 # What is left is mostly allocation: every sshd line is kept with its text (`ServerLine`).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -472,6 +472,13 @@ fn standard_input_is_either_log_not_both() {
     assert_eq!(code, 2);
 }
 
+/// A timed client log (auth-user-denied's, as VS Code shows it), read once.
+static TIMED_CLIENT: std::sync::LazyLock<vvvexplain::timeline::Timeline> =
+    std::sync::LazyLock::new(|| {
+        let client = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(DENIED));
+        timeline_of(timed(&client.unwrap(), "20:47").as_bytes()).unwrap()
+    });
+
 proptest::proptest! {
     /// No bytes make reading a server log panic, and nothing but sshd's lines is kept.
     #[test]
@@ -479,7 +486,7 @@ proptest::proptest! {
         lines in proptest::collection::vec(
             proptest::prop_oneof![
                 proptest::collection::vec(proptest::num::u8::ANY, 0..80),
-                "(Dec  6 20:47:28 h |<1>1 2026-12-06T20:47:28Z h sshd 9 - - )?(sshd\\[[0-9]{1,6}\\]: )?(Connection from |Failed publickey for |User |drop connection #)[ -~]{0,60}"
+                "(Dec  6 20:47:28 h |<1>1 2026-12-06T20:47:28Z h sshd 9 - - |2026-12-06T2[0-9]:[0-9]{2}:[0-9]{2}[-+][0-9]{2}:?[0-9]{2} h )?(sshd\\[[0-9]{1,6}\\]: )?(Connection from |Failed publickey for |User |drop connection #)[ -~]{0,60}"
                     .prop_map(String::into_bytes),
             ],
             0..40,
@@ -491,5 +498,7 @@ proptest::proptest! {
             proptest::prop_assert!(connection.address().is_some());
             let _ = connection.failure();
         }
+        // Pairing with a timed client reads every server time without panic.
+        let _ = vvvexplain::server::pair(&log, &TIMED_CLIENT.sessions[0]);
     }
 }

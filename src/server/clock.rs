@@ -42,7 +42,7 @@ impl Stamp {
     fn utc(self) -> Option<u64> {
         let shift = i64::from(self.offset?) * 60 * 1000;
         let day = DAY as i64;
-        Some((self.millis as i64 - shift).rem_euclid(day) as u64)
+        Some(((self.millis % DAY) as i64 - shift).rem_euclid(day) as u64)
     }
 }
 
@@ -134,11 +134,12 @@ impl Run {
 /// How far `at` lies outside `first..=last` on a clock that turns every `period` (the run may
 /// pass midnight: `last` before `first`).
 fn outside(first: u64, last: u64, at: u64, period: u64) -> u64 {
+    let (first, last, at) = (first % DAY, last % DAY, at % DAY);
     let length = (last + DAY - first) % DAY;
     if length >= period {
         return 0;
     }
-    let past_first = (at + DAY - first % DAY) % DAY % period;
+    let past_first = (at + DAY - first) % DAY % period;
     if past_first <= length {
         0
     } else {
@@ -204,5 +205,35 @@ mod tests {
         // Across midnight.
         let late = run("23:59:58", "00:00:03");
         assert_eq!(late.apart(stamp("00:00:01")).millis, 0);
+    }
+
+    #[test]
+    fn no_clock_makes_it_panic() {
+        let odd = Stamp {
+            millis: u64::MAX / 2,
+            offset: Some(-9999),
+        };
+        let run = Run {
+            first: odd,
+            last: Stamp {
+                millis: 0,
+                offset: None,
+            },
+        };
+        for at in ["99:99:99.999", "00:00:00", "2026-12-06T23:59:59-23:59"] {
+            let _ = run.apart(stamp(at));
+        }
+        let _ = run.apart(odd);
+        for text in [
+            "",
+            "Z",
+            "+0100",
+            "-",
+            "12:00:00+",
+            "1:2:3-9:99",
+            "\u{e9}12:00:00-01:00",
+        ] {
+            let _ = Stamp::read(text);
+        }
     }
 }

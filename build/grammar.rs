@@ -1,6 +1,7 @@
-//! The line parser and the tables of its fast path, derived from `grammar/openssh.pest`.
+//! The line parser and the tables of its fast path, derived from `grammar/openssh.pest` (and,
+//! for the sshd grammar, its plain parser and the literals of its events, `anchor_literals`).
 //!
-//! Six things come out of the grammar here:
+//! Six things come out of the client grammar here:
 //! - the parser: pest's generator runs here rather than through `#[derive(Parser)]`, so that the
 //!   entry rules below are part of it;
 //! - for each alternative of `event`, an entry rule: `line` with `event` narrowed to that one
@@ -184,14 +185,74 @@ impl<'a> Grammar<'a> {
         leads_to
     }
 
+    /// For each alternative of `event`, in order: the clauses of literals a line must satisfy
+    /// for it to match (each: the line contains one of the clause's literals). Empty for an
+    /// alternative that needs no literal.
+    fn requirements(&self) -> Vec<Vec<BTreeSet<String>>> {
+        let by_name = self.by_name();
+        self.alternatives
+            .iter()
+            .map(|name| required(by_name[name.as_str()], &by_name, 0))
+            .collect()
+    }
+
+    /// Which clause of each alternative is its anchor, the one searched for first: the one with
+    /// the most telling literals (long, and needed by few other events).
+    fn anchors(requirements: &[Vec<BTreeSet<String>>]) -> Vec<usize> {
+        // How many alternatives need each literal: one that many share says little.
+        let mut users: HashMap<&str, usize> = HashMap::new();
+        for clauses in requirements {
+            let mut mine: BTreeSet<&str> = BTreeSet::new();
+            mine.extend(clauses.iter().flatten().map(String::as_str));
+            for literal in mine {
+                *users.entry(literal).or_default() += 1;
+            }
+        }
+        let telling = |clause: &BTreeSet<String>| {
+            clause
+                .iter()
+                .map(|l| l.len() as isize - 4 * (users[l.as_str()] as isize - 1))
+                .min()
+                .unwrap_or(0)
+        };
+        requirements
+            .iter()
+            .map(|clauses| {
+                (0..clauses.len())
+                    .rev()
+                    .max_by_key(|&i| telling(&clauses[i]))
+                    .unwrap_or(0)
+            })
+            .collect()
+    }
+
+    /// Rust code of a grammar's literal filter, for a grammar parsed without entry rules (the
+    /// sshd grammar): `EVENT_ANCHORS`, every literal of every event's anchor clause. A line that
+    /// contains none of them is no event (each event needs one of its anchor's literals), so
+    /// it need not be parsed. `None` when some event needs no literal.
+    pub fn anchor_literals(&self) -> String {
+        let requirements = self.requirements();
+        let mut literals = BTreeSet::new();
+        let complete = !requirements.iter().any(Vec::is_empty);
+        for (clauses, anchor) in requirements.iter().zip(Self::anchors(&requirements)) {
+            literals.extend(clauses.get(anchor).into_iter().flatten());
+        }
+        let literals: Vec<String> = literals.iter().map(|l| format!("{l:?}")).collect();
+        let value = match complete {
+            true => format!("Some(&[{}])", literals.join(", ")),
+            false => "None".to_string(),
+        };
+        format!(
+            "/// Every literal of every event's anchor clause: a line holding none is no event\n\
+             /// (`None`: some event needs no literal, every line is parsed).\n\
+             static EVENT_ANCHORS: Option<&[&str]> = {value};\n"
+        )
+    }
+
     /// Rust code of the fast path's tables.
     pub fn tables(&self) -> String {
         let by_name = self.by_name();
-        let requirements: Vec<Vec<BTreeSet<String>>> = self
-            .alternatives
-            .iter()
-            .map(|name| required(by_name[name.as_str()], &by_name, 0))
-            .collect();
+        let requirements = self.requirements();
         let mut code = String::from(
             "/// Every alternative of the grammar's `event`, in order: its entry rule, the clauses a\n\
              /// line must satisfy for it to match (each: the line contains one of the literals) and\n\
@@ -201,29 +262,11 @@ impl<'a> Grammar<'a> {
         if requirements.iter().any(Vec::is_empty) {
             code.push_str("static EVENT_ALTERNATIVES: Option<&[EventAlternative]> = None;\n");
         } else {
-            // How many alternatives need each literal: one that many share says little.
-            let mut users: HashMap<&str, usize> = HashMap::new();
-            for clauses in &requirements {
-                let mut mine: BTreeSet<&str> = BTreeSet::new();
-                mine.extend(clauses.iter().flatten().map(String::as_str));
-                for literal in mine {
-                    *users.entry(literal).or_default() += 1;
-                }
-            }
-            // The anchor is the clause with the most telling literals: long and not shared.
-            let telling = |clause: &BTreeSet<String>| {
-                clause
-                    .iter()
-                    .map(|l| l.len() as isize - 4 * (users[l.as_str()] as isize - 1))
-                    .min()
-                    .unwrap_or(0)
-            };
             code.push_str("static EVENT_ALTERNATIVES: Option<&[EventAlternative]> = Some(&[\n");
-            for (name, clauses) in self.alternatives.iter().zip(&requirements) {
-                let anchor = (0..clauses.len())
-                    .rev()
-                    .max_by_key(|&i| telling(&clauses[i]))
-                    .unwrap_or(0);
+            let anchors = Self::anchors(&requirements);
+            for ((name, clauses), anchor) in
+                self.alternatives.iter().zip(&requirements).zip(anchors)
+            {
                 let clauses: Vec<String> = clauses
                     .iter()
                     .map(|c| {

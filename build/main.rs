@@ -1,5 +1,5 @@
-//! Build script: embeds the built-in rules and turns `grammar/openssh.pest` into the line parser
-//! with the tables its fast path needs.
+//! Build script: embeds the built-in rules and turns `grammar/openssh.pest` and
+//! `grammar/sshd.pest` into their line parsers with the tables their fast paths need.
 //!
 //! Everything here is derived from the two sources of truth, `rules/` and the grammar; nothing
 //! about OpenSSH's messages is written in this script.
@@ -34,11 +34,13 @@ fn main() {
     write("grammar_tables.rs", grammar.tables());
     write("grammar_events.rs", grammar.events());
 
-    // sshd's own messages (`--server-log`): a plain parser, no fast-path tables.
+    // sshd's own messages (`--server-log`): a plain parser, and the literals that let a line
+    // that is no event skip it.
     let path = root.join("grammar/sshd.pest");
     println!("cargo:rerun-if-changed={}", path.display());
     let text = std::fs::read_to_string(&path).expect("read grammar/sshd.pest");
     let grammar = grammar::Grammar::read(&text);
     write("sshd_parser.rs", grammar.plain_parser("SshdGrammar"));
     write("sshd_events.rs", grammar.events());
+    write("sshd_tables.rs", grammar.anchor_literals());
 }

@@ -470,7 +470,7 @@ fn strip_ansi(text: &str) -> Cow<'_, str> {
 }
 
 /// `10:15:02.431` (inside any of the time formats above) as milliseconds of the day.
-fn clock_millis(time: &str) -> Option<u64> {
+pub(crate) fn clock_millis(time: &str) -> Option<u64> {
     if let Some(seconds) = time.strip_prefix('+').and_then(|t| t.strip_suffix('s')) {
         let seconds: f64 = seconds.parse().ok()?;
         return Some((seconds * 1000.0).round() as u64);

@@ -77,6 +77,12 @@ pub struct ServerEvidence {
     /// server log is used.
     pub paired: bool,
     pub sureness: Option<Sureness>,
+    /// Why: what both logs show alike (`key`, `user`, `port`, `time`, `outcome`), the most
+    /// telling first; empty when nothing but the order chose it.
+    pub agreed: Vec<&'static str>,
+    /// How many other server connections fit as well (all but outcome and order considered):
+    /// the latest whose outcome agrees was chosen, else the latest (see `server::pair`).
+    pub equals: usize,
     /// sshd's process id, when the log carries it.
     pub pid: Option<u32>,
     /// Where that connection's lines are in the server log (its line numbers).
@@ -301,6 +307,8 @@ fn server_evidence(pairing: Option<server::Pairing<'_>>) -> ServerEvidence {
     ServerEvidence {
         paired: pairing.is_some(),
         sureness: pairing.map(|p| p.sureness),
+        agreed: pairing.map(|p| p.agreed.names()).unwrap_or_default(),
+        equals: pairing.map_or(0, |p| p.equals),
         pid: connection.and_then(|c| c.pid),
         first_line: connection.map(|c| c.first_line()),
         last_line: connection.map(|c| c.last_line()),

@@ -168,6 +168,12 @@ fn with_its_server_log_every_scenario_has_its_exact_cause_on_top() {
 /// The scenario's lines (as auth.log has them, under sshd process 4242) among a few thousand
 /// other connections' lines, some of them the same user's with another key.
 fn busy(scenario: &str) -> String {
+    busy_with(scenario, 3000)
+}
+
+/// The scenario's lines among `others` other connections' lines (the scenario after every
+/// thousandth's 500th).
+fn busy_with(scenario: &str, others: u32) -> String {
     let mut out = String::new();
     let scenario: Vec<String> = collected(scenario, &|program, _| {
         format!("Dec  6 20:47:28 lab {program}[4242]: ")
@@ -175,7 +181,7 @@ fn busy(scenario: &str) -> String {
     .lines()
     .map(str::to_string)
     .collect();
-    for i in 0..3000u32 {
+    for i in 0..others {
         let pid = 10_000 + i;
         let user = if i % 7 == 0 {
             "vvvlab".to_string()
@@ -224,6 +230,99 @@ fn a_busy_servers_log_still_pairs_the_right_connection() {
         assert_eq!(server.pid, Some(4242), "{id}");
         assert_eq!(verdict.decision.causes[0].id, id);
     }
+}
+
+#[test]
+fn pairing_costs_the_same_per_server_line_however_busy_the_server() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/auth-key-rejected/fixtures");
+    let raw = std::fs::read_to_string(fixtures.join("ssh-vvv.sshd.log")).unwrap();
+    let client = std::fs::File::open(fixtures.join("ssh-vvv.log")).unwrap();
+    let timeline = timeline_of(std::io::BufReader::new(client)).unwrap();
+    // Server lines looked at per server line read, for a busy and a four times busier server.
+    let per_line = |others: u32| {
+        let log = ServerLog::read(busy_with(&raw, others).as_bytes()).unwrap();
+        let pairing = vvvexplain::server::pair(&log, &timeline.sessions[0]).unwrap();
+        assert_eq!(pairing.connection.pid, Some(4242));
+        pairing.lines_examined as f64 / log.lines_read as f64
+    };
+    let (busy, busier) = (per_line(1000), per_line(4000));
+    assert!(busy <= 2.0 && busier <= 2.0, "{busy} {busier}");
+    assert!((busier - busy).abs() < 0.05, "{busy} then {busier}");
+}
+
+/// The client's lines as VS Code's output panel shows them, `[21:00:00.123] debug1: …`, from
+/// `start` (`hh:mm`) on, a second every fifty lines.
+fn timed(client: &str, start: &str) -> String {
+    let lines = client.lines().enumerate();
+    let timed = lines.map(|(i, line)| format!("[{start}:{:02}.123] {line}\n", i / 50));
+    timed.collect()
+}
+
+/// The scenario's server lines as `journalctl -u ssh` shows them, logged at `clock`
+/// (`hh:mm:ss`) by sshd process `pid`.
+fn journal_at(raw: &str, pid: u32, clock: &str) -> String {
+    collected(raw, &|program, _| {
+        format!("Dec 06 {clock} lab {program}[{pid}]: ")
+    })
+}
+
+/// The server evidence of the client's first connection, paired within `server`.
+fn paired(client: &str, server: &str) -> serde_json::Value {
+    let rules = RuleSet::builtin().unwrap();
+    let timeline = timeline_of(client.as_bytes()).unwrap();
+    let log = ServerLog::read(server.as_bytes()).unwrap();
+    let verdict = Verdict::build_with_server(&timeline, &rules, Some(&log)).unwrap();
+    serde_json::to_value(verdict.decision.server.as_ref().unwrap()).unwrap()
+}
+
+#[test]
+fn the_connection_logged_during_the_clients_run_is_paired_whatever_the_time_zones() {
+    let client = std::fs::read_to_string(DENIED).unwrap();
+    let raw = std::fs::read_to_string(DENIED_SERVER).unwrap();
+    // The client's local time is UTC+1; the journal is in UTC. The same refusal was logged twice;
+    // the later one, seven minutes after the client's run, is not its.
+    let client = timed(&client, "21:00");
+    let server = journal_at(&raw, 100, "20:00:01") + &journal_at(&raw, 200, "20:07:40");
+    let v = paired(&client, &server);
+    assert_eq!(v["pid"], 100, "{v}");
+    assert_eq!(v["agreed"], serde_json::json!(["user", "port", "time"]));
+    // Agreeing only once a zone difference is allowed for does not raise the sureness.
+    assert_eq!(v["sureness"], "medium");
+    assert_eq!(v["equals"], 0);
+
+    // On one clock it does.
+    let server = journal_at(&raw, 100, "21:00:01") + &journal_at(&raw, 200, "21:07:40");
+    let v = paired(&client, &server);
+    assert_eq!((&v["pid"], &v["sureness"]), (&100.into(), &"high".into()));
+
+    // Neither logged during the run: the nearest.
+    let server = journal_at(&raw, 100, "20:03:00") + &journal_at(&raw, 200, "20:07:40");
+    let v = paired(&client, &server);
+    assert_eq!(v["pid"], 100, "{v}");
+    assert_eq!(v["agreed"], serde_json::json!(["user", "port"]));
+}
+
+#[test]
+fn among_equals_without_times_the_latest_whose_outcome_agrees_is_paired() {
+    let client = std::fs::read_to_string(DENIED).unwrap();
+    let raw = std::fs::read_to_string(DENIED_SERVER).unwrap();
+    let refused = |pid| journal_at(&raw, pid, "20:47:28");
+    // The same user let in later, by password (auth.c's `Accepted %s for %s from %s port %d`).
+    let let_in = "Dec 06 20:47:29 lab sshd[300]: Connection from 127.0.0.1 port 60000 on 127.0.0.1 port 22430 rdomain \"\"\n\
+                  Dec 06 20:47:29 lab sshd[300]: Accepted password for vvvlab from 127.0.0.1 port 60000 ssh2\n";
+    let v = paired(&client, &(refused(100) + &refused(200)));
+    assert_eq!((&v["pid"], &v["equals"]), (&200.into(), &1.into()), "{v}");
+    assert_eq!(v["sureness"], "medium");
+    let server = std::env::temp_dir().join(format!("vvv-equals-{}.log", std::process::id()));
+    std::fs::write(&server, refused(100) + &refused(200)).unwrap();
+    let (human, _) = run(&[DENIED, "--server-log", server.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&server);
+    let why = "(medium sureness: user, port and outcome agree; 2 fit as well, the latest whose \
+               outcome agrees chosen)";
+    assert!(human.replace("\n  ", " ").contains(why), "{human}");
+    let v = paired(&client, &(refused(100) + let_in));
+    assert_eq!(v["pid"], 100, "{v}");
+    assert_eq!(v["agreed"], serde_json::json!(["user", "port", "outcome"]));
 }
 
 #[test]
@@ -283,12 +382,17 @@ fn the_report_shows_and_cites_the_paired_server_lines() {
         human.contains("Paired with the server's connection at server lines 8–"),
         "{human}"
     );
+    assert!(
+        human.contains("(medium sureness: user and port agree)."),
+        "{human}"
+    );
     assert!(human.contains("  server 33: User vvvlab"), "{human}");
 
     let (json, _) = run(&[DENIED, "--server-log", DENIED_SERVER, "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["server"]["paired"], true);
     assert_eq!(v["server"]["sureness"], "medium");
+    assert_eq!(v["server"]["agreed"], serde_json::json!(["user", "port"]));
     assert_eq!(v["server"]["first_line"], 8);
     assert_eq!(v["causes"][0]["id"], "auth-user-denied");
     assert_eq!(v["causes"][0]["confidence"], "high");
@@ -475,6 +579,13 @@ fn standard_input_is_either_log_not_both() {
     assert_eq!(code, 2);
 }
 
+/// A timed client log (auth-user-denied's, as VS Code shows it), read once.
+static TIMED_CLIENT: std::sync::LazyLock<vvvexplain::timeline::Timeline> =
+    std::sync::LazyLock::new(|| {
+        let client = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(DENIED));
+        timeline_of(timed(&client.unwrap(), "20:47").as_bytes()).unwrap()
+    });
+
 proptest::proptest! {
     /// No bytes make reading a server log panic, and nothing but sshd's (and Dropbear's) lines is kept.
     #[test]
@@ -482,7 +593,7 @@ proptest::proptest! {
         lines in proptest::collection::vec(
             proptest::prop_oneof![
                 proptest::collection::vec(proptest::num::u8::ANY, 0..80),
-                "(Dec  6 20:47:28 h |<1>1 2026-12-06T20:47:28Z h sshd 9 - - |\\[[0-9]{1,6}\\] Dec 06 20:47:28 )?((sshd|dropbear)\\[[0-9]{1,6}\\]: )?(Connection from |Failed publickey for |User |drop connection #|Child connection from |Exit before auth from <|Pubkey auth succeeded for ')[ -~]{0,60}"
+                "(Dec  6 20:47:28 h |<1>1 2026-12-06T20:47:28Z h sshd 9 - - |\\[[0-9]{1,6}\\] Dec 06 20:47:28 |2026-12-06T2[0-9]:[0-9]{2}:[0-9]{2}[-+][0-9]{2}:?[0-9]{2} h )?((sshd|dropbear)\\[[0-9]{1,6}\\]: )?(Connection from |Failed publickey for |User |drop connection #|Child connection from |Exit before auth from <|Pubkey auth succeeded for ')[ -~]{0,60}"
                     .prop_map(String::into_bytes),
             ],
             0..40,
@@ -494,6 +605,8 @@ proptest::proptest! {
             proptest::prop_assert!(connection.address().is_some());
             let _ = connection.failure();
         }
+        // Pairing with a timed client reads every server time without panic.
+        let _ = vvvexplain::server::pair(&log, &TIMED_CLIENT.sessions[0]);
     }
 }
 

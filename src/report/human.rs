@@ -7,7 +7,7 @@ use owo_colors::{OwoColorize, Style};
 
 use super::shown::{self, Shown};
 use super::text::{clip, columns, wrap, wrap_command};
-use super::{connection_label, line_range, outcome_word, status_mark, Detail, View};
+use super::{connection_label, line_range, outcome_word, status_mark, why_paired, Detail, View};
 use crate::rules::{Side, Step};
 use crate::timeline::{LineRef, Outcome};
 use crate::verdict::{Cause, PhaseStatus, SessionVerdict, Verdict};
@@ -355,15 +355,15 @@ impl Report<'_> {
             .pid
             .map(|p| format!("sshd {p}, "))
             .unwrap_or_default();
-        let sureness = server.sureness.map_or("", |s| s.id());
         let lines = if server.first_line == server.last_line {
             "line"
         } else {
             "lines"
         };
         let text = format!(
-            "Paired with the server's connection at {pid}server {lines} {} ({sureness} sureness).",
-            line_range(server.first_line, server.last_line)
+            "Paired with the server's connection at {pid}server {lines} {} ({}).",
+            line_range(server.first_line, server.last_line),
+            why_paired(server)
         );
         self.para(&text, "  ", "  ", s.plain)?;
         for line in server.lines.iter().take(SERVER_LINES_SHOWN) {

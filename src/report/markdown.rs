@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::shown;
-use super::{connection_label, line_range, outcome_word, status_mark, View};
+use super::{connection_label, line_range, outcome_word, status_mark, why_paired, View};
 use crate::rules::Side;
 use crate::verdict::{Cause, SessionVerdict, Verdict};
 
@@ -172,9 +172,9 @@ fn write_server(out: &mut dyn Write, v: &SessionVerdict) -> io::Result<()> {
         .unwrap_or_default();
     writeln!(
         out,
-        "Paired with the server's connection at {pid}server lines {} ({} sureness).",
+        "Paired with the server's connection at {pid}server lines {} ({}).",
         line_range(server.first_line, server.last_line),
-        server.sureness.map_or("", |s| s.id())
+        why_paired(server)
     )?;
     writeln!(out)?;
     for line in &server.lines {

@@ -13,7 +13,7 @@ use std::io::{self, Write};
 pub use styles::Styles;
 
 use crate::timeline::{Outcome, Role};
-use crate::verdict::{PhaseStatus, SessionVerdict, Verdict};
+use crate::verdict::{PhaseStatus, ServerEvidence, SessionVerdict, Verdict};
 
 /// The output formats of `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -140,6 +140,29 @@ fn connection_label(session: &SessionVerdict) -> String {
         "lines {}{role}",
         line_range(Some(c.first_line), Some(c.last_line))
     )
+}
+
+/// Why a server connection was paired, as the "Server log" section says it: `high sureness:
+/// key, user and port agree; 3 fit as well, the latest chosen`.
+fn why_paired(server: &ServerEvidence) -> String {
+    let sureness = server.sureness.map_or("", |s| s.id());
+    let mut why = format!("{sureness} sureness");
+    if let Some((last, rest)) = server.agreed.split_last() {
+        let what = match rest {
+            [] => format!("{last} agrees"),
+            _ => format!("{} and {last} agree", rest.join(", ")),
+        };
+        why.push_str(&format!(": {what}"));
+    }
+    if server.equals > 0 {
+        let n = server.equals + 1;
+        let which = match server.agreed.contains(&"outcome") {
+            true => "the latest whose outcome agrees",
+            false => "the latest",
+        };
+        why.push_str(&format!("; {n} fit as well, {which} chosen"));
+    }
+    why
 }
 
 /// `12–40`, `12`, or nothing.

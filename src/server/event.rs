@@ -1,5 +1,6 @@
 //! sshd's own messages typed by `grammar/sshd.pest`: which event a message is and the values it
-//! names (user, address, ports, key, reason).
+//! names (user, address, ports, key, reason). A message that holds none of the literals the
+//! grammar's events need (derived by the build script) is not parsed.
 
 use pest::Parser;
 
@@ -20,6 +21,18 @@ mod generated {
 use generated::Rule;
 
 include!(concat!(env!("OUT_DIR"), "/sshd_events.rs"));
+include!(concat!(env!("OUT_DIR"), "/sshd_tables.rs"));
+
+/// Whether a message may be an event: it holds a literal one of them needs (the fast path: most
+/// lines of a server log are debug chatter no event needs pest to tell).
+fn may_be_event(message: &str) -> bool {
+    static ANCHORS: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> =
+        std::sync::OnceLock::new();
+    let anchors = ANCHORS.get_or_init(|| {
+        EVENT_ANCHORS.and_then(|literals| aho_corasick::AhoCorasick::new(literals).ok())
+    });
+    anchors.as_ref().is_none_or(|a| a.is_match(message))
+}
 
 /// Which of the sshd grammar's events a line is (an index into its event names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -68,6 +81,14 @@ pub struct ServerEvent {
 /// Types one message (the line without its collector's prefix); `None` for a line no event of
 /// the grammar knows.
 pub fn parse(message: &str) -> Option<ServerEvent> {
+    if !may_be_event(message) {
+        return None;
+    }
+    parse_in_full(message)
+}
+
+/// Types one message with the grammar, fast path or not.
+fn parse_in_full(message: &str) -> Option<ServerEvent> {
     let pairs = SshdGrammar::parse(Rule::line, message).ok()?;
     let event = pairs
         .flatten()
@@ -135,6 +156,36 @@ mod tests {
             checked += 1;
         }
         assert!(checked >= event_names().len(), "{checked} examples");
+    }
+
+    #[test]
+    fn the_fast_path_types_every_recorded_sshd_line_as_the_full_parse_does() {
+        let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let (mut lines, mut skipped) = (0, 0);
+        for dir in std::fs::read_dir(rules).unwrap().flatten() {
+            for file in std::fs::read_dir(dir.path().join("fixtures"))
+                .into_iter()
+                .flatten()
+            {
+                let path = file.unwrap().path();
+                if !path.to_string_lossy().ends_with(".sshd.log") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for line in text.lines() {
+                    lines += 1;
+                    skipped += usize::from(!may_be_event(line));
+                    assert_eq!(parse(line), parse_in_full(line), "{line}");
+                }
+            }
+        }
+        // An event that needs no literal at all would turn the fast path off for every line.
+        assert!(EVENT_ANCHORS.is_some(), "an sshd event needs no literal");
+        // Most recorded lines are DEBUG3 chatter: the fast path must spare them the parse.
+        assert!(
+            lines > 1000 && skipped * 10 > lines * 8,
+            "{skipped} of {lines}"
+        );
     }
 
     #[test]

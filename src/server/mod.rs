@@ -6,19 +6,21 @@
 //! (`sshd -D -e`). A MaxStartups
 //! or penalty drop is a connection of its own: sshd closed it before forking for it.
 
+mod clock;
 mod event;
 mod pair;
 mod prefix;
 
 use std::collections::HashMap;
 use std::io::{self, BufRead};
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::timeline::Phase;
 
 pub use event::{event_names, EventKind, ServerEvent, Values};
-pub use pair::{pair, Pairing, Sureness};
+pub use pair::{pair, Agreed, Pairing, Sureness};
 
 /// One sshd line of the server log.
 #[derive(Debug, Clone, Serialize)]
@@ -27,11 +29,15 @@ pub struct ServerLine {
     pub line: u64,
     /// The line as the log has it, prefix and all.
     pub text: String,
-    /// The host column of its prefix, for `--redact`.
+    /// The host column of its prefix, for `--redact` (one copy shared by the lines of a host).
     #[serde(skip)]
-    pub host: Option<String>,
+    pub host: Option<Arc<str>>,
+    /// Boxed: most lines have none, and a busy server's log has millions of lines.
     #[serde(skip)]
-    pub event: Option<ServerEvent>,
+    pub event: Option<Box<ServerEvent>>,
+    /// The time its prefix carries, for pairing.
+    #[serde(skip)]
+    pub stamp: Option<clock::Stamp>,
 }
 
 impl ServerLine {
@@ -101,7 +107,7 @@ impl ServerConnection {
     fn events(&self) -> impl Iterator<Item = (&ServerLine, &ServerEvent)> {
         self.lines
             .iter()
-            .filter_map(|l| l.event.as_ref().map(|e| (l, e)))
+            .filter_map(|l| l.event.as_deref().map(|e| (l, e)))
     }
 
     /// The first line typed as `kind`.
@@ -213,6 +219,7 @@ struct Grouper {
     by_pid: HashMap<u32, usize>,
     /// For a log without process ids: the connection after the last `Connection from`.
     current: Option<usize>,
+    last_host: Option<Arc<str>>,
 }
 
 impl Grouper {
@@ -222,13 +229,14 @@ impl Grouper {
         let prefix::Origin::Sshd { host, pid, message } = prefix::origin(&text) else {
             return;
         };
-        let event = event::parse(message);
+        let event = event::parse(message).map(Box::new);
         let name = event.as_ref().map(|e| e.kind.name());
         let line = ServerLine {
             line: self.log.lines_read,
             text: text.trim_end_matches('\r').to_string(),
-            host: host.map(str::to_string),
+            host: host.map(|h| self.host(h)),
             event,
+            stamp: prefix::timestamp(&text).and_then(clock::Stamp::read),
         };
         if name == Some("drop_connection") {
             self.open(None, line);
@@ -251,6 +259,14 @@ impl Grouper {
                     None => self.current = Some(index),
                 }
             }
+        }
+    }
+
+    /// The shared copy of a host name: a log names one host, or a few, on every line.
+    fn host(&mut self, name: &str) -> Arc<str> {
+        match &self.last_host {
+            Some(host) if **host == *name => host.clone(),
+            _ => self.last_host.insert(Arc::from(name)).clone(),
         }
     }
 

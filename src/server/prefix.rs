@@ -42,16 +42,22 @@ pub fn origin(line: &str) -> Origin<'_> {
 
 /// Dropbear's `-E` line: `[812] Dec 06 20:47:28 msg` (its pid, then a local time without a year).
 fn dropbear_stderr(line: &str) -> Option<Origin<'_>> {
+    let (pid, rest) = dropbear_pid(line)?;
+    let message = after_timestamp(rest)?.strip_prefix(' ')?;
+    Some(Origin::Sshd {
+        host: None,
+        pid: Some(pid),
+        message,
+    })
+}
+
+/// The `[812] ` Dropbear's `-E` lines start with, and what follows it.
+fn dropbear_pid(line: &str) -> Option<(u32, &str)> {
     let (pid, rest) = line.strip_prefix('[')?.split_once("] ")?;
     if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let message = after_timestamp(rest)?.strip_prefix(' ')?;
-    Some(Origin::Sshd {
-        host: None,
-        pid: Some(pid.parse().ok()?),
-        message,
-    })
+    Some((pid.parse().ok()?, rest))
 }
 
 /// `host sshd[123]: msg`, `sshd[123]: msg` (no host column), RFC 5424's `host sshd 123 - - msg`.
@@ -143,6 +149,15 @@ fn after_timestamp(line: &str) -> Option<&str> {
     Some(frac)
 }
 
+/// The time a line's prefix carries (`Dec  6 20:47:28`, `2026-12-06T20:47:28+0000`), for pairing
+/// by time (`clock.rs` reads it).
+pub fn timestamp(line: &str) -> Option<&str> {
+    let line = dropbear_pid(line).map_or(line, |(_, rest)| rest);
+    let rest = after_timestamp(line)?;
+    let start = strip_5424_header(line).map_or(0, |after| line.len() - after.len());
+    line.get(start..line.len() - rest.len())
+}
+
 /// RFC 5424's `<PRI>VERSION ` before the timestamp.
 fn strip_5424_header(line: &str) -> Option<&str> {
     let rest = line.strip_prefix('<')?;
@@ -207,6 +222,32 @@ mod tests {
     }
 
     #[test]
+    fn the_time_of_a_prefix_is_kept() {
+        for (line, time) in [
+            ("Dec  6 20:47:28 web1 sshd[1]: x", Some("Dec  6 20:47:28")),
+            (
+                "Dec 06 20:47:28.123456 sshd[1]: x",
+                Some("Dec 06 20:47:28.123456"),
+            ),
+            (
+                "2026-12-06T20:47:28+0000 web1 sshd[1]: x",
+                Some("2026-12-06T20:47:28+0000"),
+            ),
+            (
+                "<38>1 2026-12-06T20:47:28.1Z web1 sshd 1 - - x",
+                Some("2026-12-06T20:47:28.1Z"),
+            ),
+            (
+                "[812] Dec 06 20:47:28 Child connection",
+                Some("Dec 06 20:47:28"),
+            ),
+            ("Connection from 127.0.0.1 port 1", None),
+        ] {
+            assert_eq!(timestamp(line), time, "{line}");
+        }
+    }
+
+    #[test]
     fn no_prefix_of_any_bytes_panics() {
         for line in [
             "",
@@ -223,6 +264,7 @@ mod tests {
             "[99999999999] Dec 06 20:47:28 m",
         ] {
             let _ = origin(line);
+            let _ = timestamp(line);
         }
     }
 }

@@ -353,7 +353,7 @@ impl Report<'_> {
         }
         let pid = server
             .pid
-            .map(|p| format!("sshd {p}, "))
+            .map(|p| format!("process {p}, "))
             .unwrap_or_default();
         let lines = if server.first_line == server.last_line {
             "line"

@@ -168,7 +168,7 @@ fn write_server(out: &mut dyn Write, v: &SessionVerdict) -> io::Result<()> {
     }
     let pid = server
         .pid
-        .map(|p| format!("sshd {p}, "))
+        .map(|p| format!("process {p}, "))
         .unwrap_or_default();
     writeln!(
         out,

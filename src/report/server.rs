@@ -98,7 +98,7 @@ pub fn write(out: &mut dyn Write, listing: &Listing, view: &View) -> io::Result<
         let who = c.user.as_deref().unwrap_or("(no user yet)");
         let from = c.address.as_deref().unwrap_or("?");
         let port = c.port.map(|p| format!(" port {p}")).unwrap_or_default();
-        let pid = c.pid.map(|p| format!(", sshd {p}")).unwrap_or_default();
+        let pid = c.pid.map(|p| format!(", process {p}")).unwrap_or_default();
         let title = format!(
             "{who} from {from}{port}: failed in {} (server lines {}–{}{pid})",
             c.phase.id(),

@@ -7,10 +7,10 @@ mod advice;
 mod error;
 mod raw;
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use regex::bytes::{Regex, RegexBuilder};
 
@@ -32,7 +32,8 @@ pub struct RuleSource {
     pub id: String,
     /// Where the file is, as shown in errors (`rules/auth-key-rejected/rule.yaml`).
     pub path: PathBuf,
-    pub text: String,
+    /// A built-in rule's is the binary's own copy, not one made at every start.
+    pub text: Cow<'static, str>,
     /// The same document as JSON, converted from `text` when the binary was built (built-in rules
     /// only): it says nothing more, it is only read ten times faster than YAML.
     pub as_json: Option<&'static str>,
@@ -52,7 +53,7 @@ pub fn builtin_sources() -> Vec<RuleSource> {
         .map(|&(id, text, as_json)| RuleSource {
             id: id.to_string(),
             path: PathBuf::from(format!("<built-in>/rules/{id}/rule.yaml")),
-            text: text.to_string(),
+            text: Cow::Borrowed(text),
             as_json,
             built_in: true,
             dir: None,
@@ -96,7 +97,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<RuleSource>, RuleErrors> {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
                 path,
-                text,
+                text: Cow::Owned(text),
                 as_json: None,
                 built_in: false,
                 dir: Some(folder),
@@ -192,29 +193,67 @@ struct Conditions {
 
 /// A regex compiled on first use: most rules are ruled out by their cheap conditions (phase,
 /// milestones) before any of their regexes is needed, so start-up compiles only what matches need.
+/// Clones share one compiled regex: rules that repeat a pattern (`Permission denied`) compile it
+/// once per rule set (see `share_patterns`), and compiling is most of what a match costs.
 #[derive(Debug, Clone)]
-struct LazyRegex {
+struct LazyRegex(Arc<PatternSlot>);
+
+#[derive(Debug)]
+struct PatternSlot {
     pattern: String,
     compiled: OnceLock<Option<Regex>>,
 }
 
 impl LazyRegex {
     fn new(pattern: String) -> Self {
-        LazyRegex {
+        LazyRegex(Arc::new(PatternSlot {
             pattern,
             compiled: OnceLock::new(),
-        }
+        }))
     }
 
-    /// A pattern that parsed but cannot be compiled (over the size limit) matches nothing.
+    /// A pattern that parsed but cannot be compiled (over the size limit) matches nothing. The
+    /// empty pattern (`facts: {user: ''}`, "present at all") matches everything without a regex.
     ///
     /// ASCII mode: OpenSSH escapes every non-ASCII byte it logs (as `\ooo`), and Unicode classes
     /// (`.`, `\d`, `\w`) would make the automata many times larger and slower to build.
     fn is_match(&self, text: &str) -> bool {
-        self.compiled
-            .get_or_init(|| RegexBuilder::new(&self.pattern).unicode(false).build().ok())
-            .as_ref()
-            .is_some_and(|r| r.is_match(text.as_bytes()))
+        let slot = &*self.0;
+        slot.pattern.is_empty()
+            || slot
+                .compiled
+                .get_or_init(|| RegexBuilder::new(&slot.pattern).unicode(false).build().ok())
+                .as_ref()
+                .is_some_and(|r| r.is_match(text.as_bytes()))
+    }
+}
+
+/// Makes every rule's copy of a pattern the same lazily compiled regex, so a pattern several rules
+/// use is compiled once however many of them are checked.
+fn share_patterns(rules: &mut [Rule]) {
+    let mut first: HashSet<LazyRegex> = HashSet::new();
+    for regex in rules.iter_mut().flat_map(|r| r.conditions.regexes_mut()) {
+        match first.get(regex) {
+            Some(shared) => *regex = shared.clone(),
+            None => {
+                first.insert(regex.clone());
+            }
+        }
+    }
+}
+
+/// Regexes are the same when their patterns are: `share_patterns` looks them up so.
+impl PartialEq for LazyRegex {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.pattern == other.0.pattern
+    }
+}
+
+impl Eq for LazyRegex {}
+
+impl std::hash::Hash for LazyRegex {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.pattern.hash(state);
     }
 }
 
@@ -228,6 +267,21 @@ struct SlowStepCondition {
 }
 
 impl Conditions {
+    /// Every regex of these conditions.
+    fn regexes_mut(&mut self) -> impl Iterator<Item = &mut LazyRegex> {
+        let slow_step = self
+            .slow_step
+            .iter_mut()
+            .flat_map(|s| s.after.iter_mut().chain(s.before.iter_mut()));
+        self.evidence
+            .iter_mut()
+            .chain(&mut self.lines)
+            .chain(&mut self.any_lines)
+            .chain(&mut self.absent)
+            .chain(self.facts.iter_mut().map(|(_, regex)| regex))
+            .chain(slow_step)
+    }
+
     /// How much a match of these conditions says: more conditions, more specific.
     fn specificity(&self) -> usize {
         [
@@ -409,6 +463,7 @@ impl RuleSet {
         if !errors.is_empty() {
             return Err(RuleErrors(errors));
         }
+        share_patterns(&mut rules);
         Ok(RuleSet { rules })
     }
 
@@ -1083,7 +1138,7 @@ mod tests {
         RuleSource {
             id: id.into(),
             path: PathBuf::from(format!("rules/{id}/rule.yaml")),
-            text: text.into(),
+            text: Cow::Owned(text.into()),
             as_json: None,
             built_in: false,
             dir: None,

@@ -6,9 +6,10 @@
 mod advice;
 mod error;
 mod raw;
+mod tree;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -19,6 +20,7 @@ pub use error::{RuleError, RuleErrors};
 use error::{Seg, Target};
 pub use raw::{Confidence, Side};
 use raw::{OneOrMany, RawMatch, RawRule, RawSlowStep, RawStep, RawTest};
+use tree::Node;
 
 use crate::event::{event_names, EventKind};
 use crate::facts::{self, Fact};
@@ -34,9 +36,9 @@ pub struct RuleSource {
     pub path: PathBuf,
     /// A built-in rule's is the binary's own copy, not one made at every start.
     pub text: Cow<'static, str>,
-    /// The same document as JSON, converted from `text` when the binary was built (built-in rules
-    /// only): it says nothing more, it is only read ten times faster than YAML.
-    pub as_json: Option<&'static str>,
+    /// The same document as a static tree, converted from `text` when the binary was built
+    /// (built-in rules only): it says nothing more, it is only read with no parsing at all.
+    pub as_tree: Option<&'static Node>,
     /// Built into the binary: its regexes are parsed when first used instead of on every start
     /// (the test suite checks them all, as any rule's, in `builtin_rules_are_valid`).
     pub built_in: bool,
@@ -50,11 +52,11 @@ include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 pub fn builtin_sources() -> Vec<RuleSource> {
     BUILTIN_RULES
         .iter()
-        .map(|&(id, text, as_json)| RuleSource {
+        .map(|&(id, text, as_tree)| RuleSource {
             id: id.to_string(),
             path: PathBuf::from(format!("<built-in>/rules/{id}/rule.yaml")),
             text: Cow::Borrowed(text),
-            as_json,
+            as_tree,
             built_in: true,
             dir: None,
         })
@@ -98,7 +100,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<RuleSource>, RuleErrors> {
                     .unwrap_or_default(),
                 path,
                 text: Cow::Owned(text),
-                as_json: None,
+                as_tree: None,
                 built_in: false,
                 dir: Some(folder),
             }),
@@ -231,29 +233,19 @@ impl LazyRegex {
 /// Makes every rule's copy of a pattern the same lazily compiled regex, so a pattern several rules
 /// use is compiled once however many of them are checked.
 fn share_patterns(rules: &mut [Rule]) {
-    let mut first: HashSet<LazyRegex> = HashSet::new();
+    let all: Vec<LazyRegex> = rules
+        .iter_mut()
+        .flat_map(|r| r.conditions.regexes_mut())
+        .map(|regex| regex.clone())
+        .collect();
+    let mut first: HashMap<&str, &LazyRegex> = HashMap::new();
+    for regex in &all {
+        first.entry(&regex.0.pattern).or_insert(regex);
+    }
     for regex in rules.iter_mut().flat_map(|r| r.conditions.regexes_mut()) {
-        match first.get(regex) {
-            Some(shared) => *regex = shared.clone(),
-            None => {
-                first.insert(regex.clone());
-            }
+        if let Some(&shared) = first.get(regex.0.pattern.as_str()) {
+            *regex = shared.clone();
         }
-    }
-}
-
-/// Regexes are the same when their patterns are: `share_patterns` looks them up so.
-impl PartialEq for LazyRegex {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.pattern == other.0.pattern
-    }
-}
-
-impl Eq for LazyRegex {}
-
-impl std::hash::Hash for LazyRegex {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.0.pattern.hash(state);
     }
 }
 
@@ -416,8 +408,8 @@ impl RuleSet {
                 errors.push(RuleError::at_file(&source.path, e));
             }
             let raw = match source
-                .as_json
-                .and_then(|json| serde_json::from_str(json).ok())
+                .as_tree
+                .and_then(|tree| serde::Deserialize::deserialize(tree).ok())
             {
                 Some(raw) => Ok(raw),
                 None => serde_yaml::from_str::<RawRule>(&source.text),
@@ -1139,7 +1131,7 @@ mod tests {
             id: id.into(),
             path: PathBuf::from(format!("rules/{id}/rule.yaml")),
             text: Cow::Owned(text.into()),
-            as_json: None,
+            as_tree: None,
             built_in: false,
             dir: None,
         }
@@ -1166,15 +1158,15 @@ mod tests {
     }
 
     #[test]
-    fn builtin_json_copies_say_what_the_yaml_says() {
+    fn builtin_trees_say_what_the_yaml_says() {
         for source in builtin_sources() {
-            let json = source
-                .as_json
-                .unwrap_or_else(|| panic!("{} has no JSON copy", source.id));
-            let from_json: RawRule = serde_json::from_str(json).expect("JSON copy reads");
+            let tree = source
+                .as_tree
+                .unwrap_or_else(|| panic!("{} has no tree", source.id));
+            let from_tree: RawRule = serde::Deserialize::deserialize(tree).expect("tree reads");
             let from_yaml: RawRule = serde_yaml::from_str(&source.text).expect("YAML reads");
             assert_eq!(
-                format!("{from_json:?}"),
+                format!("{from_tree:?}"),
                 format!("{from_yaml:?}"),
                 "{}",
                 source.id

@@ -6,11 +6,12 @@
 mod advice;
 mod error;
 mod raw;
+mod tree;
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use regex::bytes::{Regex, RegexBuilder};
 
@@ -19,6 +20,7 @@ pub use error::{RuleError, RuleErrors};
 use error::{Seg, Target};
 pub use raw::{Confidence, Side};
 use raw::{OneOrMany, RawMatch, RawRule, RawSlowStep, RawStep, RawTest};
+use tree::Node;
 
 use crate::event::{event_names, EventKind};
 use crate::facts::{self, Fact};
@@ -32,10 +34,11 @@ pub struct RuleSource {
     pub id: String,
     /// Where the file is, as shown in errors (`rules/auth-key-rejected/rule.yaml`).
     pub path: PathBuf,
-    pub text: String,
-    /// The same document as JSON, converted from `text` when the binary was built (built-in rules
-    /// only): it says nothing more, it is only read ten times faster than YAML.
-    pub as_json: Option<&'static str>,
+    /// A built-in rule's is the binary's own copy, not one made at every start.
+    pub text: Cow<'static, str>,
+    /// The same document as a static tree, converted from `text` when the binary was built
+    /// (built-in rules only): it says nothing more, it is only read with no parsing at all.
+    pub as_tree: Option<&'static Node>,
     /// Built into the binary: its regexes are parsed when first used instead of on every start
     /// (the test suite checks them all, as any rule's, in `builtin_rules_are_valid`).
     pub built_in: bool,
@@ -49,11 +52,11 @@ include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 pub fn builtin_sources() -> Vec<RuleSource> {
     BUILTIN_RULES
         .iter()
-        .map(|&(id, text, as_json)| RuleSource {
+        .map(|&(id, text, as_tree)| RuleSource {
             id: id.to_string(),
             path: PathBuf::from(format!("<built-in>/rules/{id}/rule.yaml")),
-            text: text.to_string(),
-            as_json,
+            text: Cow::Borrowed(text),
+            as_tree,
             built_in: true,
             dir: None,
         })
@@ -96,8 +99,8 @@ pub fn load_dir(dir: &Path) -> Result<Vec<RuleSource>, RuleErrors> {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
                 path,
-                text,
-                as_json: None,
+                text: Cow::Owned(text),
+                as_tree: None,
                 built_in: false,
                 dir: Some(folder),
             }),
@@ -194,29 +197,57 @@ struct Conditions {
 
 /// A regex compiled on first use: most rules are ruled out by their cheap conditions (phase,
 /// milestones) before any of their regexes is needed, so start-up compiles only what matches need.
+/// Clones share one compiled regex: rules that repeat a pattern (`Permission denied`) compile it
+/// once per rule set (see `share_patterns`), and compiling is most of what a match costs.
 #[derive(Debug, Clone)]
-struct LazyRegex {
+struct LazyRegex(Arc<PatternSlot>);
+
+#[derive(Debug)]
+struct PatternSlot {
     pattern: String,
     compiled: OnceLock<Option<Regex>>,
 }
 
 impl LazyRegex {
     fn new(pattern: String) -> Self {
-        LazyRegex {
+        LazyRegex(Arc::new(PatternSlot {
             pattern,
             compiled: OnceLock::new(),
-        }
+        }))
     }
 
-    /// A pattern that parsed but cannot be compiled (over the size limit) matches nothing.
+    /// A pattern that parsed but cannot be compiled (over the size limit) matches nothing. The
+    /// empty pattern (`facts: {user: ''}`, "present at all") matches everything without a regex.
     ///
     /// ASCII mode: OpenSSH escapes every non-ASCII byte it logs (as `\ooo`), and Unicode classes
     /// (`.`, `\d`, `\w`) would make the automata many times larger and slower to build.
     fn is_match(&self, text: &str) -> bool {
-        self.compiled
-            .get_or_init(|| RegexBuilder::new(&self.pattern).unicode(false).build().ok())
-            .as_ref()
-            .is_some_and(|r| r.is_match(text.as_bytes()))
+        let slot = &*self.0;
+        slot.pattern.is_empty()
+            || slot
+                .compiled
+                .get_or_init(|| RegexBuilder::new(&slot.pattern).unicode(false).build().ok())
+                .as_ref()
+                .is_some_and(|r| r.is_match(text.as_bytes()))
+    }
+}
+
+/// Makes every rule's copy of a pattern the same lazily compiled regex, so a pattern several rules
+/// use is compiled once however many of them are checked.
+fn share_patterns(rules: &mut [Rule]) {
+    let all: Vec<LazyRegex> = rules
+        .iter_mut()
+        .flat_map(|r| r.conditions.regexes_mut())
+        .map(|regex| regex.clone())
+        .collect();
+    let mut first: HashMap<&str, &LazyRegex> = HashMap::new();
+    for regex in &all {
+        first.entry(&regex.0.pattern).or_insert(regex);
+    }
+    for regex in rules.iter_mut().flat_map(|r| r.conditions.regexes_mut()) {
+        if let Some(&shared) = first.get(regex.0.pattern.as_str()) {
+            *regex = shared.clone();
+        }
     }
 }
 
@@ -230,6 +261,21 @@ struct SlowStepCondition {
 }
 
 impl Conditions {
+    /// Every regex of these conditions.
+    fn regexes_mut(&mut self) -> impl Iterator<Item = &mut LazyRegex> {
+        let slow_step = self
+            .slow_step
+            .iter_mut()
+            .flat_map(|s| s.after.iter_mut().chain(s.before.iter_mut()));
+        self.evidence
+            .iter_mut()
+            .chain(&mut self.lines)
+            .chain(&mut self.any_lines)
+            .chain(&mut self.absent)
+            .chain(self.facts.iter_mut().map(|(_, regex)| regex))
+            .chain(slow_step)
+    }
+
     /// How much a match of these conditions says: more conditions, more specific.
     fn specificity(&self) -> usize {
         [
@@ -364,8 +410,8 @@ impl RuleSet {
                 errors.push(RuleError::at_file(&source.path, e));
             }
             let raw = match source
-                .as_json
-                .and_then(|json| serde_json::from_str(json).ok())
+                .as_tree
+                .and_then(|tree| serde::Deserialize::deserialize(tree).ok())
             {
                 Some(raw) => Ok(raw),
                 None => serde_yaml::from_str::<RawRule>(&source.text),
@@ -411,6 +457,7 @@ impl RuleSet {
         if !errors.is_empty() {
             return Err(RuleErrors(errors));
         }
+        share_patterns(&mut rules);
         Ok(RuleSet { rules })
     }
 
@@ -1099,8 +1146,8 @@ mod tests {
         RuleSource {
             id: id.into(),
             path: PathBuf::from(format!("rules/{id}/rule.yaml")),
-            text: text.into(),
-            as_json: None,
+            text: Cow::Owned(text.into()),
+            as_tree: None,
             built_in: false,
             dir: None,
         }
@@ -1143,15 +1190,15 @@ mod tests {
     }
 
     #[test]
-    fn builtin_json_copies_say_what_the_yaml_says() {
+    fn builtin_trees_say_what_the_yaml_says() {
         for source in builtin_sources() {
-            let json = source
-                .as_json
-                .unwrap_or_else(|| panic!("{} has no JSON copy", source.id));
-            let from_json: RawRule = serde_json::from_str(json).expect("JSON copy reads");
+            let tree = source
+                .as_tree
+                .unwrap_or_else(|| panic!("{} has no tree", source.id));
+            let from_tree: RawRule = serde::Deserialize::deserialize(tree).expect("tree reads");
             let from_yaml: RawRule = serde_yaml::from_str(&source.text).expect("YAML reads");
             assert_eq!(
-                format!("{from_json:?}"),
+                format!("{from_tree:?}"),
                 format!("{from_yaml:?}"),
                 "{}",
                 source.id

@@ -295,6 +295,18 @@ impl Redactor {
                 self.add_key(&key);
             }
             Event::ServerHostKey { fingerprint, .. } => self.add_fingerprint(&fingerprint),
+            // `host/build.example.com@EXAMPLE.COM`: the server's name and the Kerberos realm
+            // (the organisation's domain, upper-cased).
+            Event::KerberosNoPrincipal {
+                principal: Some(principal),
+            } => {
+                let (service, realm) = principal.rsplit_once('@').unwrap_or((&principal, ""));
+                let name = service.split_once('/').map_or(service, |(_, name)| name);
+                [name, realm]
+                    .iter()
+                    .filter(|v| !v.is_empty())
+                    .for_each(|v| self.add_host(v));
+            }
             // Free text from the server or scp, or messages whose host the grammar keeps in
             // its wording: no typed field holds the values, the patterns look.
             Event::RemoteDebug { .. }

@@ -34,11 +34,11 @@ fn fixtures() -> Vec<PathBuf> {
     files
 }
 
-/// What posters write in place of their own values is not a value (`user`, `IP`, `xxx`), nor is
-/// a default account every such server has (`ec2-user`).
+/// What posters write in place of their own values is not a value (`user`, `IP`, `xxx`, `----`),
+/// nor is a default account every such server has (`ec2-user`).
 fn posters_placeholder(value: &str) -> bool {
     ["user", "username", "host", "hostname", "IP", "ec2-user"].contains(&value)
-        || value.chars().all(|c| c == 'x' || c == 'X' || c == '.')
+        || value.chars().all(|c| matches!(c, 'x' | 'X' | '.' | '-'))
 }
 
 /// The values that must not survive: from the unredacted facts and a scan of the log itself.
@@ -111,6 +111,13 @@ fn typed_values(event: &Event, add: &mut impl FnMut(&str)) {
             ..
         } => user_at_host.split('@').map(String::from).collect(),
         Event::ServerHostKey { fingerprint, .. } => vec![strip(fingerprint)],
+        Event::KerberosNoPrincipal {
+            principal: Some(principal),
+        } => principal
+            .split(['/', '@'])
+            .skip(1)
+            .map(String::from)
+            .collect(),
         Event::WillAttemptKey(key) | Event::OfferingKey(key) | Event::ServerAcceptsKey(key) => {
             key.fingerprint.iter().map(|fp| strip(fp)).collect()
         }
@@ -305,4 +312,29 @@ fn verdict_of(verdict: &Verdict) -> (String, i32) {
         })
         .collect();
     (decisions.join("\n"), verdict.exit_code())
+}
+
+#[test]
+fn a_kerberos_principal_names_no_host_or_realm_once_redacted() {
+    // Newer MIT krb5 names the principal where older versions (the synthetic fixture) do not.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let log = std::fs::read_to_string(root.join(
+        "tests/fixtures/synthetic/synthetic-openssh-9.2-ssh-vvv-gssapi-no-host-principal.log",
+    ))
+    .unwrap()
+    .replace(
+        "Server not found in Kerberos database",
+        "Server host/build7.corp.example@CORP.EXAMPLE not found in Kerberos database",
+    );
+    let rules = RuleSet::builtin().unwrap();
+    let mut verdict = vvvexplain::explain(log.as_bytes(), &rules)
+        .unwrap()
+        .unwrap();
+    assert_eq!(verdict.decision.causes[0].id, "gssapi-no-host-principal");
+    vvvexplain::redact::redact(&mut verdict);
+    for (format, text) in outputs(&verdict) {
+        for value in ["build7", "CORP.EXAMPLE", "corp.example"] {
+            assert!(!text.contains(value), "{format}: {value} survives");
+        }
+    }
 }

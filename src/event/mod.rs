@@ -375,6 +375,11 @@ pub enum Event {
     },
     TooManyAuthFailures,
     GssapiFailure,
+    /// The KDC has no host principal for the server's name; newer MIT krb5 names it
+    /// (`host/build.example.com@EXAMPLE.COM`).
+    KerberosNoPrincipal {
+        principal: Option<String>,
+    },
     AgentUnreachable {
         reason: String,
     },

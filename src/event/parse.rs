@@ -124,6 +124,9 @@ fn parse_auth_event(pair: Pair<'_, Rule>) -> Event {
         Rule::key_too_open => parse_key_too_open(pair),
         Rule::too_many_failures => Event::TooManyAuthFailures,
         Rule::gssapi_failure => Event::GssapiFailure,
+        Rule::kerberos_no_principal => Event::KerberosNoPrincipal {
+            principal: optional_field(&pair, Rule::kerberos_principal),
+        },
         Rule::agent_unreachable => Event::AgentUnreachable {
             reason: field(&pair, Rule::text),
         },

@@ -173,7 +173,8 @@ impl Session {
             | E::UnprotectedKey
             | E::KeyPermissionsTooOpen { .. }
             | E::TooManyAuthFailures
-            | E::GssapiFailure => self.on_auth_trouble(event, at),
+            | E::GssapiFailure
+            | E::KerberosNoPrincipal { .. } => self.on_auth_trouble(event, at),
             // The server's own debug text, and lines no event knows, move nothing on. An agent
             // that cannot be reached or refuses to sign is typed for rules: the failure itself
             // is the "Permission denied" that follows. A corrupted packet is followed by the
@@ -599,7 +600,8 @@ impl Session {
             | E::NoMoreAuthMethods
             | E::NoMutualSignature
             | E::UnprotectedKey
-            | E::GssapiFailure => {
+            | E::GssapiFailure
+            | E::KerberosNoPrincipal { .. } => {
                 self.touch(P::Auth, at);
                 self.warn(at);
             }

@@ -185,6 +185,7 @@ struct Conditions {
     no_events: Vec<EventKind>,
     server_events: Vec<ServerEventKind>,
     no_server_events: Vec<ServerEventKind>,
+    server_lines: Vec<LazyRegex>,
     facts: Vec<(Fact, LazyRegex)>,
     no_facts: Vec<Fact>,
     slow_step: Option<SlowStepCondition>,
@@ -278,7 +279,8 @@ pub struct RuleSet {
 pub struct Match<'r> {
     pub rule: &'r Rule,
     pub matched_lines: Vec<LineRef>,
-    /// The paired server connection's line that proves this cause (`server_events`).
+    /// The paired server connection's line that proves this cause (`server_events`,
+    /// `server_lines`).
     pub server_line: Option<ServerLine>,
     /// Proven by the server's log first, then confidence, then specificity.
     score: (bool, Confidence, usize),
@@ -477,8 +479,9 @@ fn apply_outranks(matches: &mut Vec<Match<'_>>) {
 
 impl Conditions {
     /// What the paired server connection says of this rule: `None` rules it out (it logged an
-    /// event the rule excludes, or none of those the rule needs), `Some(Some(line))` proves it,
-    /// `Some(None)` when there is no server connection or the rule names no server event.
+    /// event the rule excludes, or none of the events and lines the rule needs),
+    /// `Some(Some(line))` proves it, `Some(None)` when there is no server connection or the rule
+    /// names no server event or line.
     fn server_proof<'a>(&self, subject: &Subject<'a>) -> Option<Option<&'a ServerLine>> {
         let Some(server) = subject.server else {
             return Some(None);
@@ -490,12 +493,19 @@ impl Conditions {
         {
             return None;
         }
-        if self.server_events.is_empty() {
+        if self.server_events.is_empty() && self.server_lines.is_empty() {
             return Some(None);
         }
+        let by_line = || {
+            server
+                .lines
+                .iter()
+                .find(|l| self.server_lines.iter().any(|r| r.is_match(l.message())))
+        };
         self.server_events
             .iter()
             .find_map(|&k| server.first(k))
+            .or_else(by_line)
             .map(Some)
     }
 
@@ -798,6 +808,7 @@ fn compile_conditions(
     let lines = regexes(raw.lines, "lines", errors);
     let any_lines = regexes(raw.any_lines, "any_lines", errors);
     let absent = regexes(raw.absent, "absent", errors);
+    let server_lines = regexes(raw.server_lines, "server_lines", errors);
     let evidence = raw.evidence.as_deref().and_then(|p| {
         compile_regex(
             source,
@@ -858,6 +869,7 @@ fn compile_conditions(
         no_events,
         server_events,
         no_server_events,
+        server_lines,
         facts,
         no_facts,
         slow_step: raw
@@ -1221,6 +1233,37 @@ mod tests {
         let lines = &matches[0].matched_lines;
         assert_eq!(lines.len(), 1);
         assert!(lines[0].text.contains("no mutual signature"), "{lines:?}");
+    }
+
+    #[test]
+    fn a_server_line_proves_a_cause_and_a_bad_one_is_placed() {
+        let rule = |conditions: &str| GOOD.replace("  failed_phase: auth\n", conditions);
+        let set = RuleSet::compile(vec![
+            source("plain", &rule("  failed_phase: auth\n")),
+            // Anchored at the message: the collector's prefix is not part of it.
+            source("proven", &rule("  server_lines: ['^Invalid user \\S+ from']\n")),
+            source("unproven", &rule("  server_lines: ['^no such words']\n")),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let timeline = timeline_of("rules/auth-key-rejected/fixtures/ssh-vvv.log");
+        let session = timeline.sessions.last().unwrap();
+        let log = "Dec  6 20:47:28 lab sshd[9]: Invalid user vvvlab from 127.0.0.1 port 4711\n";
+        let log = crate::server::ServerLog::read(log.as_bytes()).unwrap();
+        let mut subject = Subject::new(&timeline, session);
+        subject.server = log.connections.first();
+        let matches = set.rank(&subject);
+        let ids: Vec<&str> = matches.iter().map(|m| m.rule.id.as_str()).collect();
+        assert_eq!(ids, ["proven", "plain"]);
+        let line = matches[0].server_line.as_ref().unwrap();
+        assert_eq!(line.message(), "Invalid user vvvlab from 127.0.0.1 port 4711");
+        // Without a server log the condition is not looked at.
+        subject.server = None;
+        assert_eq!(set.rank(&subject).len(), 3);
+
+        let err = RuleSet::compile(vec![source("x", &rule("  server_lines: ['(x']\n"))])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("rules/x/rule.yaml:5:18: bad regex"), "{err}");
     }
 
     #[test]

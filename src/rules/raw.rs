@@ -170,6 +170,12 @@ pub struct RawMatch {
     #[serde(default)]
     #[cfg_attr(test, schemars(schema_with = "tests::server_event_names_schema"))]
     pub no_server_events: Vec<String>,
+    /// Regexes over the message text of the paired server connection's lines (without the log's
+    /// prefix), for sshd wordings no sshd event types yet; one that matches proves the cause as a
+    /// server event does. Prefer `server_events` (type the message in `grammar/sshd.pest`).
+    /// Without a paired server log this condition is not looked at.
+    #[serde(default)]
+    pub server_lines: Vec<String>,
     /// Facts that must be present and match a regex (`user: '^root$'`); `''` = present at all.
     #[serde(default)]
     pub facts: BTreeMap<String, String>,

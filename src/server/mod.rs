@@ -31,6 +31,17 @@ pub struct ServerLine {
     pub host: Option<String>,
     #[serde(skip)]
     pub event: Option<ServerEvent>,
+    /// Where sshd's message starts in `text`, after the collector's prefix (for `server_lines:`,
+    /// which match before `--redact` rewrites the text).
+    #[serde(skip)]
+    pub message_at: usize,
+}
+
+impl ServerLine {
+    /// sshd's message, without the collector's prefix: `Invalid user bob from 192.0.2.7 port 4711`.
+    pub fn message(&self) -> &str {
+        self.text.get(self.message_at..).unwrap_or(&self.text)
+    }
 }
 
 /// What sshd logged about one client connection.
@@ -198,11 +209,17 @@ impl Grouper {
         };
         let event = event::parse(message);
         let name = event.as_ref().map(|e| e.kind.name());
+        // `message` is a slice of `text`: its offset there.
+        let message_at = (message.as_ptr() as usize)
+            .checked_sub(text.as_ptr() as usize)
+            .filter(|&at| at <= text.len())
+            .unwrap_or(0);
         let line = ServerLine {
             line: self.log.lines_read,
             text: text.trim_end_matches('\r').to_string(),
             host: host.map(str::to_string),
             event,
+            message_at,
         };
         if name == Some("drop_connection") {
             self.open(None, line);

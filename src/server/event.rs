@@ -83,7 +83,12 @@ pub fn parse(message: &str) -> Option<ServerEvent> {
             Rule::local_port => values.local_port = text.parse().ok(),
             Rule::key_type => values.key_type = Some(text.to_string()),
             Rule::fingerprint => values.fingerprint = Some(text.to_string()),
-            Rule::reason | Rule::path | Rule::quoted_path | Rule::algorithm | Rule::subsystem => {
+            Rule::reason
+            | Rule::paren_reason
+            | Rule::path
+            | Rule::quoted_path
+            | Rule::algorithm
+            | Rule::subsystem => {
                 values.detail = Some(text.to_string())
             }
             _ => {}

@@ -65,9 +65,16 @@ const REFUSALS: &[(&str, Phase)] = {
     use Phase::{Auth, Connect, Session};
     &[
         ("no_hostkeys", Connect),
+        ("privsep_dir_missing", Connect),
+        ("privsep_user_missing", Connect),
         ("drop_connection", Connect),
         ("user_not_allowed", Auth),
         ("user_shell_missing", Auth),
+        ("account_expired", Auth),
+        ("pam_account_expired", Auth),
+        ("pam_password_expired", Auth),
+        ("pam_account_denied", Auth),
+        ("user_locked", Auth),
         ("invalid_user", Auth),
         ("root_login_refused", Auth),
         ("auth_refused_perms", Auth),
@@ -252,9 +259,13 @@ impl Grouper {
         self.log.connections.len() - 1
     }
 
-    /// The connections, without the listener's own lines (no client address in them).
+    /// The connections, without the listener's own lines (no client address in them) unless
+    /// they say why sshd could not serve at all: an `sshd -i` started per connection (systemd's
+    /// ssh.socket, inetd) logs no client address before it fails.
     fn finish(mut self) -> ServerLog {
-        self.log.connections.retain(|c| c.address().is_some());
+        self.log.connections.retain(|c| {
+            c.address().is_some() || c.failure().is_some_and(|f| f.phase == Phase::Connect)
+        });
         self.log
     }
 }

@@ -1241,7 +1241,10 @@ mod tests {
         let set = RuleSet::compile(vec![
             source("plain", &rule("  failed_phase: auth\n")),
             // Anchored at the message: the collector's prefix is not part of it.
-            source("proven", &rule("  server_lines: ['^Invalid user \\S+ from']\n")),
+            source(
+                "proven",
+                &rule("  server_lines: ['^Invalid user \\S+ from']\n"),
+            ),
             source("unproven", &rule("  server_lines: ['^no such words']\n")),
         ])
         .unwrap_or_else(|e| panic!("{e}"));
@@ -1255,7 +1258,10 @@ mod tests {
         let ids: Vec<&str> = matches.iter().map(|m| m.rule.id.as_str()).collect();
         assert_eq!(ids, ["proven", "plain"]);
         let line = matches[0].server_line.as_ref().unwrap();
-        assert_eq!(line.message(), "Invalid user vvvlab from 127.0.0.1 port 4711");
+        assert_eq!(
+            line.message(),
+            "Invalid user vvvlab from 127.0.0.1 port 4711"
+        );
         // Without a server log the condition is not looked at.
         subject.server = None;
         assert_eq!(set.rank(&subject).len(), 3);

@@ -88,9 +88,7 @@ pub fn parse(message: &str) -> Option<ServerEvent> {
             | Rule::path
             | Rule::quoted_path
             | Rule::algorithm
-            | Rule::subsystem => {
-                values.detail = Some(text.to_string())
-            }
+            | Rule::subsystem => values.detail = Some(text.to_string()),
             _ => {}
         }
     }

@@ -86,6 +86,7 @@ pub fn parse(message: &str) -> Option<ServerEvent> {
             Rule::reason
             | Rule::paren_reason
             | Rule::path
+            | Rule::stat_path
             | Rule::quoted_path
             | Rule::algorithm
             | Rule::subsystem => values.detail = Some(text.to_string()),
@@ -168,5 +169,16 @@ mod tests {
             kind("subsystem request for sftp by user amy failed, execution failed"),
             Some("subsystem_exec_failed")
         );
+        let e = parse("debug1: subsystem: cannot stat /usr/lib/sftp: No such file or directory");
+        assert_eq!(e.unwrap().values.detail.as_deref(), Some("/usr/lib/sftp"));
+        let e = parse("pam_unix(sshd:account): expired password for user amy (password aged)");
+        let e = e.unwrap();
+        assert_eq!(
+            (e.values.user.as_deref(), e.values.detail.as_deref()),
+            (Some("amy"), Some("password aged"))
+        );
+        // sshd's own account is no client user: it must not stop the pairing.
+        let e = parse("Privilege separation user sshd does not exist").unwrap();
+        assert_eq!(e.values.user, None);
     }
 }

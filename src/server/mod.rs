@@ -83,6 +83,8 @@ const REFUSALS: &[(&str, Phase)] = {
         ("chroot_bad_perms", Session),
         ("subsystem_not_found", Session),
         ("subsystem_exec_failed", Session),
+        // Logged at debug1 only: where the log has it, it says why the session ended.
+        ("subsystem_cannot_stat", Session),
         ("failed_publickey", Auth),
         ("failed_password", Auth),
         ("closed_authenticating", Auth),

@@ -177,6 +177,12 @@ mod tests {
             (e.values.user.as_deref(), e.values.detail.as_deref()),
             (Some("amy"), Some("password aged"))
         );
+        assert_eq!(
+            kind("Corrupted MAC on input. [preauth]"),
+            Some("mac_incorrect")
+        );
+        let e = parse("ssh_dispatch_run_fatal: Connection from 192.0.2.7 port 4711: message authentication code incorrect [preauth]");
+        assert_eq!(e.unwrap().values.port, Some(4711));
         // sshd's own account is no client user: it must not stop the pairing.
         let e = parse("Privilege separation user sshd does not exist").unwrap();
         assert_eq!(e.values.user, None);

@@ -83,6 +83,7 @@ const REFUSALS: &[(&str, Phase)] = {
         ("chroot_bad_perms", Session),
         ("subsystem_not_found", Session),
         ("subsystem_exec_failed", Session),
+        ("mac_incorrect", Session),
         // Logged at debug1 only: where the log has it, it says why the session ended.
         ("subsystem_cannot_stat", Session),
         ("failed_publickey", Auth),

@@ -280,7 +280,8 @@ def b_reset_during_kex(lst, c):
 def b_flip_relay(lst, c):
     """Relay to the sshd on lst.target, flipping one bit of the server's stream at byte
     lst.flip_at (well past the key exchange): the client's MAC check fails on that packet, as it
-    does behind a faulty NIC, VPN or middlebox."""
+    does behind a faulty NIC, VPN or middlebox. With lst.flip_up_at, the client's stream instead:
+    sshd's check fails."""
     up = socket.create_connection((HOST, lst.target))
     lst.extra.append(up)
 
@@ -304,9 +305,10 @@ def b_flip_relay(lst, c):
             except OSError:
                 pass
 
-    t = threading.Thread(target=pump, args=(c, up, None), daemon=True)
+    up_at = getattr(lst, "flip_up_at", None)
+    t = threading.Thread(target=pump, args=(c, up, up_at), daemon=True)
     t.start()
-    pump(up, c, lst.flip_at)
+    pump(up, c, None if up_at is not None else lst.flip_at)
     t.join(2)
 
 
@@ -971,6 +973,12 @@ for fx, opts in [("ssh-vvv", []), ("ssh-vvv-aes-hmac", ["-o Ciphers=aes128-ctr -
       sshd2=[], listener="flip-relay", flip_at=40000,
       expect=r"Corrupted MAC|message authentication code")
 
+# The same on the way up (an upload): sshd's MAC check fails, and sshd logs it.
+S("corrupted-mac", "ssh-vvv-upload", "session",
+  ["sh", "-c", "seq 200000 | ssh -vvv -p {p} " + U + " 'cat >/dev/null'"],
+  sshd2=[], listener="flip-relay", flip_up_at=40000,
+  expect=r"Corrupted MAC|message authentication code|Connection (closed|reset)|Broken pipe")
+
 port("hostkey-unverifiable-batch")
 S("hostkey-unverifiable-batch", "ssh-vvv", "hostkey", ssh("-vvv", "-p", "{p}", U, "true"),
   sshd=[], known="empty", expect=r"Host key verification failed")
@@ -1443,6 +1451,7 @@ class Lab:
             elif kind:
                 lst = Listener(ports[0], LISTENER_KINDS[kind])
                 lst.target, lst.flip_at = ports[1], sc.get("flip_at")
+                lst.flip_up_at = sc.get("flip_up_at")
                 if kind == "inetd":
                     lst.inetd_cmd, lst.log, lst.procs = inner, lp, []
                 if kind == "old-server":

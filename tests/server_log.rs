@@ -229,6 +229,45 @@ fn when_nothing_pairs_nothing_from_the_server_log_is_used() {
     assert!(with.decision.causes.iter().all(|c| c.server_line.is_none()));
 }
 
+/// The top cause and whether the server's log proves it.
+fn proven_top(client: &str, server: &str) -> (String, bool) {
+    let rules = RuleSet::builtin().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let client = std::fs::File::open(root.join(client)).unwrap();
+    let timeline = timeline_of(std::io::BufReader::new(client)).unwrap();
+    let log = ServerLog::read(server.as_bytes()).unwrap();
+    let verdict = Verdict::build_with_server(&timeline, &rules, Some(&log)).unwrap();
+    let top = &verdict.decision.causes[0];
+    (top.id.clone(), top.server_line.is_some())
+}
+
+#[test]
+fn a_server_proven_cause_ranks_first_where_the_client_log_is_another_causes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).unwrap();
+    // An expired account without PAM: the client log is a refused key's.
+    let expired = read("rules/account-expired/fixtures/ssh-vvv-nopam.sshd.log");
+    assert_eq!(
+        proven_top("rules/account-expired/fixtures/ssh-vvv-nopam.log", &expired),
+        ("account-expired".to_string(), true)
+    );
+    // Data corrupted on the way up: the client sees a remote close. The lab's relay listens on
+    // the port before sshd's; sshd's log as it reads behind a port forward names the client's.
+    let upload = read("rules/corrupted-mac/fixtures/ssh-vvv-upload.sshd.log");
+    let forwarded = upload.replace(" port 22631", " port 22630");
+    let client = "rules/corrupted-mac/fixtures/ssh-vvv-upload.log";
+    assert_eq!(
+        proven_top(client, &forwarded),
+        ("corrupted-mac".to_string(), true)
+    );
+    // Without sshd's line, the generic cause.
+    let unproven = forwarded.replace("message authentication code incorrect", "other");
+    assert_eq!(
+        proven_top(client, &unproven),
+        ("remote-closed-mid-session".to_string(), false)
+    );
+}
+
 /// Runs the binary with `args`, standard input empty; its stdout and exit code.
 fn run(args: &[&str]) -> (String, i32) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_vvvexplain"))

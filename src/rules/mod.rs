@@ -18,7 +18,7 @@ pub use advice::{Advice, Step};
 pub use error::{RuleError, RuleErrors};
 use error::{Seg, Target};
 pub use raw::{Confidence, Side};
-use raw::{OneOrMany, RawMatch, RawRule, RawSlowStep, RawStep, RawTest};
+use raw::{OneOrMany, RawMatch, RawRule, RawServerProven, RawSlowStep, RawStep, RawTest};
 
 use crate::event::{event_names, EventKind};
 use crate::facts::{self, Fact};
@@ -186,6 +186,8 @@ struct Conditions {
     server_events: Vec<ServerEventKind>,
     no_server_events: Vec<ServerEventKind>,
     server_lines: Vec<LazyRegex>,
+    /// The other way to match when the server's log proves the cause (`server_proven:`).
+    server_proven: Option<Box<Conditions>>,
     facts: Vec<(Fact, LazyRegex)>,
     no_facts: Vec<Fact>,
     slow_step: Option<SlowStepCondition>,
@@ -428,8 +430,7 @@ impl RuleSet {
             .rules
             .iter()
             .filter_map(|rule| {
-                let server_line = rule.conditions.server_proof(subject)?;
-                let matched_lines = rule.conditions.check(subject)?;
+                let (server_line, matched_lines) = rule.conditions.matches(subject)?;
                 let confidence = match server_line {
                     Some(_) => Confidence::High,
                     None => rule.advice.confidence,
@@ -478,6 +479,18 @@ fn apply_outranks(matches: &mut Vec<Match<'_>>) {
 }
 
 impl Conditions {
+    /// The server line that proves the rule, if any, and the client lines that made it match;
+    /// `None` if it does not. Its `server_proven:` conditions are tried when the others fail.
+    fn matches<'a>(&self, subject: &Subject<'a>) -> Option<(Option<&'a ServerLine>, Vec<LineRef>)> {
+        let server_line = self.server_proof(subject)?;
+        if let Some(lines) = self.check(subject) {
+            return Some((server_line, lines));
+        }
+        let alternative = self.server_proven.as_deref()?;
+        let proof = alternative.server_proof(subject)??;
+        Some((Some(proof), alternative.check(subject)?))
+    }
+
     /// What the paired server connection says of this rule: `None` rules it out (it logged an
     /// event the rule excludes, or none of the events and lines the rule needs),
     /// `Some(Some(line))` proves it, `Some(None)` when there is no server connection or the rule
@@ -817,27 +830,37 @@ fn compile_conditions(
             errors,
         )
     });
+    let within: &[Seg] = &[Seg::Key("match")];
     let (all_events, any_events, no_events) = (
-        compile_names(source, raw.events, "events", errors, EVENTS),
-        compile_names(source, raw.any_events, "any_events", errors, EVENTS),
-        compile_names(source, raw.no_events, "no_events", errors, EVENTS),
+        compile_names(source, raw.events, (within, "events"), errors, EVENTS),
+        compile_names(
+            source,
+            raw.any_events,
+            (within, "any_events"),
+            errors,
+            EVENTS,
+        ),
+        compile_names(source, raw.no_events, (within, "no_events"), errors, EVENTS),
     );
     let (server_events, no_server_events) = (
         compile_names(
             source,
             raw.server_events,
-            "server_events",
+            (within, "server_events"),
             errors,
             SERVER_EVENTS,
         ),
         compile_names(
             source,
             raw.no_server_events,
-            "no_server_events",
+            (within, "no_server_events"),
             errors,
             SERVER_EVENTS,
         ),
     );
+    let server_proven = raw
+        .server_proven
+        .map(|alt| Box::new(compile_server_proven(source, alt, errors)));
     let (facts, no_facts) = compile_facts(source, raw.facts, &raw.no_facts, errors);
     let version = raw.version.map(|v| {
         parse_version_range(&v).unwrap_or_else(|e| {
@@ -870,11 +893,37 @@ fn compile_conditions(
         server_events,
         no_server_events,
         server_lines,
+        server_proven,
         facts,
         no_facts,
         slow_step: raw
             .slow_step
             .and_then(|step| compile_slow_step(source, step, errors)),
+    }
+}
+
+/// `server_proven:`: its sshd events and the client conditions they stand in for.
+fn compile_server_proven(
+    source: &RuleSource,
+    raw: RawServerProven,
+    errors: &mut Vec<RuleError>,
+) -> Conditions {
+    let within: &[Seg] = &[Seg::Key("match"), Seg::Key("server_proven")];
+    Conditions {
+        server_events: compile_names(
+            source,
+            raw.server_events,
+            (within, "server_events"),
+            errors,
+            SERVER_EVENTS,
+        ),
+        failed_phase: raw
+            .failed_phase
+            .map(OneOrMany::into_vec)
+            .unwrap_or_default(),
+        reached: raw.reached,
+        events: compile_names(source, raw.events, (within, "events"), errors, EVENTS),
+        ..Conditions::default()
     }
 }
 
@@ -898,12 +947,12 @@ const SERVER_EVENTS: Names<ServerEventKind> = Names {
     named: ServerEventKind::named,
 };
 
-/// Each name of the list `match.<field>`; an unknown one is an error at its place, with the
+/// Each name of the list `<field>` under `within` (`match`); an unknown one is an error at its place, with the
 /// closest known name and all of them.
 fn compile_names<K>(
     source: &RuleSource,
     list: Vec<String>,
-    field: &str,
+    (within, field): (&[Seg], &str),
     errors: &mut Vec<RuleError>,
     names: Names<K>,
 ) -> Vec<K> {
@@ -913,7 +962,7 @@ fn compile_names<K>(
             Some(kind) => kinds.push(kind),
             None => {
                 let known = (names.known)();
-                let at = [Seg::Key("match"), Seg::Key(field), Seg::Index(i)];
+                let at = [within, &[Seg::Key(field), Seg::Index(i)]].concat();
                 let what = names.what;
                 errors.push(RuleError::at(
                     source,
@@ -1270,6 +1319,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("rules/x/rule.yaml:5:18: bad regex"), "{err}");
+        let bad = "  server_proven:\n    server_events: [acount_expired]\n";
+        let err = RuleSet::compile(vec![source("x", &rule(bad))])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("rules/x/rule.yaml:6:21"), "{err}");
+        assert!(err.contains("did you mean `account_expired`?"), "{err}");
     }
 
     #[test]

@@ -390,6 +390,7 @@ fn a_server_log_alone_says_why_for_the_new_refusals() {
         "rules/account-expired/fixtures/ssh-vvv-nopam.sshd.log",
         "rules/sshd-no-hostkeys/fixtures/ssh-vvv.sshd.log",
         "rules/password-expired/fixtures/ssh-vvv.sshd.log",
+        "rules/account-locked/fixtures/ssh-vvv.sshd.log",
     ];
     let mut args: Vec<&str> = logs.iter().flat_map(|l| ["--server-log", l]).collect();
     args.extend(["--format", "json"]);
@@ -410,6 +411,10 @@ fn a_server_log_alone_says_why_for_the_new_refusals() {
         })
         .collect();
     let expected = [
+        (
+            "auth",
+            "User vvvlocked not allowed because account is locked",
+        ),
         ("connect", "sshd: no hostkeys available -- exiting."),
         ("auth", "Account vvvexpired has expired"),
         (
@@ -424,11 +429,11 @@ fn a_server_log_alone_says_why_for_the_new_refusals() {
     for (i, (phase, message)) in expected.iter().enumerate() {
         assert_eq!((why[i].0.as_str(), why[i].1.as_str()), (*phase, *message));
     }
-    assert!(why[4]
+    assert!(why[5]
         .1
         .starts_with("Invalid user vvvnobody from 127.0.0.1"));
     // The expired password's key login went through: it is no refusal.
-    assert_eq!(why.len(), 5, "{why:?}");
+    assert_eq!(why.len(), 6, "{why:?}");
 }
 
 #[test]

@@ -46,6 +46,7 @@ ACCOUNTS = {
     "vvvnoshell": "/bin/no-such-shell",   # its login shell is not installed
     "vvvexpired": "/bin/bash",      # chage -E 0: the account has expired
     "vvvpwchange": "/bin/bash",     # chage -d 0: the password must be changed at the next login
+    "vvvlocked": "/bin/bash",       # usermod -L: the password field starts with '!'
 }
 # chage options per account (shadow expiry; sshd checks it, with PAM through pam_unix's account)
 CHAGE = {"vvvexpired": ["-E", "0"], "vvvpwchange": ["-d", "0"]}
@@ -1074,6 +1075,11 @@ port("password-expired")
 S("password-expired", "ssh-vvv", "session", ssh("-vvv", "-p", "{p}", "vvvpwchange@127.0.0.1", "true"),
   sshd=["UsePAM yes"], syslog=True, expect=r"change your password|no TTY")
 
+port("account-locked")
+# a locked password ('!'): without PAM sshd refuses the account for keys too
+S("account-locked", "ssh-vvv", "auth", ssh("-vvv", "-p", "{p}", "vvvlocked@127.0.0.1", "true"),
+  sshd=[], expect=r"Permission denied")
+
 # ---------------------------------------------------------------- lab
 
 
@@ -1175,6 +1181,8 @@ class Lab:
             # key logins through.
             run(["usermod", "-p", "*", name])
             run(["chage", "-E", "-1", "-d", "-1", *CHAGE.get(name, []), name])
+            if name == "vvvlocked":
+                run(["usermod", "-L", name])
         self.keys.mkdir(mode=0o755)
         gen = [("host_ed25519", "ed25519"), ("host_rsa", "rsa"), ("other_host_ed25519", "ed25519"),
                ("client_ed25519", "ed25519"), ("client_rsa", "rsa"), ("stranger", "ed25519"),

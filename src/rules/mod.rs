@@ -282,7 +282,7 @@ pub struct Match<'r> {
     pub rule: &'r Rule,
     pub matched_lines: Vec<LineRef>,
     /// The paired server connection's line that proves this cause (`server_events`,
-    /// `server_lines`).
+    /// `server_lines`, `server_proven`).
     pub server_line: Option<ServerLine>,
     /// Proven by the server's log first, then confidence, then specificity.
     score: (bool, Confidence, usize),
@@ -947,8 +947,8 @@ const SERVER_EVENTS: Names<ServerEventKind> = Names {
     named: ServerEventKind::named,
 };
 
-/// Each name of the list `<field>` under `within` (`match`); an unknown one is an error at its place, with the
-/// closest known name and all of them.
+/// Each name of the list `<field>` under `within` (`match`, `match.server_proven`); an unknown
+/// one is an error at its place, with the closest known name and all of them.
 fn compile_names<K>(
     source: &RuleSource,
     list: Vec<String>,
@@ -1285,7 +1285,7 @@ mod tests {
     }
 
     #[test]
-    fn a_server_line_proves_a_cause_and_a_bad_one_is_placed() {
+    fn server_lines_prove_a_cause_and_bad_server_conditions_are_placed() {
         let rule = |conditions: &str| GOOD.replace("  failed_phase: auth\n", conditions);
         let set = RuleSet::compile(vec![
             source("plain", &rule("  failed_phase: auth\n")),

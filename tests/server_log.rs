@@ -84,7 +84,19 @@ fn collected(raw: &str, prefix: &dyn Fn(&str, u32) -> String) -> String {
     out
 }
 
+/// A log the lab kept as a syslog daemon writes it (`Dec  6 21:58:26 lab sshd[11155]: …`, with
+/// the PAM modules' lines that never reach sshd's stderr) is already in the auth.log shape.
+fn already_collected(raw: &str) -> bool {
+    raw.lines().next().is_some_and(|l| {
+        l.get(16..)
+            .is_some_and(|rest| rest.starts_with("lab sshd["))
+    })
+}
+
 fn shapes(raw: &str) -> Vec<(&'static str, String)> {
+    if already_collected(raw) {
+        return vec![("auth.log", raw.to_string())];
+    }
     vec![
         ("raw", raw.to_string()),
         (
@@ -348,6 +360,46 @@ fn when_nothing_pairs_nothing_from_the_server_log_is_used() {
 }
 
 /// Runs the binary with `args`, standard input empty; its stdout and exit code.
+/// The top cause and whether the server's log proves it.
+fn proven_top(client: &str, server: &str) -> (String, bool) {
+    let rules = RuleSet::builtin().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let client = std::fs::File::open(root.join(client)).unwrap();
+    let timeline = timeline_of(std::io::BufReader::new(client)).unwrap();
+    let log = ServerLog::read(server.as_bytes()).unwrap();
+    let verdict = Verdict::build_with_server(&timeline, &rules, Some(&log)).unwrap();
+    let top = &verdict.decision.causes[0];
+    (top.id.clone(), top.server_line.is_some())
+}
+
+#[test]
+fn a_server_proven_cause_ranks_first_where_the_client_log_is_another_causes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).unwrap();
+    // An expired account without PAM: the client log is a refused key's.
+    let expired = read("rules/account-expired/fixtures/ssh-vvv-nopam.sshd.log");
+    assert_eq!(
+        proven_top("rules/account-expired/fixtures/ssh-vvv-nopam.log", &expired),
+        ("account-expired".to_string(), true)
+    );
+    // Data corrupted on the way up: the client sees a remote close. The lab's relay listens on
+    // the port before sshd's; sshd's log as it reads behind a port forward names the client's.
+    let upload = read("rules/corrupted-mac/fixtures/ssh-vvv-upload.sshd.log");
+    let forwarded = upload.replace(" port 22631", " port 22630");
+    let client = "rules/corrupted-mac/fixtures/ssh-vvv-upload.log";
+    assert_eq!(
+        proven_top(client, &forwarded),
+        ("corrupted-mac".to_string(), true)
+    );
+    // Without sshd's line, the generic cause.
+    let unproven = forwarded.replace("message authentication code incorrect", "other");
+    assert_eq!(
+        proven_top(client, &unproven),
+        ("remote-closed-mid-session".to_string(), false)
+    );
+}
+
+/// Runs the binary with `args`, standard input empty; its stdout and exit code.
 fn run(args: &[&str]) -> (String, i32) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_vvvexplain"))
         .args(args)
@@ -470,7 +522,7 @@ fn dropbears_log_alone_lists_who_failed_from_where_and_why() {
     let logs: Vec<String> = [
         "ok/fixtures/dropbear-ssh-vvv",
         "root-login-denied/fixtures/dropbear-ssh-vvv",
-        "auth-user-denied/fixtures/dropbear-ssh-vvv-nonexistent-user",
+        "auth-unknown-user/fixtures/dropbear-ssh-vvv-nonexistent-user",
         "auth-too-many-failures/fixtures/dropbear-ssh-vvv-password",
         "auth-key-rejected/fixtures/dropbear-ssh-vvv",
     ]
@@ -540,6 +592,61 @@ fn dropbears_log_alone_lists_who_failed_from_where_and_why() {
 }
 
 #[test]
+fn a_server_log_alone_says_why_for_the_new_refusals() {
+    let logs = [
+        "rules/auth-unknown-user/fixtures/ssh-vvv.sshd.log",
+        "rules/user-shell-missing/fixtures/ssh-vvv.sshd.log",
+        "rules/account-expired/fixtures/ssh-vvv.sshd.log",
+        "rules/account-expired/fixtures/ssh-vvv-nopam.sshd.log",
+        "rules/sshd-no-hostkeys/fixtures/ssh-vvv.sshd.log",
+        "rules/password-expired/fixtures/ssh-vvv.sshd.log",
+        "rules/account-locked/fixtures/ssh-vvv.sshd.log",
+    ];
+    let mut args: Vec<&str> = logs.iter().flat_map(|l| ["--server-log", l]).collect();
+    args.extend(["--format", "json"]);
+    let (json, code) = run(&args);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let why: Vec<(String, String)> = v["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let text = c["why"]["text"].as_str().unwrap_or_default();
+            let message = text.rsplit_once("]: ").map_or(text, |(_, m)| m);
+            (
+                c["phase"].as_str().unwrap().to_string(),
+                message.to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        (
+            "auth",
+            "User vvvlocked not allowed because account is locked",
+        ),
+        ("connect", "sshd: no hostkeys available -- exiting."),
+        ("auth", "Account vvvexpired has expired"),
+        (
+            "auth",
+            "pam_unix(sshd:account): account vvvexpired has expired (account expired)",
+        ),
+        (
+            "auth",
+            "User vvvnoshell not allowed because shell /bin/no-such-shell does not exist",
+        ),
+    ];
+    for (i, (phase, message)) in expected.iter().enumerate() {
+        assert_eq!((why[i].0.as_str(), why[i].1.as_str()), (*phase, *message));
+    }
+    assert!(why[5]
+        .1
+        .starts_with("Invalid user vvvnobody from 127.0.0.1"));
+    // The expired password's key login went through: it is no refusal.
+    assert_eq!(why.len(), 6, "{why:?}");
+}
+
+#[test]
 fn redaction_covers_the_server_lines() {
     let (json, _) = run(&[
         DENIED,
@@ -602,7 +709,11 @@ proptest::proptest! {
         let text = lines.join(&b'\n');
         let log = ServerLog::read(&text[..]).unwrap();
         for connection in &log.connections {
-            proptest::prop_assert!(connection.address().is_some());
+            // Without an address only an sshd that could not serve at all.
+            let cannot_serve = connection
+                .failure()
+                .is_some_and(|f| f.phase == vvvexplain::timeline::Phase::Connect);
+            proptest::prop_assert!(connection.address().is_some() || cannot_serve);
             let _ = connection.failure();
         }
         // Pairing with a timed client reads every server time without panic.

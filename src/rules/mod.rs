@@ -19,7 +19,7 @@ pub use advice::{Advice, Step};
 pub use error::{RuleError, RuleErrors};
 use error::{Seg, Target};
 pub use raw::{Confidence, Side};
-use raw::{OneOrMany, RawMatch, RawRule, RawSlowStep, RawStep, RawTest};
+use raw::{OneOrMany, RawMatch, RawRule, RawServerProven, RawSlowStep, RawStep, RawTest};
 use tree::Node;
 
 use crate::event::{event_names, EventKind};
@@ -190,6 +190,9 @@ struct Conditions {
     no_events: Vec<EventKind>,
     server_events: Vec<ServerEventKind>,
     no_server_events: Vec<ServerEventKind>,
+    server_lines: Vec<LazyRegex>,
+    /// The other way to match when the server's log proves the cause (`server_proven:`).
+    server_proven: Option<Box<Conditions>>,
     facts: Vec<(Fact, LazyRegex)>,
     no_facts: Vec<Fact>,
     slow_step: Option<SlowStepCondition>,
@@ -326,7 +329,8 @@ pub struct RuleSet {
 pub struct Match<'r> {
     pub rule: &'r Rule,
     pub matched_lines: Vec<LineRef>,
-    /// The paired server connection's line that proves this cause (`server_events`).
+    /// The paired server connection's line that proves this cause (`server_events`,
+    /// `server_lines`, `server_proven`).
     pub server_line: Option<ServerLine>,
     /// Proven by the server's log first, then confidence, then specificity.
     score: (bool, Confidence, usize),
@@ -475,8 +479,7 @@ impl RuleSet {
             .rules
             .iter()
             .filter_map(|rule| {
-                let server_line = rule.conditions.server_proof(subject)?;
-                let matched_lines = rule.conditions.check(subject)?;
+                let (server_line, matched_lines) = rule.conditions.matches(subject)?;
                 let confidence = match server_line {
                     Some(_) => Confidence::High,
                     None => rule.advice.confidence,
@@ -525,9 +528,22 @@ fn apply_outranks(matches: &mut Vec<Match<'_>>) {
 }
 
 impl Conditions {
+    /// The server line that proves the rule, if any, and the client lines that made it match;
+    /// `None` if it does not. Its `server_proven:` conditions are tried when the others fail.
+    fn matches<'a>(&self, subject: &Subject<'a>) -> Option<(Option<&'a ServerLine>, Vec<LineRef>)> {
+        let server_line = self.server_proof(subject)?;
+        if let Some(lines) = self.check(subject) {
+            return Some((server_line, lines));
+        }
+        let alternative = self.server_proven.as_deref()?;
+        let proof = alternative.server_proof(subject)??;
+        Some((Some(proof), alternative.check(subject)?))
+    }
+
     /// What the paired server connection says of this rule: `None` rules it out (it logged an
-    /// event the rule excludes, or none of those the rule needs), `Some(Some(line))` proves it,
-    /// `Some(None)` when there is no server connection or the rule names no server event.
+    /// event the rule excludes, or none of the events and lines the rule needs),
+    /// `Some(Some(line))` proves it, `Some(None)` when there is no server connection or the rule
+    /// names no server event or line.
     fn server_proof<'a>(&self, subject: &Subject<'a>) -> Option<Option<&'a ServerLine>> {
         let Some(server) = subject.server else {
             return Some(None);
@@ -539,12 +555,19 @@ impl Conditions {
         {
             return None;
         }
-        if self.server_events.is_empty() {
+        if self.server_events.is_empty() && self.server_lines.is_empty() {
             return Some(None);
         }
+        let by_line = || {
+            server
+                .lines
+                .iter()
+                .find(|l| self.server_lines.iter().any(|r| r.is_match(l.message())))
+        };
         self.server_events
             .iter()
             .find_map(|&k| server.first(k))
+            .or_else(by_line)
             .map(Some)
     }
 
@@ -861,6 +884,7 @@ fn compile_conditions(
     let lines = regexes(raw.lines, "lines", errors);
     let any_lines = regexes(raw.any_lines, "any_lines", errors);
     let absent = regexes(raw.absent, "absent", errors);
+    let server_lines = regexes(raw.server_lines, "server_lines", errors);
     let evidence = raw.evidence.as_deref().and_then(|p| {
         compile_regex(
             source,
@@ -869,27 +893,37 @@ fn compile_conditions(
             errors,
         )
     });
+    let within: &[Seg] = &[Seg::Key("match")];
     let (all_events, any_events, no_events) = (
-        compile_names(source, raw.events, "events", errors, EVENTS),
-        compile_names(source, raw.any_events, "any_events", errors, EVENTS),
-        compile_names(source, raw.no_events, "no_events", errors, EVENTS),
+        compile_names(source, raw.events, (within, "events"), errors, EVENTS),
+        compile_names(
+            source,
+            raw.any_events,
+            (within, "any_events"),
+            errors,
+            EVENTS,
+        ),
+        compile_names(source, raw.no_events, (within, "no_events"), errors, EVENTS),
     );
     let (server_events, no_server_events) = (
         compile_names(
             source,
             raw.server_events,
-            "server_events",
+            (within, "server_events"),
             errors,
             SERVER_EVENTS,
         ),
         compile_names(
             source,
             raw.no_server_events,
-            "no_server_events",
+            (within, "no_server_events"),
             errors,
             SERVER_EVENTS,
         ),
     );
+    let server_proven = raw
+        .server_proven
+        .map(|alt| Box::new(compile_server_proven(source, alt, errors)));
     let (facts, no_facts) = compile_facts(source, raw.facts, &raw.no_facts, errors);
     let version = raw.version.map(|v| {
         parse_version_range(&v).unwrap_or_else(|e| {
@@ -921,11 +955,38 @@ fn compile_conditions(
         no_events,
         server_events,
         no_server_events,
+        server_lines,
+        server_proven,
         facts,
         no_facts,
         slow_step: raw
             .slow_step
             .and_then(|step| compile_slow_step(source, step, errors)),
+    }
+}
+
+/// `server_proven:`: its sshd events and the client conditions they stand in for.
+fn compile_server_proven(
+    source: &RuleSource,
+    raw: RawServerProven,
+    errors: &mut Vec<RuleError>,
+) -> Conditions {
+    let within: &[Seg] = &[Seg::Key("match"), Seg::Key("server_proven")];
+    Conditions {
+        server_events: compile_names(
+            source,
+            raw.server_events,
+            (within, "server_events"),
+            errors,
+            SERVER_EVENTS,
+        ),
+        failed_phase: raw
+            .failed_phase
+            .map(OneOrMany::into_vec)
+            .unwrap_or_default(),
+        reached: raw.reached,
+        events: compile_names(source, raw.events, (within, "events"), errors, EVENTS),
+        ..Conditions::default()
     }
 }
 
@@ -949,12 +1010,12 @@ const SERVER_EVENTS: Names<ServerEventKind> = Names {
     named: ServerEventKind::named,
 };
 
-/// Each name of the list `match.<field>`; an unknown one is an error at its place, with the
-/// closest known name and all of them.
+/// Each name of the list `<field>` under `within` (`match`, `match.server_proven`); an unknown
+/// one is an error at its place, with the closest known name and all of them.
 fn compile_names<K>(
     source: &RuleSource,
     list: Vec<String>,
-    field: &str,
+    (within, field): (&[Seg], &str),
     errors: &mut Vec<RuleError>,
     names: Names<K>,
 ) -> Vec<K> {
@@ -964,7 +1025,7 @@ fn compile_names<K>(
             Some(kind) => kinds.push(kind),
             None => {
                 let known = (names.known)();
-                let at = [Seg::Key("match"), Seg::Key(field), Seg::Index(i)];
+                let at = [within, &[Seg::Key(field), Seg::Index(i)]].concat();
                 let what = names.what;
                 errors.push(RuleError::at(
                     source,
@@ -1300,6 +1361,49 @@ mod tests {
         let lines = &matches[0].matched_lines;
         assert_eq!(lines.len(), 1);
         assert!(lines[0].text.contains("no mutual signature"), "{lines:?}");
+    }
+
+    #[test]
+    fn server_lines_prove_a_cause_and_bad_server_conditions_are_placed() {
+        let rule = |conditions: &str| GOOD.replace("  failed_phase: auth\n", conditions);
+        let set = RuleSet::compile(vec![
+            source("plain", &rule("  failed_phase: auth\n")),
+            // Anchored at the message: the collector's prefix is not part of it.
+            source(
+                "proven",
+                &rule("  server_lines: ['^Invalid user \\S+ from']\n"),
+            ),
+            source("unproven", &rule("  server_lines: ['^no such words']\n")),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let timeline = timeline_of("rules/auth-key-rejected/fixtures/ssh-vvv.log");
+        let session = timeline.sessions.last().unwrap();
+        let log = "Dec  6 20:47:28 lab sshd[9]: Invalid user vvvlab from 127.0.0.1 port 4711\n";
+        let log = crate::server::ServerLog::read(log.as_bytes()).unwrap();
+        let mut subject = Subject::new(&timeline, session);
+        subject.server = log.connections.first();
+        let matches = set.rank(&subject);
+        let ids: Vec<&str> = matches.iter().map(|m| m.rule.id.as_str()).collect();
+        assert_eq!(ids, ["proven", "plain"]);
+        let line = matches[0].server_line.as_ref().unwrap();
+        assert_eq!(
+            line.message(),
+            "Invalid user vvvlab from 127.0.0.1 port 4711"
+        );
+        // Without a server log the condition is not looked at.
+        subject.server = None;
+        assert_eq!(set.rank(&subject).len(), 3);
+
+        let err = RuleSet::compile(vec![source("x", &rule("  server_lines: ['(x']\n"))])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("rules/x/rule.yaml:5:18: bad regex"), "{err}");
+        let bad = "  server_proven:\n    server_events: [acount_expired]\n";
+        let err = RuleSet::compile(vec![source("x", &rule(bad))])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("rules/x/rule.yaml:6:21"), "{err}");
+        assert!(err.contains("did you mean `account_expired`?"), "{err}");
     }
 
     #[test]

@@ -175,6 +175,16 @@ pub struct RawMatch {
     #[serde(default)]
     #[cfg_attr(test, schemars(schema_with = "tests::server_event_names_schema"))]
     pub no_server_events: Vec<String>,
+    /// Regexes over the message text of the paired server connection's lines (without the log's
+    /// prefix), for sshd wordings no sshd event types yet; one that matches proves the cause as a
+    /// server event does. Prefer `server_events` (type the message in `grammar/sshd.pest`).
+    /// Without a paired server log this condition is not looked at.
+    #[serde(default)]
+    pub server_lines: Vec<String>,
+    /// Another way to match, for a cause whose client log can be another cause's: when the
+    /// paired server connection holds one of these sshd events, these client conditions suffice
+    /// instead of the ones above (`no_server_events` still rule the cause out).
+    pub server_proven: Option<RawServerProven>,
     /// Facts that must be present and match a regex (`user: '^root$'`); `''` = present at all.
     #[serde(default)]
     pub facts: BTreeMap<String, String>,
@@ -183,6 +193,24 @@ pub struct RawMatch {
     pub no_facts: Vec<String>,
     /// The longest wait while the connection was being set up (logs with times only).
     pub slow_step: Option<RawSlowStep>,
+}
+
+/// `server_proven: { server_events: [account_expired], failed_phase: auth, events: [permission_denied] }`
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawServerProven {
+    /// sshd's events of which one must be in the paired server connection.
+    #[cfg_attr(test, schemars(schema_with = "tests::server_event_names_schema"))]
+    pub server_events: Vec<String>,
+    pub failed_phase: Option<OneOrMany<Phase>>,
+    /// These milestones were all reached.
+    #[serde(default)]
+    pub reached: Vec<Milestone>,
+    /// Events (the client grammar's names) that must each have occurred.
+    #[serde(default)]
+    #[cfg_attr(test, schemars(schema_with = "tests::event_names_schema"))]
+    pub events: Vec<String>,
 }
 
 /// `slow_step: { seconds: 3, after: 'Next authentication method: gssapi' }`

@@ -109,7 +109,9 @@ fn parse_in_full(message: &str) -> Option<ServerEvent> {
             Rule::key_type => values.key_type = Some(text.to_string()),
             Rule::fingerprint => values.fingerprint = Some(text.to_string()),
             Rule::reason
+            | Rule::paren_reason
             | Rule::path
+            | Rule::stat_path
             | Rule::quoted_path
             | Rule::algorithm
             | Rule::subsystem
@@ -224,6 +226,23 @@ mod tests {
             kind("subsystem request for sftp by user amy failed, execution failed"),
             Some("subsystem_exec_failed")
         );
+        let e = parse("debug1: subsystem: cannot stat /usr/lib/sftp: No such file or directory");
+        assert_eq!(e.unwrap().values.detail.as_deref(), Some("/usr/lib/sftp"));
+        let e = parse("pam_unix(sshd:account): expired password for user amy (password aged)");
+        let e = e.unwrap();
+        assert_eq!(
+            (e.values.user.as_deref(), e.values.detail.as_deref()),
+            (Some("amy"), Some("password aged"))
+        );
+        assert_eq!(
+            kind("Corrupted MAC on input. [preauth]"),
+            Some("mac_incorrect")
+        );
+        let e = parse("ssh_dispatch_run_fatal: Connection from 192.0.2.7 port 4711: message authentication code incorrect [preauth]");
+        assert_eq!(e.unwrap().values.port, Some(4711));
+        // sshd's own account is no client user: it must not stop the pairing.
+        let e = parse("Privilege separation user sshd does not exist").unwrap();
+        assert_eq!(e.values.user, None);
     }
 
     #[test]

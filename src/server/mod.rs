@@ -38,15 +38,16 @@ pub struct ServerLine {
     /// The time its prefix carries, for pairing.
     #[serde(skip)]
     pub stamp: Option<clock::Stamp>,
+    /// Where sshd's message starts in `text`, after the collector's prefix (for `server_lines:`,
+    /// which match before `--redact` rewrites the text).
+    #[serde(skip)]
+    pub message_at: usize,
 }
 
 impl ServerLine {
-    /// What sshd said, without the collector's prefix: `User amy from 192.0.2.8 not allowed …`.
+    /// sshd's message, without the collector's prefix: `Invalid user bob from 192.0.2.7 port 4711`.
     pub fn message(&self) -> &str {
-        match prefix::origin(&self.text) {
-            prefix::Origin::Sshd { message, .. } => message,
-            prefix::Origin::Other => &self.text,
-        }
+        self.text.get(self.message_at..).unwrap_or(&self.text)
     }
 }
 
@@ -71,9 +72,16 @@ const REFUSALS: &[(&str, Phase)] = {
     use Phase::{Auth, Connect, Session};
     &[
         ("no_hostkeys", Connect),
+        ("privsep_dir_missing", Connect),
+        ("privsep_user_missing", Connect),
         ("drop_connection", Connect),
         ("user_not_allowed", Auth),
         ("user_shell_missing", Auth),
+        ("account_expired", Auth),
+        ("pam_account_expired", Auth),
+        ("pam_password_expired", Auth),
+        ("pam_account_denied", Auth),
+        ("user_locked", Auth),
         ("invalid_user", Auth),
         ("root_login_refused", Auth),
         ("auth_refused_perms", Auth),
@@ -82,6 +90,9 @@ const REFUSALS: &[(&str, Phase)] = {
         ("chroot_bad_perms", Session),
         ("subsystem_not_found", Session),
         ("subsystem_exec_failed", Session),
+        ("mac_incorrect", Session),
+        // Logged at debug1 only: where the log has it, it says why the session ended.
+        ("subsystem_cannot_stat", Session),
         ("failed_publickey", Auth),
         ("failed_password", Auth),
         ("closed_authenticating", Auth),
@@ -231,12 +242,18 @@ impl Grouper {
         };
         let event = event::parse(message).map(Box::new);
         let name = event.as_ref().map(|e| e.kind.name());
+        // `message` is a slice of `text`: its offset there.
+        let message_at = (message.as_ptr() as usize)
+            .checked_sub(text.as_ptr() as usize)
+            .filter(|&at| at <= text.len())
+            .unwrap_or(0);
         let line = ServerLine {
             line: self.log.lines_read,
             text: text.trim_end_matches('\r').to_string(),
             host: host.map(|h| self.host(h)),
             event,
             stamp: prefix::timestamp(&text).and_then(clock::Stamp::read),
+            message_at,
         };
         if name == Some("drop_connection") {
             self.open(None, line);
@@ -278,9 +295,13 @@ impl Grouper {
         self.log.connections.len() - 1
     }
 
-    /// The connections, without the listener's own lines (no client address in them).
+    /// The connections, without the listener's own lines (no client address in them) unless
+    /// they say why sshd could not serve at all: an `sshd -i` started per connection (systemd's
+    /// ssh.socket, inetd) logs no client address before it fails.
     fn finish(mut self) -> ServerLog {
-        self.log.connections.retain(|c| c.address().is_some());
+        self.log.connections.retain(|c| {
+            c.address().is_some() || c.failure().is_some_and(|f| f.phase == Phase::Connect)
+        });
         self.log
     }
 }

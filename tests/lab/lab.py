@@ -44,7 +44,13 @@ ACCOUNTS = {
     "vvvsftp": "/bin/bash",         # Match User -> ForceCommand internal-sftp
     "vvvchroot": "/bin/bash",       # Match User -> ChrootDirectory (bad owner)
     "vvvbashrc": "/bin/bash",       # ~/.bashrc prints text unconditionally
+    "vvvnoshell": "/bin/no-such-shell",   # its login shell is not installed
+    "vvvexpired": "/bin/bash",      # chage -E 0: the account has expired
+    "vvvpwchange": "/bin/bash",     # chage -d 0: the password must be changed at the next login
+    "vvvlocked": "/bin/bash",       # usermod -L: the password field starts with '!'
 }
+# chage options per account (shadow expiry; sshd checks it, with PAM through pam_unix's account)
+CHAGE = {"vvvexpired": ["-E", "0"], "vvvpwchange": ["-d", "0"]}
 
 # The password account of the live tests (tests/terminal.rs), for Dropbear's password logins.
 PASSWORD_USER, PASSWORD = "vvvlive", "live-Pa55word"
@@ -279,7 +285,8 @@ def b_reset_during_kex(lst, c):
 def b_flip_relay(lst, c):
     """Relay to the sshd on lst.target, flipping one bit of the server's stream at byte
     lst.flip_at (well past the key exchange): the client's MAC check fails on that packet, as it
-    does behind a faulty NIC, VPN or middlebox."""
+    does behind a faulty NIC, VPN or middlebox. With lst.flip_up_at, the client's stream instead:
+    sshd's check fails."""
     up = socket.create_connection((HOST, lst.target))
     lst.extra.append(up)
 
@@ -303,9 +310,10 @@ def b_flip_relay(lst, c):
             except OSError:
                 pass
 
-    t = threading.Thread(target=pump, args=(c, up, None), daemon=True)
+    up_at = getattr(lst, "flip_up_at", None)
+    t = threading.Thread(target=pump, args=(c, up, up_at), daemon=True)
     t.start()
-    pump(up, c, lst.flip_at)
+    pump(up, c, None if up_at is not None else lst.flip_at)
     t.join(2)
 
 
@@ -970,6 +978,12 @@ for fx, opts in [("ssh-vvv", []), ("ssh-vvv-aes-hmac", ["-o Ciphers=aes128-ctr -
       sshd2=[], listener="flip-relay", flip_at=40000,
       expect=r"Corrupted MAC|message authentication code")
 
+# The same on the way up (an upload): sshd's MAC check fails, and sshd logs it.
+S("corrupted-mac", "ssh-vvv-upload", "session",
+  ["sh", "-c", "seq 200000 | ssh -vvv -p {p} " + U + " 'cat >/dev/null'"],
+  sshd2=[], listener="flip-relay", flip_up_at=40000,
+  expect=r"Corrupted MAC|message authentication code|Connection (closed|reset)|Broken pipe")
+
 port("hostkey-unverifiable-batch")
 S("hostkey-unverifiable-batch", "ssh-vvv", "hostkey", ssh("-vvv", "-p", "{p}", U, "true"),
   sshd=[], known="empty", expect=r"Host key verification failed")
@@ -1053,14 +1067,14 @@ S("ok", "dropbear-ssh-vvv", "success", ssh("-vvv", "-p", "{p}", U, "true"), drop
 S("auth-key-rejected", "dropbear-ssh-vvv", "auth", ssh("-vvv", "-p", "{p}", U, "true"),
   dropbear=["-s"], authorized=["stranger"], host_keys=DB_KNOWN, needs=DROPBEAR,
   expect=r"Permission denied \(publickey\)")
-S("auth-user-denied", "dropbear-ssh-vvv-nonexistent-user", "auth",
+S("auth-unknown-user", "dropbear-ssh-vvv-nonexistent-user", "auth",
   ssh("-vvv", "-p", "{p}", "vvvnosuchuser@" + HOST, "true"), dropbear=[], host_keys=DB_KNOWN,
   needs=DROPBEAR, expect=r"Permission denied")
 # -G: logins only for members of a group (sshd's AllowGroups)
 S("auth-user-denied", "dropbear-ssh-vvv-group", "auth", ssh("-vvv", "-p", "{p}", U, "true"),
   dropbear=["-G", "root"], host_keys=DB_KNOWN, needs=DROPBEAR, expect=r"Permission denied")
 # a login shell not in /etc/shells (vvvnologin's /usr/sbin/nologin): Dropbear refuses the account
-S("auth-user-denied", "dropbear-ssh-vvv-invalid-shell", "auth",
+S("user-shell-missing", "dropbear-ssh-vvv-invalid-shell", "auth",
   ssh("-vvv", "-p", "{p}", "vvvnologin@" + HOST, "true"), dropbear=[], host_keys=DB_KNOWN,
   needs=DROPBEAR, expect=r"Permission denied")
 S("root-login-denied", "dropbear-ssh-vvv", "auth",
@@ -1077,8 +1091,90 @@ S("ok", "dropbear-ssh-vvv-password", "success", ssh("-vvv", "-p", "{p}", PW_U, "
 S("auth-too-many-failures", "dropbear-ssh-vvv-password", "auth",
   ssh("-vvv", "-p", "{p}", PW_U, "true"), dropbear=["-T", "2"], host_keys=DB_KNOWN,
   config=DB_PASSWORD, env=DB_WRONG_PASSWORD, needs=DROPBEAR, expect=r"Connection closed")
+# ---- the server's log decides (issue #17): client logs the same as a refused key
+port("auth-unknown-user")
+S("auth-unknown-user", "ssh-vvv", "auth", ssh("-vvv", "-p", "{p}", "vvvnobody@127.0.0.1", "true"),
+  sshd=[], expect=r"Permission denied")
+
+port("user-shell-missing")
+S("user-shell-missing", "ssh-vvv", "auth", ssh("-vvv", "-p", "{p}", "vvvnoshell@127.0.0.1", "true"),
+  sshd=[], expect=r"Permission denied")
+
+port("account-expired")
+# with PAM (pam_unix's account check) and without (sshd reads the shadow entry itself)
+S("account-expired", "ssh-vvv", "auth", ssh("-vvv", "-p", "{p}", "vvvexpired@127.0.0.1", "true"),
+  sshd=["UsePAM yes"], syslog=True, expect=r"Your account has expired")
+S("account-expired", "ssh-vvv-nopam", "auth",
+  ssh("-vvv", "-p", "{p}", "vvvexpired@127.0.0.1", "true"),
+  sshd=[], expect=r"Permission denied")
+
+port("password-expired")
+# the key is accepted, then PAM says the password must change, and there is no terminal for it
+# (without PAM, sshd lets a key login through with an expired password)
+S("password-expired", "ssh-vvv", "session", ssh("-vvv", "-p", "{p}", "vvvpwchange@127.0.0.1", "true"),
+  sshd=["UsePAM yes"], syslog=True, expect=r"change your password|no TTY")
+
+port("account-locked")
+# a locked password ('!'): without PAM sshd refuses the account for keys too
+S("account-locked", "ssh-vvv", "auth", ssh("-vvv", "-p", "{p}", "vvvlocked@127.0.0.1", "true"),
+  sshd=[], expect=r"Permission denied")
 
 # ---------------------------------------------------------------- lab
+
+
+class SyslogCapture:
+    """A syslog daemon for one scenario: a datagram socket at /dev/log (where none exists) that
+    keeps what sshd sends it. A `syslog=True` scenario runs sshd without `-e`, so sshd and the PAM
+    modules it loads (pam_unix writes to syslog, never to sshd's stderr) log there, each line with
+    sshd's process id; the lab writes them as rsyslog writes /var/log/auth.log."""
+
+    def __init__(self):
+        self.path = "/dev/log"
+        self.lines = []
+        self.s = None
+        if os.path.exists(self.path):
+            log("syslog capture: /dev/log exists, PAM lines go to the system's syslog")
+            return
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.s.bind(self.path)
+        os.chmod(self.path, 0o666)
+        self.s.settimeout(0.2)
+        self.stopped = threading.Event()
+        self.t = threading.Thread(target=self.loop, daemon=True)
+        self.t.start()
+        LISTENERS.append(self)
+
+    def loop(self):
+        while not self.stopped.is_set():
+            try:
+                self.lines.append(self.s.recv(8192).rstrip(b"\0\n") + b"\n")
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+
+    def auth_log(self):
+        """sshd's datagrams as auth.log lines: `<PRI>` dropped, the host name after the time."""
+        out = []
+        for d in self.lines:
+            m = re.match(rb"<\d+>(\w{3} [ \d]\d \d\d:\d\d:\d\d) (sshd\S*[\[:].*)", d, re.S)
+            if m:
+                out.append(m.group(1) + b" lab " + m.group(2))
+        return b"".join(out)
+
+    def stop(self):
+        if self.s is None:
+            return
+        self.stopped.set()
+        self.t.join(1)
+        self.s.close()
+        self.s = None
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        if self in LISTENERS:
+            LISTENERS.remove(self)
 
 
 def read_with_arrival_times(proc, timeout):
@@ -1123,6 +1219,9 @@ class Lab:
             # '*' = no password but not "locked" ('!'), so sshd with UsePAM no lets
             # key logins through.
             run(["usermod", "-p", "*", name])
+            run(["chage", "-E", "-1", "-d", "-1", *CHAGE.get(name, []), name])
+            if name == "vvvlocked":
+                run(["usermod", "-L", name])
         self.keys.mkdir(mode=0o755)
         gen = [("host_ed25519", "ed25519"), ("host_rsa", "rsa"), ("other_host_ed25519", "ed25519"),
                ("client_ed25519", "ed25519"), ("client_rsa", "rsa"), ("stranger", "ed25519"),
@@ -1328,17 +1427,18 @@ class Lab:
         os.chmod(cfg, 0o644)
         return cfg
 
-    def start_sshd(self, cfg, port_, logpath):
+    def start_sshd(self, cfg, port_, logpath, syslog=None):
         logf = open(logpath, "wb")
-        p = subprocess.Popen([SSHD, "-D", "-e", "-f", str(cfg), "-p", str(port_),
-                              "-o", "ListenAddress=" + HOST],
+        p = subprocess.Popen([SSHD, "-D", *([] if syslog else ["-e"]), "-f", str(cfg),
+                              "-p", str(port_), "-o", "ListenAddress=" + HOST],
                              stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
                              start_new_session=True)
         logf.close()
         STARTED.append(p)
         deadline = time.time() + 10
         while time.time() < deadline:
-            if b"Server listening on" in Path(logpath).read_bytes():
+            said = Path(logpath).read_bytes() + b"".join(syslog.lines if syslog else [])
+            if b"Server listening on" in said:
                 return p
             if p.poll() is not None:
                 raise RuntimeError(f"sshd exited: {Path(logpath).read_text(errors='replace')}")
@@ -1415,11 +1515,12 @@ class Lab:
         argv = [self.fmt(a, ports) for a in sc["cmd"]]
         self.layout_client(sc, ports)
         sshds, logs, lst, held = [], [], None, []
+        syslog = SyslogCapture() if sc.get("syslog") else None
         try:
             if sc.get("sshd") is not None:
                 lp = d / "sshd.log"
                 cfg = self.sshd_config(sc, sc["sshd"], sc.get("match", []), ports[0], d)
-                sshds.append(self.start_sshd(cfg, ports[0], lp))
+                sshds.append(self.start_sshd(cfg, ports[0], lp, syslog))
                 logs.append(lp)
             if sc.get("dropbear") is not None:
                 lp = d / "sshd.log"
@@ -1446,6 +1547,7 @@ class Lab:
             elif kind:
                 lst = Listener(ports[0], LISTENER_KINDS[kind])
                 lst.target, lst.flip_at = ports[1], sc.get("flip_at")
+                lst.flip_up_at = sc.get("flip_up_at")
                 if kind == "inetd":
                     lst.inetd_cmd, lst.log, lst.procs = inner, lp, []
                 if kind == "old-server":
@@ -1510,10 +1612,14 @@ class Lab:
             for k in tree:
                 sig(k, signal.SIGCONT)
                 sig(k, signal.SIGKILL)
+            if syslog:
+                syslog.stop()
         fxdir = self.out / sc["cause"] / "fixtures"
         fxdir.mkdir(parents=True, exist_ok=True)
         (fxdir / (sc["fixture"] + ".log")).write_bytes(out)
-        if logs:
+        if syslog:
+            (fxdir / (sc["fixture"] + ".sshd.log")).write_bytes(syslog.auth_log())
+        elif logs:
             (fxdir / (sc["fixture"] + ".sshd.log")).write_bytes(b"".join(lp.read_bytes() for lp in logs))
         return out, proc.returncode, dt
 

@@ -26,6 +26,9 @@ pub struct Grammar<'a> {
     rules: Vec<Rule>,
     /// The names of the alternatives of `event`, silent groups looked through, in grammar order.
     alternatives: Vec<String>,
+    /// For each alternative, the silent group that lists it (`auth_event`): the grammars group
+    /// their events by the phase in which they are logged.
+    groups: Vec<String>,
 }
 
 impl<'a> Grammar<'a> {
@@ -38,6 +41,7 @@ impl<'a> Grammar<'a> {
             text,
             rules,
             alternatives: Vec::new(),
+            groups: Vec::new(),
         };
         let silent: HashMap<&str, &Expr> = grammar
             .rules
@@ -46,14 +50,16 @@ impl<'a> Grammar<'a> {
             .map(|r| (r.name.as_str(), &r.expr))
             .collect();
         let mut alternatives = Vec::new();
-        flatten_choice(grammar.expr("event"), &silent, &mut alternatives);
-        grammar.alternatives = alternatives
+        flatten_choice(grammar.expr("event"), "event", &silent, &mut alternatives);
+        let (groups, names): (Vec<String>, Vec<String>) = alternatives
             .into_iter()
-            .map(|alt| match alt {
-                Expr::Ident(name) => name.clone(),
+            .map(|(group, alt)| match alt {
+                Expr::Ident(name) => (group.to_string(), name.clone()),
                 other => panic!("every alternative of `event` must be a named rule, not `{other}`"),
             })
-            .collect();
+            .unzip();
+        grammar.alternatives = names;
+        grammar.groups = groups;
         grammar
     }
 
@@ -89,6 +95,18 @@ impl<'a> Grammar<'a> {
             let _ = writeln!(code, "        Rule::{name} => Some(EventKind({i})),");
         }
         code.push_str("        _ => None,\n    }\n}\n");
+        code
+    }
+
+    /// Rust code naming each event's group, in the order of `EVENT_NAMES`: `EVENT_GROUPS`.
+    pub fn event_groups(&self) -> String {
+        let mut code =
+            String::from("/// The silent group that lists each event, in grammar order.\n");
+        code.push_str("static EVENT_GROUPS: &[&str] = &[\n");
+        for group in &self.groups {
+            let _ = writeln!(code, "    {group:?},");
+        }
+        code.push_str("];\n");
         code
     }
 
@@ -321,17 +339,23 @@ impl<'a> Grammar<'a> {
     }
 }
 
-/// The alternatives of a choice, looking through the silent rules that group them by phase.
-fn flatten_choice<'a>(expr: &'a Expr, silent: &HashMap<&str, &'a Expr>, out: &mut Vec<&'a Expr>) {
+/// The alternatives of a choice, looking through the silent rules that group them by phase, each
+/// with the name of the group that lists it (`group` for the choice itself).
+fn flatten_choice<'a>(
+    expr: &'a Expr,
+    group: &'a str,
+    silent: &HashMap<&'a str, &'a Expr>,
+    out: &mut Vec<(&'a str, &'a Expr)>,
+) {
     match expr {
         Expr::Choice(a, b) => {
-            flatten_choice(a, silent, out);
-            flatten_choice(b, silent, out);
+            flatten_choice(a, group, silent, out);
+            flatten_choice(b, group, silent, out);
         }
         Expr::Ident(name) if silent.contains_key(name.as_str()) => {
-            flatten_choice(silent[name.as_str()], silent, out)
+            flatten_choice(silent[name.as_str()], name, silent, out)
         }
-        other => out.push(other),
+        other => out.push((group, other)),
     }
 }
 

@@ -41,6 +41,6 @@ fn main() {
     let text = std::fs::read_to_string(&path).expect("read grammar/sshd.pest");
     let grammar = grammar::Grammar::read(&text);
     write("sshd_parser.rs", grammar.plain_parser("SshdGrammar"));
-    write("sshd_events.rs", grammar.events());
+    write("sshd_events.rs", grammar.events() + &grammar.event_groups());
     write("sshd_tables.rs", grammar.anchor_literals());
 }

@@ -438,7 +438,30 @@ fn the_report_shows_and_cites_the_paired_server_lines() {
         human.contains("(medium sureness: user and port agree)."),
         "{human}"
     );
-    assert!(human.contains("  server 33: User vvvlab"), "{human}");
+    // In the timeline, under the phase in which sshd logged them: the refusal under auth.
+    let rows: Vec<&str> = human.lines().collect();
+    let auth = rows.iter().position(|r| r.starts_with("  ✗ auth")).unwrap();
+    let connect = rows
+        .iter()
+        .position(|r| r.starts_with("  ✓ connect"))
+        .unwrap();
+    assert!(
+        rows[connect + 1]
+            .trim_start()
+            .starts_with("server 8: Connection from 127.0.0.1"),
+        "{human}"
+    );
+    let under_auth: Vec<&str> = rows[auth + 1..]
+        .iter()
+        .take_while(|r| r.trim_start().starts_with("server "))
+        .map(|r| r.trim_start())
+        .collect();
+    assert!(
+        under_auth
+            .iter()
+            .any(|r| r.starts_with("server 33: User vvvlab from 127.0.0.1 not allowed")),
+        "{human}"
+    );
 
     let (json, _) = run(&[DENIED, "--server-log", DENIED_SERVER, "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();

@@ -9,7 +9,8 @@ use super::shown::{self, Shown};
 use super::text::{clip, columns, wrap, wrap_command};
 use super::{connection_label, line_range, outcome_word, status_mark, why_paired, Detail, View};
 use crate::rules::{Side, Step};
-use crate::timeline::{LineRef, Outcome};
+use crate::server::ServerLine;
+use crate::timeline::{LineRef, Outcome, Phase};
 use crate::verdict::{Cause, PhaseStatus, SessionVerdict, Verdict};
 
 /// Causes shown with their explanation, checks and fixes; the rest are listed by title.
@@ -18,6 +19,8 @@ const DETAILED_CAUSES: usize = 3;
 const MIN_QUOTE: usize = 24;
 /// Server log lines listed before "… and N more".
 const SERVER_LINES_SHOWN: usize = 12;
+/// Where the server's lines start under a timeline row: past the mark and the phase's name.
+const SERVER_INDENT: &str = "               ";
 /// Warnings listed before "… and N more".
 const WARNINGS_SHOWN: usize = 8;
 
@@ -326,6 +329,7 @@ impl Report<'_> {
                 row.style(style),
                 detail.style(detail_style)
             )?;
+            self.server_lines_of(v, entry.phase)?;
         }
         if let Some(last) = &v.last_ok {
             let label = format!("Last success ({}) at line", last.description);
@@ -340,7 +344,37 @@ impl Report<'_> {
         self.timing(v)
     }
 
-    /// The server log's connection paired with this one, its lines marked as the server's.
+    /// Under a phase's row of the timeline, what the paired server connection logged in that
+    /// phase, marked as the server's (the line that proves the top cause stands out).
+    fn server_lines_of(&mut self, v: &SessionVerdict, phase: Phase) -> io::Result<()> {
+        let Some(server) = v.server.as_ref().filter(|s| s.paired) else {
+            return Ok(());
+        };
+        let s = self.view.styles;
+        let proof = v.causes.first().and_then(|c| c.server_line.as_ref());
+        // A phase the client's timeline has no row for (an sftp run has no session row) is shown
+        // under the next row it has.
+        let row_of = |line: &ServerLine| {
+            let logged = line.phase()?;
+            let rows = v.timeline.iter().map(|e| e.phase);
+            rows.clone().find(|&p| p >= logged).or(rows.last())
+        };
+        let shown = server.lines.iter().take(SERVER_LINES_SHOWN);
+        for line in shown.filter(|l| row_of(l) == Some(phase)) {
+            let style = if proof.is_some_and(|p| p.line == line.line) {
+                s.failed
+            } else {
+                s.dim
+            };
+            let text = format!("server {}: {}", line.line, line.text);
+            let text = clip(&text, self.view.width.saturating_sub(SERVER_INDENT.len()));
+            writeln!(self.out, "{SERVER_INDENT}{}", text.style(style))?;
+        }
+        Ok(())
+    }
+
+    /// The server log's connection paired with this one: which, how sure and why (its lines are
+    /// in the timeline).
     fn server(&mut self, v: &SessionVerdict) -> io::Result<()> {
         let Some(server) = &v.server else {
             return Ok(());
@@ -366,17 +400,11 @@ impl Report<'_> {
             why_paired(server)
         );
         self.para(&text, "  ", "  ", s.plain)?;
-        for line in server.lines.iter().take(SERVER_LINES_SHOWN) {
-            let line = LineRef {
-                line: line.line,
-                text: line.text.clone(),
-                time: None,
-                millis: None,
-            };
-            self.log_line("  server", &line, s.dim)?;
-        }
         if server.lines.len() > SERVER_LINES_SHOWN {
-            let more = format!("  … and {} more", server.lines.len() - SERVER_LINES_SHOWN);
+            let more = format!(
+                "  The timeline shows its first {SERVER_LINES_SHOWN} typed lines of {}.",
+                server.lines.len()
+            );
             self.line(&more, s.dim)?;
         }
         Ok(())

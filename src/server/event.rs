@@ -4,6 +4,8 @@
 
 use pest::Parser;
 
+use crate::timeline::Phase;
+
 /// The parser pest generates from `grammar/sshd.pest` (the build script runs the generator).
 struct SshdGrammar;
 
@@ -48,6 +50,19 @@ impl EventKind {
     /// The grammar rule's name: `user_not_allowed`.
     pub fn name(self) -> &'static str {
         EVENT_NAMES[usize::from(self.0)]
+    }
+
+    /// The phase of the connection in which the server logs it: the grammar groups its events by
+    /// phase (`auth_event`, `dropbear_auth_event`).
+    pub fn phase(self) -> Phase {
+        let group = EVENT_GROUPS[usize::from(self.0)];
+        if group.ends_with("connect_event") {
+            Phase::Connect
+        } else if group.ends_with("auth_event") {
+            Phase::Auth
+        } else {
+            Phase::Session
+        }
     }
 }
 
@@ -188,6 +203,23 @@ mod tests {
             lines > 1000 && skipped * 10 > lines * 8,
             "{skipped} of {lines}"
         );
+    }
+
+    #[test]
+    fn every_event_is_in_a_group_that_names_its_phase() {
+        for (name, group) in event_names().iter().zip(EVENT_GROUPS) {
+            let phase = ["connect_event", "auth_event", "session_event"]
+                .iter()
+                .any(|p| group.ends_with(p));
+            assert!(
+                phase,
+                "`{name}` is listed by `{group}`, which names no phase"
+            );
+        }
+        let phase = |name| EventKind::named(name).unwrap().phase();
+        assert_eq!(phase("connection_from"), Phase::Connect);
+        assert_eq!(phase("dropbear_root_rejected"), Phase::Auth);
+        assert_eq!(phase("subsystem_not_found"), Phase::Session);
     }
 
     #[test]

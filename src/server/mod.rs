@@ -49,6 +49,11 @@ impl ServerLine {
     pub fn message(&self) -> &str {
         self.text.get(self.message_at..).unwrap_or(&self.text)
     }
+
+    /// The phase of the connection in which sshd logged it, for a line its grammar types.
+    pub fn phase(&self) -> Option<Phase> {
+        self.event.as_ref().map(|e| e.kind.phase())
+    }
 }
 
 /// What sshd logged about one client connection.

@@ -356,8 +356,8 @@ impl Report<'_> {
         // under the next row it has.
         let row_of = |line: &ServerLine| {
             let logged = line.phase()?;
-            let rows = v.timeline.iter().map(|e| e.phase);
-            rows.clone().find(|&p| p >= logged).or(rows.last())
+            let mut rows = v.timeline.iter().map(|e| e.phase);
+            rows.clone().find(|&p| p >= logged).or(rows.next_back())
         };
         let shown = server.lines.iter().take(SERVER_LINES_SHOWN);
         for line in shown.filter(|l| row_of(l) == Some(phase)) {

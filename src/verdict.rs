@@ -77,7 +77,7 @@ pub struct ServerEvidence {
     /// server log is used.
     pub paired: bool,
     pub sureness: Option<Sureness>,
-    /// Why: what both logs show alike (`key`, `user`, `port`, `time`, `outcome`), the most
+    /// Why: what both logs show alike (`key`, `user`, `port`, `address`, `time`, `outcome`), the most
     /// telling first; empty when nothing but the order chose it.
     pub agreed: Vec<&'static str>,
     /// How many other server connections fit as well (all but outcome and order considered):

@@ -297,7 +297,10 @@ fn the_connection_logged_during_the_clients_run_is_paired_whatever_the_time_zone
     let server = journal_at(&raw, 100, "20:00:01") + &journal_at(&raw, 200, "20:07:40");
     let v = paired(&client, &server);
     assert_eq!(v["pid"], 100, "{v}");
-    assert_eq!(v["agreed"], serde_json::json!(["user", "port", "time"]));
+    assert_eq!(
+        v["agreed"],
+        serde_json::json!(["user", "port", "address", "time"])
+    );
     // Agreeing only once a zone difference is allowed for does not raise the sureness.
     assert_eq!(v["sureness"], "medium");
     assert_eq!(v["equals"], 0);
@@ -311,7 +314,7 @@ fn the_connection_logged_during_the_clients_run_is_paired_whatever_the_time_zone
     let server = journal_at(&raw, 100, "20:03:00") + &journal_at(&raw, 200, "20:07:40");
     let v = paired(&client, &server);
     assert_eq!(v["pid"], 100, "{v}");
-    assert_eq!(v["agreed"], serde_json::json!(["user", "port"]));
+    assert_eq!(v["agreed"], serde_json::json!(["user", "port", "address"]));
 }
 
 #[test]
@@ -329,12 +332,16 @@ fn among_equals_without_times_the_latest_whose_outcome_agrees_is_paired() {
     std::fs::write(&server, refused(100) + &refused(200)).unwrap();
     let (human, _) = run(&[DENIED, "--server-log", server.to_str().unwrap()]);
     let _ = std::fs::remove_file(&server);
-    let why = "(medium sureness: user, port and outcome agree; 2 fit as well, the latest whose \
+    let why =
+        "(medium sureness: user, port, address and outcome agree; 2 fit as well, the latest whose \
                outcome agrees chosen)";
     assert!(human.replace("\n  ", " ").contains(why), "{human}");
     let v = paired(&client, &(refused(100) + let_in));
     assert_eq!(v["pid"], 100, "{v}");
-    assert_eq!(v["agreed"], serde_json::json!(["user", "port", "outcome"]));
+    assert_eq!(
+        v["agreed"],
+        serde_json::json!(["user", "port", "address", "outcome"])
+    );
 }
 
 #[test]
@@ -435,7 +442,9 @@ fn the_report_shows_and_cites_the_paired_server_lines() {
         "{human}"
     );
     assert!(
-        human.contains("(medium sureness: user and port agree)."),
+        human
+            .replace("\n  ", " ")
+            .contains("(medium sureness: user, port and address agree)."),
         "{human}"
     );
     // In the timeline, under the phase in which sshd logged them: the refusal under auth.
@@ -467,7 +476,10 @@ fn the_report_shows_and_cites_the_paired_server_lines() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["server"]["paired"], true);
     assert_eq!(v["server"]["sureness"], "medium");
-    assert_eq!(v["server"]["agreed"], serde_json::json!(["user", "port"]));
+    assert_eq!(
+        v["server"]["agreed"],
+        serde_json::json!(["user", "port", "address"])
+    );
     assert_eq!(v["server"]["first_line"], 8);
     assert_eq!(v["causes"][0]["id"], "auth-user-denied");
     assert_eq!(v["causes"][0]["confidence"], "high");

@@ -78,7 +78,8 @@ pub struct Values {
     /// The client's address and source port.
     pub address: Option<String>,
     pub port: Option<u16>,
-    /// The server's port the client connected to.
+    /// The server's address and port the client connected to.
+    pub local_address: Option<String>,
     pub local_port: Option<u16>,
     pub key_type: Option<String>,
     pub fingerprint: Option<String>,
@@ -120,6 +121,7 @@ fn parse_in_full(message: &str) -> Option<ServerEvent> {
                 values.address = Some(text.to_string())
             }
             Rule::port if values.port.is_none() => values.port = text.parse().ok(),
+            Rule::local_address => values.local_address = Some(text.to_string()),
             Rule::local_port => values.local_port = text.parse().ok(),
             Rule::key_type => values.key_type = Some(text.to_string()),
             Rule::fingerprint => values.fingerprint = Some(text.to_string()),

@@ -3,7 +3,9 @@
 //! What is compared, the most telling first:
 //! - the key fingerprints the client offered and those sshd logged (`Failed publickey … SHA256:X`);
 //! - the user the client logged in as and the one sshd names;
-//! - the server's port the client connected to and the one sshd's `Connection from` names;
+//! - the server's port the client connected to and the one sshd's `Connection from` names, and
+//!   its address (agreeing, it counts; differing, it rules nothing out: NAT, a load balancer or
+//!   a port forward put another address between the two);
 //! - times, when both logs have them (see `clock.rs` for time zones): a connection logged during
 //!   the client's run ranks above one logged outside it, and among equals the nearest wins;
 //! - the outcome: a client that failed fits a connection sshd refused better than one it let in;
@@ -61,18 +63,19 @@ impl Sureness {
     }
 }
 
-/// What both logs show alike for a pairing, as reports name it: `key`, `user`, `port`, `time`,
+/// What both logs show alike for a pairing, as reports name it: `key`, `user`, `port`, `address`, `time`,
 /// `outcome`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Agreed(u8);
 
 impl Agreed {
-    const NAMES: [&'static str; 5] = ["key", "user", "port", "time", "outcome"];
+    const NAMES: [&'static str; 6] = ["key", "user", "port", "address", "time", "outcome"];
     const KEY: Agreed = Agreed(1);
     const USER: Agreed = Agreed(2);
     const PORT: Agreed = Agreed(4);
-    const TIME: Agreed = Agreed(8);
-    const OUTCOME: Agreed = Agreed(16);
+    const ADDRESS: Agreed = Agreed(8);
+    const TIME: Agreed = Agreed(16);
+    const OUTCOME: Agreed = Agreed(32);
 
     fn add(&mut self, what: Agreed) {
         self.0 |= what.0;
@@ -104,6 +107,8 @@ pub struct Pairing<'a> {
 struct ClientSide {
     user: Option<String>,
     port: Option<u16>,
+    /// The address ssh connected to.
+    address: Option<String>,
     fingerprints: Vec<String>,
     /// The client never sent a user name: sshd cannot have logged one.
     before_auth: bool,
@@ -135,6 +140,7 @@ impl ClientSide {
         ClientSide {
             user: session.fact_text(Fact::User).map(|u| u.into_owned()),
             port: session.fact_text(Fact::Port).and_then(|p| p.parse().ok()),
+            address: session.fact_text(Fact::Address).map(|a| a.into_owned()),
             fingerprints,
             before_auth: session.failed_phase().is_some_and(|p| p < Phase::Auth),
             failed: session.failed_phase().is_some(),
@@ -157,6 +163,10 @@ impl ClientSide {
             }
             fit.score += 1;
             fit.agreed.add(Agreed::PORT);
+        }
+        if self.address.is_some() && self.address.as_deref() == logged.local_address {
+            fit.score += 1;
+            fit.agreed.add(Agreed::ADDRESS);
         }
         match (&self.user, logged.user) {
             (_, Some(_)) if self.before_auth => return None,
@@ -214,6 +224,7 @@ fn run_of(session: &Session) -> Option<Run> {
 #[derive(Default)]
 struct Logged<'a> {
     user: Option<&'a str>,
+    local_address: Option<&'a str>,
     local_port: Option<u16>,
     any_fingerprint: bool,
     /// One of the fingerprints sshd logged is one the client offered.
@@ -233,6 +244,7 @@ impl<'a> Logged<'a> {
             let Some(event) = &line.event else { continue };
             let values = &event.values;
             logged.user = logged.user.or(values.user.as_deref());
+            logged.local_address = logged.local_address.or(values.local_address.as_deref());
             logged.local_port = logged.local_port.or(values.local_port);
             if let Some(fingerprint) = &values.fingerprint {
                 logged.any_fingerprint = true;

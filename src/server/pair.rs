@@ -63,8 +63,8 @@ impl Sureness {
     }
 }
 
-/// What both logs show alike for a pairing, as reports name it: `key`, `user`, `port`, `address`, `time`,
-/// `outcome`.
+/// What both logs show alike for a pairing, as reports name it: `key`, `user`, `port`,
+/// `address`, `time`, `outcome`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Agreed(u8);
 

@@ -235,6 +235,12 @@ struct Grouper {
     by_pid: HashMap<u32, usize>,
     /// For a log without process ids: the connection after the last `Connection from`.
     current: Option<usize>,
+    /// For a log without process ids: the connection of each client address and port, and
+    /// whether `current` has one yet (`sshd -E` at INFO logs no `Connection from`).
+    by_peer: HashMap<(String, u16), usize>,
+    current_peer: Option<(String, Option<u16>)>,
+    /// Lines that name no client, logged after one that did: they go with the next that does.
+    waiting: Vec<ServerLine>,
     last_host: Option<Arc<str>>,
 }
 
@@ -266,21 +272,81 @@ impl Grouper {
         }
         // sshd's `Connection from`, Dropbear's `Child connection from` (a pid may be reused).
         let starts = matches!(name, Some("connection_from" | "dropbear_child_connection"));
-        let open = match pid {
-            Some(pid) => self.by_pid.get(&pid).copied(),
-            None => self.current,
+        let Some(pid) = pid else {
+            return self.place_without_pid(starts, line);
         };
-        match open {
+        match self.by_pid.get(&pid).copied() {
             Some(index) if !starts => self.log.connections[index].lines.push(line),
             _ => {
-                let index = self.open(pid, line);
-                match pid {
-                    Some(pid) => {
-                        self.by_pid.insert(pid, index);
-                    }
-                    None => self.current = Some(index),
-                }
+                let index = self.open(Some(pid), line);
+                self.by_pid.insert(pid, index);
             }
+        }
+    }
+
+    /// A line of a log without process ids: in the connection its client address and port name,
+    /// else in the one after the last `Connection from`, unless that one names another client.
+    /// A line that names no client waits for the next one that does: sshd logs a connection's
+    /// lines together, its refusal (`Authentication refused: …`) before its `Failed publickey`.
+    fn place_without_pid(&mut self, starts: bool, line: ServerLine) {
+        let (address, port) = line
+            .event
+            .as_ref()
+            .map_or((None, None), |e| (e.values.address.clone(), e.values.port));
+        let Some(address) = address.filter(|_| !starts) else {
+            if starts {
+                self.flush_waiting();
+                self.current_peer = None;
+                return self.push_to_new(line);
+            }
+            match self.current {
+                Some(_) if self.current_peer.is_some() => self.waiting.push(line),
+                Some(index) => self.log.connections[index].lines.push(line),
+                None => self.push_to_new(line),
+            }
+            return;
+        };
+        let known = port.and_then(|p| self.by_peer.get(&(address.clone(), p)).copied());
+        let fits_current = self
+            .current_peer
+            .as_ref()
+            .is_none_or(|(theirs, their_port)| {
+                *theirs == address
+                    && (port.is_none() || their_port.is_none() || *their_port == port)
+            });
+        let index = match (self.current, known) {
+            (_, Some(index)) => index,
+            (Some(index), None) if fits_current => index,
+            _ => {
+                self.log.connections.push(ServerConnection::default());
+                self.log.connections.len() - 1
+            }
+        };
+        if self.current != Some(index) {
+            self.current_peer = None;
+        }
+        let port = port.or(self.current_peer.as_ref().and_then(|(_, p)| *p));
+        if let Some(port) = port {
+            self.by_peer.entry((address.clone(), port)).or_insert(index);
+        }
+        self.current_peer = Some((address, port));
+        self.current = Some(index);
+        let lines = &mut self.log.connections[index].lines;
+        lines.append(&mut self.waiting);
+        lines.push(line);
+    }
+
+    /// A new connection, opened by `line`, is the current one.
+    fn push_to_new(&mut self, line: ServerLine) {
+        let index = self.open(None, line);
+        self.current = Some(index);
+    }
+
+    /// The lines that waited for a client go to the current connection.
+    fn flush_waiting(&mut self) {
+        if let Some(index) = self.current {
+            let lines = &mut self.log.connections[index].lines;
+            lines.append(&mut self.waiting);
         }
     }
 
@@ -304,6 +370,7 @@ impl Grouper {
     /// they say why sshd could not serve at all: an `sshd -i` started per connection (systemd's
     /// ssh.socket, inetd) logs no client address before it fails.
     fn finish(mut self) -> ServerLog {
+        self.flush_waiting();
         self.log.connections.retain(|c| {
             c.address().is_some() || c.failure().is_some_and(|f| f.phase == Phase::Connect)
         });
@@ -378,6 +445,23 @@ Connection from 127.0.0.1 port 2 on 127.0.0.1 port 22430 rdomain \"\"
         assert!(log.connections[0].failure().is_none());
         let why = log.connections[1].failure().unwrap().line.line;
         assert_eq!((why, log.connections[1].user()), (6, Some("root")));
+    }
+
+    #[test]
+    fn a_log_without_ids_or_connection_lines_is_grouped_by_client() {
+        // `sshd -E` at LogLevel INFO: interleaved connections told apart by address and port.
+        let log = "\
+Failed publickey for amy from 192.0.2.8 port 4000 ssh2: ED25519 SHA256:a
+Invalid user bob from 192.0.2.7 port 5000
+Failed publickey for amy from 192.0.2.8 port 4000 ssh2: ED25519 SHA256:b
+Connection closed by invalid user bob 192.0.2.7 port 5000 [preauth]
+Connection closed by authenticating user amy 192.0.2.8 port 4000 [preauth]
+";
+        let log = ServerLog::read(log.as_bytes()).unwrap();
+        let lines: Vec<_> = log.connections.iter().map(|c| c.lines.len()).collect();
+        assert_eq!(lines, [3, 2]);
+        assert_eq!(log.connections[1].user(), Some("bob"));
+        assert_eq!(log.connections[0].fingerprints().count(), 2);
     }
 
     #[test]

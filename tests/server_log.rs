@@ -212,11 +212,7 @@ fn busy_with(scenario: &str, others: u32) -> String {
     .collect();
     for i in 0..others {
         let pid = 10_000 + i;
-        let user = if i % 7 == 0 {
-            "vvvlab".to_string()
-        } else {
-            format!("user{i}")
-        };
+        let user = other_user(i);
         let (a, b) = (i / 250, i % 250);
         let port = 30_000 + i;
         let at = format!("Dec  6 20:47:28 lab sshd[{pid}]: ");
@@ -233,10 +229,37 @@ fn busy_with(scenario: &str, others: u32) -> String {
     out
 }
 
+/// The verdict of a scenario's client log with its server log turned into a busy server's by
+/// `busy`.
+fn among_many(id: &str, name: &str, busy: fn(&str) -> String) -> Verdict {
+    let rules = RuleSet::builtin().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("rules")
+        .join(id)
+        .join("fixtures");
+    let raw = std::fs::read_to_string(fixtures.join(format!("{name}.sshd.log"))).unwrap();
+    let log = ServerLog::read(busy(&raw).as_bytes()).unwrap();
+    assert!(
+        log.connections.len() > 3000,
+        "{id}: {}",
+        log.connections.len()
+    );
+    let client = std::fs::File::open(fixtures.join(format!("{name}.log"))).unwrap();
+    let timeline = timeline_of(std::io::BufReader::new(client)).unwrap();
+    Verdict::build_with_server(&timeline, &rules, Some(&log)).unwrap()
+}
+
+/// Another connection's user: now and then the scenario's own, with another key.
+fn other_user(i: u32) -> String {
+    if i % 7 == 0 {
+        "vvvlab".to_string()
+    } else {
+        format!("user{i}")
+    }
+}
+
 #[test]
 fn a_busy_servers_log_still_pairs_the_right_connection() {
-    let rules = RuleSet::builtin().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
     for (id, name) in [
         ("auth-key-rejected", "ssh-vvv"),
         ("auth-user-denied", "ssh-vvv"),
@@ -247,13 +270,7 @@ fn a_busy_servers_log_still_pairs_the_right_connection() {
         ("root-login-denied", "dropbear-ssh-vvv"),
         ("auth-user-denied", "dropbear-ssh-vvv-group"),
     ] {
-        let fixtures = root.join(id).join("fixtures");
-        let raw = std::fs::read_to_string(fixtures.join(format!("{name}.sshd.log"))).unwrap();
-        let log = ServerLog::read(busy(&raw).as_bytes()).unwrap();
-        assert!(log.connections.len() > 3000);
-        let client = std::fs::File::open(fixtures.join(format!("{name}.log"))).unwrap();
-        let timeline = timeline_of(std::io::BufReader::new(client)).unwrap();
-        let verdict = Verdict::build_with_server(&timeline, &rules, Some(&log)).unwrap();
+        let verdict = among_many(id, name, busy);
         let server = verdict.decision.server.as_ref().unwrap();
         assert!(server.paired, "{id}");
         assert_eq!(server.pid, Some(4242), "{id}");
@@ -266,11 +283,7 @@ fn a_busy_servers_log_still_pairs_the_right_connection() {
 fn busy_at_info(scenario: &str) -> String {
     let mut out = String::new();
     for i in 0..3000u32 {
-        let user = if i % 7 == 0 {
-            "vvvlab".to_string()
-        } else {
-            format!("user{i}")
-        };
+        let user = other_user(i);
         let (a, b, port) = (i / 250, i % 250, 30_000 + i);
         out.push_str(&format!(
             "Failed publickey for {user} from 10.0.{a}.{b} port {port} ssh2: ED25519 SHA256:other{i}\n"
@@ -287,25 +300,13 @@ fn busy_at_info(scenario: &str) -> String {
 
 #[test]
 fn a_busy_servers_log_at_info_without_ids_still_pairs_the_right_connection() {
-    let rules = RuleSet::builtin().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
     for (id, name) in [
         ("auth-key-rejected", "ssh-vvv"),
         ("auth-user-denied", "ssh-vvv"),
         ("authorized-keys-perms", "ssh-vvv"),
         ("root-login-denied", "ssh-vvv"),
     ] {
-        let fixtures = root.join(id).join("fixtures");
-        let raw = std::fs::read_to_string(fixtures.join(format!("{name}.sshd.log"))).unwrap();
-        let log = ServerLog::read(busy_at_info(&raw).as_bytes()).unwrap();
-        assert!(
-            log.connections.len() > 3000,
-            "{id}: {}",
-            log.connections.len()
-        );
-        let client = std::fs::File::open(fixtures.join(format!("{name}.log"))).unwrap();
-        let timeline = timeline_of(std::io::BufReader::new(client)).unwrap();
-        let verdict = Verdict::build_with_server(&timeline, &rules, Some(&log)).unwrap();
+        let verdict = among_many(id, name, busy_at_info);
         let server = verdict.decision.server.as_ref().unwrap();
         assert!(server.paired, "{id}");
         let top = verdict.decision.causes.first().map(|c| c.id.as_str());

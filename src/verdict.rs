@@ -358,6 +358,15 @@ fn fact_value(name: &str, facts: &Facts) -> Option<String> {
                 Some(port) => format!("[{host}]:{port}"),
             })
         }
+        // What a command that connects again adds for a port that is not 22 (` -p 2222`; sftp
+        // and scp spell it ` -P 2222`), nothing for 22 or an unknown port.
+        "port_flag" | "sftp_port_flag" => {
+            let flag = if name == "port_flag" { "-p" } else { "-P" };
+            Some(match facts.text(Fact::Port).as_deref() {
+                Some("22") | None => String::new(),
+                Some(port) => format!(" {flag} {port}"),
+            })
+        }
         _ => Some(
             facts
                 .text(crate::facts::definition(name)?.fact)?
@@ -690,5 +699,18 @@ mod tests {
             "ssh-copy-id alice@example.org <nope> {x y} {"
         );
         assert_eq!(fill("awk '{print $1}'", &facts), "awk '{print $1}'");
+        assert_eq!(
+            fill(
+                "ssh{port_flag} {user}@{host}; sftp{sftp_port_flag} {host}",
+                &facts
+            ),
+            "ssh -p 2222 alice@example.org; sftp -P 2222 example.org"
+        );
+        facts.set(Fact::Port, 22u16);
+        assert_eq!(fill("ssh{port_flag} {host}", &facts), "ssh example.org");
+        assert_eq!(
+            fill("ssh{port_flag} {host}", &Facts::default()),
+            "ssh <host name>"
+        );
     }
 }

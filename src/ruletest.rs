@@ -110,7 +110,7 @@ fn judge(rule: &Rule, test: &RuleTest, verdict: &Verdict) -> Result<(), String> 
         }
     }
     for id in &test.causes_include {
-        if !ids.contains(&id.as_str()) {
+        if !ids.contains(&&**id) {
             return Err(format!(
                 "expected {id} among the causes, got: {}",
                 ids.join(", ")
@@ -132,7 +132,7 @@ fn judge(rule: &Rule, test: &RuleTest, verdict: &Verdict) -> Result<(), String> 
         .top_cause
         .iter()
         .chain(test.causes_include.iter())
-        .map(String::as_str)
+        .map(|id| &**id)
         .chain((!test.quiet && v.outcome != Outcome::Success).then_some(rule.id.as_str()))
         .collect();
     // On a connection that worked, a rule describing a working connection is always right.

@@ -244,7 +244,7 @@ fn judge(
             if m.server_line.is_some() {
                 advice.confidence = Confidence::High;
                 if let Some(title) = &m.rule.proven_title {
-                    advice.title = fill(title, &facts);
+                    advice.title = fill(title, &facts).into();
                 }
             }
             Cause {

@@ -131,7 +131,7 @@ fn every_recorded_transcript_is_tested_by_some_rule() {
             r.tests.iter().map(|t| {
                 t.fixture
                     .canonicalize()
-                    .unwrap_or_else(|_| t.fixture.clone())
+                    .unwrap_or_else(|_| t.fixture.to_path_buf())
             })
         })
         .collect();

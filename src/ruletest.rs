@@ -117,7 +117,7 @@ fn judge(rule: &Rule, test: &RuleTest, verdict: &Verdict) -> Result<(), String> 
             ));
         }
     }
-    if test.quiet && ids.contains(&rule.id.as_str()) {
+    if test.quiet && ids.contains(&&*rule.id) {
         return Err(format!(
             "rule {} must stay quiet on this fixture, but it matched",
             rule.id
@@ -133,7 +133,7 @@ fn judge(rule: &Rule, test: &RuleTest, verdict: &Verdict) -> Result<(), String> 
         .iter()
         .chain(test.causes_include.iter())
         .map(|id| &**id)
-        .chain((!test.quiet && v.outcome != Outcome::Success).then_some(rule.id.as_str()))
+        .chain((!test.quiet && v.outcome != Outcome::Success).then_some(&*rule.id))
         .collect();
     // On a connection that worked, a rule describing a working connection is always right.
     let stray: Vec<&str> = v

@@ -248,7 +248,7 @@ fn judge(
                 }
             }
             Cause {
-                id: m.rule.id.clone(),
+                id: m.rule.id.to_string(),
                 advice,
                 success: m.rule.success,
                 matched_lines: m.matched_lines,

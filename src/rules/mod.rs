@@ -18,8 +18,9 @@ use regex::bytes::{Regex, RegexBuilder};
 pub use advice::{Advice, RuleText, Step};
 pub use error::{RuleError, RuleErrors};
 use error::{Seg, Target};
+pub use raw::OneOrMany;
 pub use raw::{Confidence, Side};
-use raw::{OneOrMany, RawMatch, RawRule, RawServerProven, RawSlowStep, RawStep, RawTest, Text};
+use raw::{RawMatch, RawRule, RawServerProven, RawSlowStep, RawStep, RawTest, Text};
 use tree::Node;
 
 use crate::event::{event_names, EventKind};
@@ -149,7 +150,7 @@ pub struct RuleTest {
     pub fixture: Cow<'static, Path>,
     pub outcome: Option<Outcome>,
     pub failed_phase: Option<Option<Phase>>,
-    pub top_cause: Vec<RuleText>,
+    pub top_cause: OneOrMany<RuleText>,
     pub causes_include: Vec<RuleText>,
     pub quiet: bool,
 }
@@ -157,7 +158,8 @@ pub struct RuleTest {
 /// A compiled rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
-    pub id: String,
+    /// A built-in rule's is the binary's own.
+    pub id: RuleText,
     pub dir: Option<PathBuf>,
     pub phase: Phase,
     pub advice: Advice,
@@ -174,12 +176,12 @@ pub struct Rule {
 /// them: most rules are ruled out by their phase and milestones first.
 #[derive(Debug, Clone, Default)]
 struct Conditions {
-    outcome: Vec<Outcome>,
-    failed_phase: Vec<Phase>,
-    last_milestone: Vec<Milestone>,
+    outcome: OneOrMany<Outcome>,
+    failed_phase: OneOrMany<Phase>,
+    last_milestone: OneOrMany<Milestone>,
     reached: Vec<Milestone>,
     not_reached: Vec<Milestone>,
-    program: Vec<Program>,
+    program: OneOrMany<Program>,
     version: Vec<VersionBound>,
     evidence: Option<LazyRegex>,
     lines: Vec<LazyRegex>,
@@ -442,7 +444,7 @@ impl RuleSet {
                 Err(mut e) => errors.append(&mut e),
             }
         }
-        let ids: Vec<&str> = rules.iter().map(|r: &Rule| r.id.as_str()).collect();
+        let ids: Vec<&str> = rules.iter().map(|r: &Rule| &*r.id).collect();
         for rule in &rules {
             let unknown = rule.outranks.iter().enumerate();
             for (i, other) in unknown.filter(|(_, o)| !ids.contains(&o.as_ref())) {
@@ -835,7 +837,10 @@ fn compile_rule(source: &RuleSource, raw: RawRule<'static>) -> Result<Rule, Vec<
                 fixture,
                 outcome: t.outcome,
                 failed_phase: t.failed_phase,
-                top_cause: texts(t.top_cause.map(OneOrMany::into_vec).unwrap_or_default()),
+                top_cause: match t.top_cause.unwrap_or_default() {
+                    OneOrMany::One(id) => OneOrMany::One(id.0),
+                    OneOrMany::Many(ids) => OneOrMany::Many(texts(ids)),
+                },
                 causes_include: texts(t.causes_include),
                 quiet: t.quiet,
             }
@@ -845,7 +850,7 @@ fn compile_rule(source: &RuleSource, raw: RawRule<'static>) -> Result<Rule, Vec<
         return Err(errors);
     }
     Ok(Rule {
-        id: source.id.to_string(),
+        id: source.id.clone(),
         dir: source.dir.clone(),
         phase: raw.phase,
         advice: Advice {
@@ -959,18 +964,12 @@ fn compile_conditions(
         })
     });
     Conditions {
-        outcome: raw.outcome.map(OneOrMany::into_vec).unwrap_or_default(),
-        failed_phase: raw
-            .failed_phase
-            .map(OneOrMany::into_vec)
-            .unwrap_or_default(),
-        last_milestone: raw
-            .last_milestone
-            .map(OneOrMany::into_vec)
-            .unwrap_or_default(),
+        outcome: raw.outcome.unwrap_or_default(),
+        failed_phase: raw.failed_phase.unwrap_or_default(),
+        last_milestone: raw.last_milestone.unwrap_or_default(),
         reached: raw.reached,
         not_reached: raw.not_reached,
-        program: raw.program.map(OneOrMany::into_vec).unwrap_or_default(),
+        program: raw.program.unwrap_or_default(),
         version: version.unwrap_or_default(),
         evidence,
         lines,
@@ -1006,10 +1005,7 @@ fn compile_server_proven(
             errors,
             SERVER_EVENTS,
         ),
-        failed_phase: raw
-            .failed_phase
-            .map(OneOrMany::into_vec)
-            .unwrap_or_default(),
+        failed_phase: raw.failed_phase.unwrap_or_default(),
         reached: raw.reached,
         events: compile_names(source, raw.events, (within, "events"), errors, EVENTS),
         ..Conditions::default()
@@ -1347,7 +1343,7 @@ mod tests {
         let subject = Subject::new(&timeline, timeline.sessions.last().expect("a session"));
         set.rank(&subject)
             .iter()
-            .map(|m| m.rule.id.clone())
+            .map(|m| m.rule.id.to_string())
             .collect()
     }
 
@@ -1410,7 +1406,7 @@ mod tests {
         let mut subject = Subject::new(&timeline, session);
         subject.server = log.connections.first();
         let matches = set.rank(&subject);
-        let ids: Vec<&str> = matches.iter().map(|m| m.rule.id.as_str()).collect();
+        let ids: Vec<&str> = matches.iter().map(|m| &*m.rule.id).collect();
         assert_eq!(ids, ["proven", "plain"]);
         let line = matches[0].server_line.as_ref().unwrap();
         assert_eq!(

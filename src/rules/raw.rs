@@ -51,12 +51,21 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
     }
 }
 
-impl<T> OneOrMany<T> {
-    pub fn into_vec(self) -> Vec<T> {
+/// The values as a list; one value needs no list made for it (most rules give one).
+impl<T> std::ops::Deref for OneOrMany<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
         match self {
-            OneOrMany::One(v) => vec![v],
+            OneOrMany::One(v) => std::slice::from_ref(v),
             OneOrMany::Many(v) => v,
         }
+    }
+}
+
+/// No value: an empty list.
+impl<T> Default for OneOrMany<T> {
+    fn default() -> Self {
+        OneOrMany::Many(Vec::new())
     }
 }
 

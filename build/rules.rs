@@ -8,7 +8,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// Rust code for `BUILTIN_RULES`: `(id, rule.yaml text, the same document as a tree)`.
+/// Rust code for `BUILTIN_RULES`: `(id, path shown in errors, rule.yaml text, the same document
+/// as a tree)`.
 pub fn builtin_rules(rules: &Path) -> String {
     println!("cargo:rerun-if-changed={}", rules.display());
     let mut ids: Vec<String> = std::fs::read_dir(rules)
@@ -21,9 +22,10 @@ pub fn builtin_rules(rules: &Path) -> String {
         .unwrap_or_default();
     ids.sort();
     let mut code = String::from(
-        "/// `(id, rule.yaml text, the same document as a tree)` of every built-in rule, in id order.\n",
+        "/// `(id, path shown in errors, rule.yaml text, the same document as a tree)` of every \
+         built-in rule, in id order.\n",
     );
-    code.push_str("static BUILTIN_RULES: &[(&str, &str, Option<&Node>)] = &[\n");
+    code.push_str("static BUILTIN_RULES: &[(&str, &str, &str, Option<&Node>)] = &[\n");
     for id in &ids {
         let path = rules.join(id).join("rule.yaml");
         println!("cargo:rerun-if-changed={}", path.display());
@@ -31,9 +33,10 @@ pub fn builtin_rules(rules: &Path) -> String {
             .ok()
             .and_then(|t| yaml_as_tree(&t))
             .map_or("None".to_string(), |tree| format!("Some(&{tree})"));
+        let shown = format!("<built-in>/rules/{id}/rule.yaml");
         let _ = writeln!(
             code,
-            "    ({id:?}, include_str!({:?}), {tree}),",
+            "    ({id:?}, {shown:?}, include_str!({:?}), {tree}),",
             path.display().to_string()
         );
     }

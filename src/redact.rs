@@ -133,21 +133,15 @@ fn visit_session(v: &mut SessionVerdict, f: &mut dyn FnMut(&mut String)) {
 }
 
 fn visit_cause(cause: &mut Cause, f: &mut dyn FnMut(&mut String)) {
-    f(&mut cause.advice.title);
-    f(&mut cause.advice.explanation);
-    for step in cause
-        .advice
-        .checks
-        .iter_mut()
-        .chain(cause.advice.fixes.iter_mut())
-    {
-        f(&mut step.text);
-        if let Some(command) = &mut step.command {
-            f(command);
-        }
+    // A rule's texts are the rule's own until redacted: each is copied to be redacted.
+    let advice = &mut cause.advice;
+    let texts = [&mut advice.title, &mut advice.explanation].into_iter();
+    let steps = advice.checks.iter_mut().chain(advice.fixes.iter_mut());
+    let steps = steps.flat_map(|step| std::iter::once(&mut step.text).chain(&mut step.command));
+    let lists = advice.server_log.iter_mut().chain(&mut advice.references);
+    for text in texts.chain(steps).chain(lists) {
+        f(text.to_mut());
     }
-    cause.advice.server_log.iter_mut().for_each(&mut *f);
-    cause.advice.references.iter_mut().for_each(&mut *f);
     for line in &mut cause.matched_lines {
         visit_line(Some(line), f);
     }

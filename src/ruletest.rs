@@ -110,14 +110,14 @@ fn judge(rule: &Rule, test: &RuleTest, verdict: &Verdict) -> Result<(), String> 
         }
     }
     for id in &test.causes_include {
-        if !ids.contains(&id.as_str()) {
+        if !ids.contains(&&**id) {
             return Err(format!(
                 "expected {id} among the causes, got: {}",
                 ids.join(", ")
             ));
         }
     }
-    if test.quiet && ids.contains(&rule.id.as_str()) {
+    if test.quiet && ids.contains(&&*rule.id) {
         return Err(format!(
             "rule {} must stay quiet on this fixture, but it matched",
             rule.id
@@ -132,8 +132,8 @@ fn judge(rule: &Rule, test: &RuleTest, verdict: &Verdict) -> Result<(), String> 
         .top_cause
         .iter()
         .chain(test.causes_include.iter())
-        .map(String::as_str)
-        .chain((!test.quiet && v.outcome != Outcome::Success).then_some(rule.id.as_str()))
+        .map(|id| &**id)
+        .chain((!test.quiet && v.outcome != Outcome::Success).then_some(&*rule.id))
         .collect();
     // On a connection that worked, a rule describing a working connection is always right.
     let stray: Vec<&str> = v

@@ -244,11 +244,11 @@ fn judge(
             if m.server_line.is_some() {
                 advice.confidence = Confidence::High;
                 if let Some(title) = &m.rule.proven_title {
-                    advice.title = fill(title, &facts);
+                    advice.title = fill(title, &facts).into();
                 }
             }
             Cause {
-                id: m.rule.id.clone(),
+                id: m.rule.id.to_string(),
                 advice,
                 success: m.rule.success,
                 matched_lines: m.matched_lines,

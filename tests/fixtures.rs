@@ -35,12 +35,16 @@ fn every_fixture_gets_its_expected_verdict() {
 
 #[test]
 fn the_folder_rules_are_the_built_in_rules() {
-    let on_disk: Vec<String> = rule_set().rules().iter().map(|r| r.id.clone()).collect();
+    let on_disk: Vec<String> = rule_set()
+        .rules()
+        .iter()
+        .map(|r| r.id.to_string())
+        .collect();
     let built_in: Vec<String> = RuleSet::builtin()
         .unwrap()
         .rules()
         .iter()
-        .map(|r| r.id.clone())
+        .map(|r| r.id.to_string())
         .collect();
     assert_eq!(on_disk, built_in);
 }
@@ -131,7 +135,7 @@ fn every_recorded_transcript_is_tested_by_some_rule() {
             r.tests.iter().map(|t| {
                 t.fixture
                     .canonicalize()
-                    .unwrap_or_else(|_| t.fixture.clone())
+                    .unwrap_or_else(|_| t.fixture.to_path_buf())
             })
         })
         .collect();

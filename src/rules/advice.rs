@@ -1,32 +1,37 @@
 //! What a rule tells the user when it matches: the advice a rule holds and a cause repeats.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use super::raw::{Confidence, Side};
+
+/// A text a rule gives: a built-in rule's is the binary's own, not a copy made at every start.
+pub type RuleText = Cow<'static, str>;
 
 /// A cause in the user's words: what it is, why it happens, what to check and what to do.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Advice {
     /// The cause in one line, as a user would say it.
-    pub title: String,
+    pub title: RuleText,
     pub confidence: Confidence,
     /// Why it happens, in plain words.
-    pub explanation: String,
+    pub explanation: RuleText,
     pub checks: Vec<Step>,
     pub fixes: Vec<Step>,
     /// What the server's log says when this is the cause.
-    pub server_log: Vec<String>,
+    pub server_log: Vec<RuleText>,
     /// Man page options and documents to read.
-    pub references: Vec<String>,
+    pub references: Vec<RuleText>,
 }
 
 /// A check or fix a user can act on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {
     pub side: Side,
-    pub text: String,
+    pub text: RuleText,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub command: Option<String>,
+    pub command: Option<RuleText>,
 }
 
 impl Advice {
@@ -37,15 +42,15 @@ impl Advice {
                 .iter()
                 .map(|step| Step {
                     side: step.side,
-                    text: fill(&step.text),
-                    command: step.command.as_deref().map(&fill),
+                    text: fill(&step.text).into(),
+                    command: step.command.as_deref().map(|c| fill(c).into()),
                 })
                 .collect()
         };
         Advice {
             title: self.title.clone(),
             confidence: self.confidence,
-            explanation: fill(&self.explanation),
+            explanation: fill(&self.explanation).into(),
             checks: steps(&self.checks),
             fixes: steps(&self.fixes),
             server_log: self.server_log.clone(),

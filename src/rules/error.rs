@@ -53,7 +53,7 @@ impl RuleError {
             })
             .unwrap_or((1, 1));
         RuleError {
-            path: source.path.clone(),
+            path: source.path.to_path_buf(),
             line,
             column,
             message,

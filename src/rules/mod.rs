@@ -15,11 +15,12 @@ use std::sync::{Arc, OnceLock};
 
 use regex::bytes::{Regex, RegexBuilder};
 
-pub use advice::{Advice, Step};
+pub use advice::{Advice, RuleText, Step};
 pub use error::{RuleError, RuleErrors};
 use error::{Seg, Target};
+pub use raw::OneOrMany;
 pub use raw::{Confidence, Side};
-use raw::{OneOrMany, RawMatch, RawRule, RawServerProven, RawSlowStep, RawStep, RawTest};
+use raw::{RawMatch, RawRule, RawServerProven, RawSlowStep, RawStep, RawTest, Text};
 use tree::Node;
 
 use crate::event::{event_names, EventKind};
@@ -31,9 +32,9 @@ use crate::timeline::{KeptLine, LineRef, Milestone, Outcome, Phase, Program, Ses
 #[derive(Debug, Clone)]
 pub struct RuleSource {
     /// The rule's id: the name of its folder.
-    pub id: String,
+    pub id: Cow<'static, str>,
     /// Where the file is, as shown in errors (`rules/auth-key-rejected/rule.yaml`).
-    pub path: PathBuf,
+    pub path: Cow<'static, Path>,
     /// A built-in rule's is the binary's own copy, not one made at every start.
     pub text: Cow<'static, str>,
     /// The same document as a static tree, converted from `text` when the binary was built
@@ -52,9 +53,9 @@ include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 pub fn builtin_sources() -> Vec<RuleSource> {
     BUILTIN_RULES
         .iter()
-        .map(|&(id, text, as_tree)| RuleSource {
-            id: id.to_string(),
-            path: PathBuf::from(format!("<built-in>/rules/{id}/rule.yaml")),
+        .map(|&(id, path, text, as_tree)| RuleSource {
+            id: Cow::Borrowed(id),
+            path: Cow::Borrowed(Path::new(path)),
             text: Cow::Borrowed(text),
             as_tree,
             built_in: true,
@@ -96,9 +97,9 @@ pub fn load_dir(dir: &Path) -> Result<Vec<RuleSource>, RuleErrors> {
             Ok(text) => sources.push(RuleSource {
                 id: folder
                     .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
+                    .map(|n| n.to_string_lossy().into_owned().into())
                     .unwrap_or_default(),
-                path,
+                path: path.into(),
                 text: Cow::Owned(text),
                 as_tree: None,
                 built_in: false,
@@ -145,28 +146,29 @@ fn misplaced_yaml(path: &Path, root: &Path) -> Option<RuleError> {
 /// A fixture and its expected verdict.
 #[derive(Debug, Clone)]
 pub struct RuleTest {
-    pub fixture: PathBuf,
+    /// A built-in rule's is the binary's own path, relative to its rule folder.
+    pub fixture: Cow<'static, Path>,
     pub outcome: Option<Outcome>,
     pub failed_phase: Option<Option<Phase>>,
-    pub top_cause: Vec<String>,
-    pub causes_include: Vec<String>,
+    pub top_cause: OneOrMany<RuleText>,
+    pub causes_include: Vec<RuleText>,
     pub quiet: bool,
 }
 
 /// A compiled rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
-    pub id: String,
-    pub path: PathBuf,
+    /// A built-in rule's is the binary's own.
+    pub id: RuleText,
     pub dir: Option<PathBuf>,
     pub phase: Phase,
     pub advice: Advice,
     /// The title once the server's log proves the cause (`proven_title`).
-    pub proven_title: Option<String>,
+    pub proven_title: Option<RuleText>,
     /// It describes a connection that worked, not a cause of failure.
     pub success: bool,
     pub tests: Vec<RuleTest>,
-    pub outranks: Vec<String>,
+    pub outranks: Vec<RuleText>,
     conditions: Conditions,
 }
 
@@ -174,12 +176,12 @@ pub struct Rule {
 /// them: most rules are ruled out by their phase and milestones first.
 #[derive(Debug, Clone, Default)]
 struct Conditions {
-    outcome: Vec<Outcome>,
-    failed_phase: Vec<Phase>,
-    last_milestone: Vec<Milestone>,
+    outcome: OneOrMany<Outcome>,
+    failed_phase: OneOrMany<Phase>,
+    last_milestone: OneOrMany<Milestone>,
     reached: Vec<Milestone>,
     not_reached: Vec<Milestone>,
-    program: Vec<Program>,
+    program: OneOrMany<Program>,
     version: Vec<VersionBound>,
     evidence: Option<LazyRegex>,
     lines: Vec<LazyRegex>,
@@ -207,12 +209,12 @@ struct LazyRegex(Arc<PatternSlot>);
 
 #[derive(Debug)]
 struct PatternSlot {
-    pattern: String,
+    pattern: RuleText,
     compiled: OnceLock<Option<Regex>>,
 }
 
 impl LazyRegex {
-    fn new(pattern: String) -> Self {
+    fn new(pattern: RuleText) -> Self {
         LazyRegex(Arc::new(PatternSlot {
             pattern,
             compiled: OnceLock::new(),
@@ -245,10 +247,10 @@ fn share_patterns(rules: &mut [Rule]) {
         .collect();
     let mut first: HashMap<&str, &LazyRegex> = HashMap::new();
     for regex in &all {
-        first.entry(&regex.0.pattern).or_insert(regex);
+        first.entry(&*regex.0.pattern).or_insert(regex);
     }
     for regex in rules.iter_mut().flat_map(|r| r.conditions.regexes_mut()) {
-        if let Some(&shared) = first.get(regex.0.pattern.as_str()) {
+        if let Some(&shared) = first.get(&*regex.0.pattern) {
             *regex = shared.clone();
         }
     }
@@ -395,8 +397,8 @@ impl RuleSet {
     /// Checks and compiles rule sources, collecting every error in every file.
     pub fn compile(sources: Vec<RuleSource>) -> Result<RuleSet, RuleErrors> {
         let mut errors = Vec::new();
-        let mut rules = Vec::new();
-        let mut seen: Vec<(&str, &Path)> = Vec::new();
+        let mut rules = Vec::with_capacity(sources.len());
+        let mut seen: Vec<(&str, &Path)> = Vec::with_capacity(sources.len());
         for source in &sources {
             if let Some((_, first)) = seen.iter().find(|(id, _)| *id == source.id) {
                 errors.push(RuleError::at_file(
@@ -418,7 +420,7 @@ impl RuleSet {
                 .and_then(|tree| serde::Deserialize::deserialize(tree).ok())
             {
                 Some(raw) => Ok(raw),
-                None => serde_yaml::from_str::<RawRule>(&source.text),
+                None => read_yaml(&source.text),
             };
             let raw = match raw {
                 Ok(raw) => raw,
@@ -429,7 +431,7 @@ impl RuleSet {
                     let message = message.split(" at line ").next().unwrap_or(&message);
                     let message = format!("{message}{}", suggestion(message));
                     errors.push(RuleError {
-                        path: source.path.clone(),
+                        path: source.path.to_path_buf(),
                         line,
                         column,
                         message,
@@ -442,10 +444,10 @@ impl RuleSet {
                 Err(mut e) => errors.append(&mut e),
             }
         }
-        let ids: Vec<&str> = rules.iter().map(|r: &Rule| r.id.as_str()).collect();
+        let ids: Vec<&str> = rules.iter().map(|r: &Rule| &*r.id).collect();
         for rule in &rules {
             let unknown = rule.outranks.iter().enumerate();
-            for (i, other) in unknown.filter(|(_, o)| !ids.contains(&o.as_str())) {
+            for (i, other) in unknown.filter(|(_, o)| !ids.contains(&o.as_ref())) {
                 let source = sources
                     .iter()
                     .find(|s| s.id == rule.id)
@@ -513,8 +515,13 @@ fn apply_outranks(matches: &mut Vec<Match<'_>>) {
     for _ in 0..matches.len() {
         let mut moved = false;
         for i in 0..matches.len() {
-            let first_outranked =
-                (0..i).find(|&j| matches[i].rule.outranks.contains(&matches[j].rule.id));
+            let first_outranked = (0..i).find(|&j| {
+                matches[i]
+                    .rule
+                    .outranks
+                    .iter()
+                    .any(|o| *o == matches[j].rule.id)
+            });
             if let Some(j) = first_outranked {
                 let m = matches.remove(i);
                 matches.insert(j, m);
@@ -736,6 +743,22 @@ pub fn parse_openssh_version(software: &str) -> Option<(u32, u32)> {
     Some((major, minor))
 }
 
+/// A rule's YAML, read from a copy of its text: its texts are then its own (`Cow::Owned`), while
+/// a built-in rule's tree lends it the binary's (`Cow::Borrowed`).
+fn read_yaml(text: &str) -> Result<RawRule<'static>, serde_yaml::Error> {
+    let copy = std::io::Cursor::new(text.as_bytes().to_vec());
+    serde::Deserialize::deserialize(serde_yaml::Deserializer::from_reader(copy))
+}
+
+/// A rule's text without the blank space around it, still the document's own when it was.
+fn trimmed(text: Text<'static>) -> RuleText {
+    match text.0 {
+        Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
+        Cow::Owned(text) if text.trim().len() == text.len() => Cow::Owned(text),
+        Cow::Owned(text) => Cow::Owned(text.trim().to_string()),
+    }
+}
+
 fn check_id(id: &str) -> Result<(), String> {
     let ok = !id.is_empty()
         && id
@@ -751,7 +774,7 @@ fn check_id(id: &str) -> Result<(), String> {
     }
 }
 
-fn compile_rule(source: &RuleSource, raw: RawRule) -> Result<Rule, Vec<RuleError>> {
+fn compile_rule(source: &RuleSource, raw: RawRule<'static>) -> Result<Rule, Vec<RuleError>> {
     let mut errors = Vec::new();
     let conditions = compile_conditions(source, raw.matches, &mut errors);
     let mut check_text = |field: &str, value: &str| {
@@ -779,12 +802,12 @@ fn compile_rule(source: &RuleSource, raw: RawRule) -> Result<Rule, Vec<RuleError
             ));
         }
     }
-    let steps = |list: Vec<RawStep>| -> Vec<Step> {
+    let steps = |list: Vec<RawStep<'static>>| -> Vec<Step> {
         list.into_iter()
             .map(|s| Step {
                 side: s.side,
-                text: s.text.trim().to_string(),
-                command: s.command,
+                text: trimmed(s.text),
+                command: s.command.map(|c| c.0),
             })
             .collect()
     };
@@ -792,10 +815,11 @@ fn compile_rule(source: &RuleSource, raw: RawRule) -> Result<Rule, Vec<RuleError
         .tests
         .into_iter()
         .enumerate()
-        .map(|(i, t): (usize, RawTest)| {
-            let fixture = match &source.dir {
-                Some(dir) => dir.join(&t.fixture),
-                None => PathBuf::from(&t.fixture),
+        .map(|(i, t): (usize, RawTest<'static>)| {
+            let fixture = match (&source.dir, &t.fixture.0) {
+                (Some(dir), name) => Cow::Owned(dir.join(&**name)),
+                (None, Cow::Borrowed(name)) => Cow::Borrowed(Path::new(*name)),
+                (None, Cow::Owned(name)) => Cow::Owned(PathBuf::from(name)),
             };
             if source.dir.is_some() && !fixture.is_file() {
                 errors.push(RuleError::at(
@@ -804,7 +828,7 @@ fn compile_rule(source: &RuleSource, raw: RawRule) -> Result<Rule, Vec<RuleError
                     Target::Value,
                     format!(
                         "fixture `{}` does not exist ({})",
-                        t.fixture,
+                        &*t.fixture,
                         fixture.display()
                     ),
                 ));
@@ -813,8 +837,11 @@ fn compile_rule(source: &RuleSource, raw: RawRule) -> Result<Rule, Vec<RuleError
                 fixture,
                 outcome: t.outcome,
                 failed_phase: t.failed_phase,
-                top_cause: t.top_cause.map(OneOrMany::into_vec).unwrap_or_default(),
-                causes_include: t.causes_include,
+                top_cause: match t.top_cause.unwrap_or_default() {
+                    OneOrMany::One(id) => OneOrMany::One(id.0),
+                    OneOrMany::Many(ids) => OneOrMany::Many(texts(ids)),
+                },
+                causes_include: texts(t.causes_include),
                 quiet: t.quiet,
             }
         })
@@ -824,24 +851,28 @@ fn compile_rule(source: &RuleSource, raw: RawRule) -> Result<Rule, Vec<RuleError
     }
     Ok(Rule {
         id: source.id.clone(),
-        path: source.path.clone(),
         dir: source.dir.clone(),
         phase: raw.phase,
         advice: Advice {
-            title: raw.title.trim().to_string(),
+            title: trimmed(raw.title),
             confidence: raw.confidence,
-            explanation: raw.explanation.trim().to_string(),
+            explanation: trimmed(raw.explanation),
             checks: steps(raw.checks),
             fixes: steps(raw.fixes),
-            server_log: raw.server_log,
-            references: raw.references,
+            server_log: texts(raw.server_log),
+            references: texts(raw.references),
         },
-        proven_title: raw.proven_title.map(|t| t.trim().to_string()),
+        proven_title: raw.proven_title.map(trimmed),
         success: raw.success,
         tests,
-        outranks: raw.outranks,
+        outranks: texts(raw.outranks),
         conditions,
     })
+}
+
+/// A list of a rule's texts, as the compiled rule keeps them.
+fn texts(list: Vec<Text<'static>>) -> Vec<RuleText> {
+    list.into_iter().map(|text| text.0).collect()
 }
 
 /// The fact a rule names at `at`, or an error there saying which facts there are.
@@ -871,12 +902,12 @@ fn known_fact(
 
 fn compile_conditions(
     source: &RuleSource,
-    raw: RawMatch,
+    raw: RawMatch<'static>,
     errors: &mut Vec<RuleError>,
 ) -> Conditions {
-    let regexes = |list: Vec<String>, field: &str, errors: &mut Vec<RuleError>| {
+    let regexes = |list: Vec<Text<'static>>, field: &str, errors: &mut Vec<RuleError>| {
         let at = |i| [Seg::Key("match"), Seg::Key(field), Seg::Index(i)];
-        list.iter()
+        list.into_iter()
             .enumerate()
             .filter_map(|(i, p)| compile_regex(source, &at(i), p, errors))
             .collect::<Vec<LazyRegex>>()
@@ -885,7 +916,7 @@ fn compile_conditions(
     let any_lines = regexes(raw.any_lines, "any_lines", errors);
     let absent = regexes(raw.absent, "absent", errors);
     let server_lines = regexes(raw.server_lines, "server_lines", errors);
-    let evidence = raw.evidence.as_deref().and_then(|p| {
+    let evidence = raw.evidence.and_then(|p| {
         compile_regex(
             source,
             &[Seg::Key("match"), Seg::Key("evidence")],
@@ -933,18 +964,12 @@ fn compile_conditions(
         })
     });
     Conditions {
-        outcome: raw.outcome.map(OneOrMany::into_vec).unwrap_or_default(),
-        failed_phase: raw
-            .failed_phase
-            .map(OneOrMany::into_vec)
-            .unwrap_or_default(),
-        last_milestone: raw
-            .last_milestone
-            .map(OneOrMany::into_vec)
-            .unwrap_or_default(),
+        outcome: raw.outcome.unwrap_or_default(),
+        failed_phase: raw.failed_phase.unwrap_or_default(),
+        last_milestone: raw.last_milestone.unwrap_or_default(),
         reached: raw.reached,
         not_reached: raw.not_reached,
-        program: raw.program.map(OneOrMany::into_vec).unwrap_or_default(),
+        program: raw.program.unwrap_or_default(),
         version: version.unwrap_or_default(),
         evidence,
         lines,
@@ -968,7 +993,7 @@ fn compile_conditions(
 /// `server_proven:`: its sshd events and the client conditions they stand in for.
 fn compile_server_proven(
     source: &RuleSource,
-    raw: RawServerProven,
+    raw: RawServerProven<'static>,
     errors: &mut Vec<RuleError>,
 ) -> Conditions {
     let within: &[Seg] = &[Seg::Key("match"), Seg::Key("server_proven")];
@@ -980,10 +1005,7 @@ fn compile_server_proven(
             errors,
             SERVER_EVENTS,
         ),
-        failed_phase: raw
-            .failed_phase
-            .map(OneOrMany::into_vec)
-            .unwrap_or_default(),
+        failed_phase: raw.failed_phase.unwrap_or_default(),
         reached: raw.reached,
         events: compile_names(source, raw.events, (within, "events"), errors, EVENTS),
         ..Conditions::default()
@@ -1014,7 +1036,7 @@ const SERVER_EVENTS: Names<ServerEventKind> = Names {
 /// one is an error at its place, with the closest known name and all of them.
 fn compile_names<K>(
     source: &RuleSource,
-    list: Vec<String>,
+    list: Vec<Text<'_>>,
     (within, field): (&[Seg], &str),
     errors: &mut Vec<RuleError>,
     names: Names<K>,
@@ -1032,7 +1054,8 @@ fn compile_names<K>(
                     &at,
                     Target::Value,
                     format!(
-                        "unknown {what} `{name}` in `{field}`{}; known {what}s: {}",
+                        "unknown {what} `{}` in `{field}`{}; known {what}s: {}",
+                        &**name,
                         did_you_mean(name, known),
                         known.join(", ")
                     ),
@@ -1046,15 +1069,15 @@ fn compile_names<K>(
 /// `facts:` (each fact with its pattern) and `no_facts:`, every name a known fact.
 fn compile_facts(
     source: &RuleSource,
-    facts: BTreeMap<String, String>,
-    no_facts: &[String],
+    facts: BTreeMap<Text<'static>, Text<'static>>,
+    no_facts: &[Text<'_>],
     errors: &mut Vec<RuleError>,
 ) -> (Vec<(Fact, LazyRegex)>, Vec<Fact>) {
     let mut patterns = Vec::new();
     for (key, pattern) in facts {
         let at = [Seg::Key("match"), Seg::Key("facts"), Seg::Key(&key)];
         let fact = known_fact(source, &at, Target::Key, &key, errors);
-        if let (Some(fact), Some(r)) = (fact, compile_regex(source, &at, &pattern, errors)) {
+        if let (Some(fact), Some(r)) = (fact, compile_regex(source, &at, pattern, errors)) {
             patterns.push((fact, r));
         }
     }
@@ -1072,11 +1095,11 @@ fn compile_facts(
 /// `slow_step:`, its regexes compiled and its seconds checked.
 fn compile_slow_step(
     source: &RuleSource,
-    step: RawSlowStep,
+    step: RawSlowStep<'static>,
     errors: &mut Vec<RuleError>,
 ) -> Option<SlowStepCondition> {
     let at = |key| [Seg::Key("match"), Seg::Key("slow_step"), Seg::Key(key)];
-    let regex = |key, p: &Option<String>, errors: &mut Vec<RuleError>| match p {
+    let regex = |key, p: Option<Text<'static>>, errors: &mut Vec<RuleError>| match p {
         Some(p) => compile_regex(source, &at(key), p, errors).map(Some),
         None => Some(None),
     };
@@ -1092,8 +1115,8 @@ fn compile_slow_step(
     Some(SlowStepCondition {
         millis: (step.seconds * 1000.0) as u64,
         phase: step.phase,
-        after: regex("after", &step.after, errors)?,
-        before: regex("before", &step.before, errors)?,
+        after: regex("after", step.after, errors)?,
+        before: regex("before", step.before, errors)?,
     })
 }
 
@@ -1162,13 +1185,13 @@ fn check_regex(
 fn compile_regex(
     source: &RuleSource,
     at: &[Seg],
-    pattern: &str,
+    pattern: Text<'static>,
     errors: &mut Vec<RuleError>,
 ) -> Option<LazyRegex> {
     if !source.built_in {
-        check_regex(source, at, pattern, errors)?;
+        check_regex(source, at, &pattern, errors)?;
     }
-    Some(LazyRegex::new(pattern.to_string()))
+    Some(LazyRegex::new(pattern.0))
 }
 
 /// `">=7.4, <8.0"` → comparisons on (major, minor).
@@ -1205,8 +1228,8 @@ mod tests {
 
     fn source(id: &str, text: &str) -> RuleSource {
         RuleSource {
-            id: id.into(),
-            path: PathBuf::from(format!("rules/{id}/rule.yaml")),
+            id: id.to_string().into(),
+            path: PathBuf::from(format!("rules/{id}/rule.yaml")).into(),
             text: Cow::Owned(text.into()),
             as_tree: None,
             built_in: false,
@@ -1323,7 +1346,7 @@ mod tests {
         let subject = Subject::new(&timeline, timeline.sessions.last().expect("a session"));
         set.rank(&subject)
             .iter()
-            .map(|m| m.rule.id.clone())
+            .map(|m| m.rule.id.to_string())
             .collect()
     }
 
@@ -1386,7 +1409,7 @@ mod tests {
         let mut subject = Subject::new(&timeline, session);
         subject.server = log.connections.first();
         let matches = set.rank(&subject);
-        let ids: Vec<&str> = matches.iter().map(|m| m.rule.id.as_str()).collect();
+        let ids: Vec<&str> = matches.iter().map(|m| &*m.rule.id).collect();
         assert_eq!(ids, ["proven", "plain"]);
         let line = matches[0].server_line.as_ref().unwrap();
         assert_eq!(

@@ -28,9 +28,12 @@ impl Deserializer<'static> for &'static Node {
             Node::Float(f) => visitor.visit_f64(*f),
             Node::Str(s) => visitor.visit_borrowed_str(s),
             Node::Seq(items) => visitor.visit_seq(SeqDeserializer::new(items.iter())),
-            Node::Map(entries) => {
-                visitor.visit_map(MapDeserializer::new(entries.iter().map(|(k, v)| (*k, v))))
-            }
+            // Keys borrowed too: a map's keys can be texts a rule keeps (`facts:`).
+            Node::Map(entries) => visitor.visit_map(MapDeserializer::new(
+                entries
+                    .iter()
+                    .map(|(k, v)| (BorrowedStrDeserializer::new(k), v)),
+            )),
         }
     }
 

@@ -357,6 +357,12 @@ pub enum Event {
     Authenticated {
         method: Option<String>,
     },
+    /// ssh sent a request of this method and waits for the answer.
+    AuthRequestSent {
+        method: String,
+    },
+    /// The server refused a password or answer and asks again.
+    PasswordRetry,
     PermissionDenied {
         user_at_host: Option<String>,
         methods: Option<String>,

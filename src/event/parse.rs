@@ -111,6 +111,10 @@ fn parse_auth_event(pair: Pair<'_, Rule>) -> Event {
         Rule::auth_succeeded => Event::Authenticated {
             method: optional_field(&pair, Rule::word_until_paren),
         },
+        Rule::auth_request_sent => Event::AuthRequestSent {
+            method: field(&pair, Rule::word),
+        },
+        Rule::password_retry => Event::PasswordRetry,
         Rule::permission_denied => parse_permission_denied(pair),
         Rule::no_more_methods => Event::NoMoreAuthMethods,
         Rule::signing_with_key => Event::SigningWithKey,

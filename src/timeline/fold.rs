@@ -161,12 +161,14 @@ impl Session {
             | E::TryingPrivateKey { .. }
             | E::NoSuchIdentity { .. }
             | E::ServerAcceptsKey(..)
+            | E::AuthRequestSent { .. }
             | E::Authenticated { .. } => self.on_auth(event, at),
             E::SigningWithKey
             | E::AskpassRequested
             | E::KbdIntPrompts { .. }
             | E::PasswordPrompt { .. } => self.on_user_question(event, at),
             E::PermissionDenied { .. }
+            | E::PasswordRetry
             | E::NoMoreAuthMethods
             | E::NoMutualSignature
             | E::LoadKeyFailed { .. }
@@ -510,6 +512,7 @@ impl Session {
                 self.facts_of(P::Auth)
                     .add_to_list(Fact::KeysAvailable, &key);
             }
+            E::AuthRequestSent { .. } => self.touch(P::Auth, at),
             E::AuthMethods { methods } => {
                 self.touch(P::Auth, at);
                 self.facts_of(P::Auth)
@@ -597,6 +600,7 @@ impl Session {
                 self.fail(Some(P::Auth), at);
             }
             E::PermissionDenied { methods: None, .. }
+            | E::PasswordRetry
             | E::NoMoreAuthMethods
             | E::NoMutualSignature
             | E::UnprotectedKey

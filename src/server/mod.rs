@@ -71,47 +71,44 @@ pub struct ServerFailure<'a> {
     pub line: &'a ServerLine,
 }
 
-/// The events that say why sshd refused a connection, the most telling first, with the phase
-/// they end.
-const REFUSALS: &[(&str, Phase)] = {
-    use Phase::{Auth, Connect, Session};
-    &[
-        ("no_hostkeys", Connect),
-        ("privsep_dir_missing", Connect),
-        ("privsep_user_missing", Connect),
-        ("drop_connection", Connect),
-        ("user_not_allowed", Auth),
-        ("user_shell_missing", Auth),
-        ("account_expired", Auth),
-        ("pam_account_expired", Auth),
-        ("pam_password_expired", Auth),
-        ("pam_account_denied", Auth),
-        ("user_locked", Auth),
-        ("invalid_user", Auth),
-        ("root_login_refused", Auth),
-        ("auth_refused_perms", Auth),
-        ("sigalg_not_accepted", Auth),
-        ("certificate_invalid", Auth),
-        ("chroot_bad_perms", Session),
-        ("subsystem_not_found", Session),
-        ("subsystem_exec_failed", Session),
-        ("mac_incorrect", Session),
-        // Logged at debug1 only: where the log has it, it says why the session ended.
-        ("subsystem_cannot_stat", Session),
-        ("failed_publickey", Auth),
-        ("failed_password", Auth),
-        ("closed_authenticating", Auth),
-        // Dropbear's: it logs no refused key, so a user's `Exit before auth` says that much.
-        ("dropbear_nonexistent_user", Auth),
-        ("dropbear_group_rejected", Auth),
-        ("dropbear_invalid_shell", Auth),
-        ("dropbear_root_rejected", Auth),
-        ("dropbear_file_perms", Auth),
-        ("dropbear_max_auth_tries", Auth),
-        ("dropbear_bad_password", Auth),
-        ("dropbear_exit_before_auth", Auth),
-    ]
-};
+/// The events that say why sshd refused a connection, the most telling first (the phase each ends
+/// is its grammar group's: `EventKind::phase`).
+const REFUSALS: &[&str] = &[
+    "no_hostkeys",
+    "privsep_dir_missing",
+    "privsep_user_missing",
+    "drop_connection",
+    "user_not_allowed",
+    "user_shell_missing",
+    "account_expired",
+    "pam_account_expired",
+    "pam_password_expired",
+    "pam_account_denied",
+    "user_locked",
+    "invalid_user",
+    "root_login_refused",
+    "auth_refused_perms",
+    "sigalg_not_accepted",
+    "certificate_invalid",
+    "chroot_bad_perms",
+    "subsystem_not_found",
+    "subsystem_exec_failed",
+    "mac_incorrect",
+    // Logged at debug1 only: where the log has it, it says why the session ended.
+    "subsystem_cannot_stat",
+    "failed_publickey",
+    "failed_password",
+    "closed_authenticating",
+    // Dropbear's: it logs no refused key, so a user's `Exit before auth` says that much.
+    "dropbear_nonexistent_user",
+    "dropbear_group_rejected",
+    "dropbear_invalid_shell",
+    "dropbear_root_rejected",
+    "dropbear_file_perms",
+    "dropbear_max_auth_tries",
+    "dropbear_bad_password",
+    "dropbear_exit_before_auth",
+];
 
 /// Whether an event says the server let the user in: sshd's `Accepted …`, Dropbear's
 /// `… auth succeeded`.
@@ -173,29 +170,23 @@ impl ServerConnection {
     pub fn failure(&self) -> Option<ServerFailure<'_>> {
         let mut accepted = false;
         // The best refusal of any phase, and the best outside authentication.
-        let mut best: [Option<(usize, &ServerLine)>; 2] = [None, None];
+        let mut best: [Option<(usize, &ServerLine, Phase)>; 2] = [None, None];
         for (line, event) in self.events() {
             let name = event.kind.name();
             accepted |= is_acceptance(name);
-            let Some(rank) = REFUSALS.iter().position(|(n, _)| *n == name) else {
+            let Some(rank) = REFUSALS.iter().position(|n| *n == name) else {
                 continue;
             };
-            let slots = if REFUSALS[rank].1 == Phase::Auth {
-                1
-            } else {
-                2
-            };
+            let phase = event.kind.phase();
+            let slots = if phase == Phase::Auth { 1 } else { 2 };
             for slot in &mut best[..slots] {
-                if slot.is_none_or(|(b, _)| rank < b) {
-                    *slot = Some((rank, line));
+                if slot.is_none_or(|(b, ..)| rank < b) {
+                    *slot = Some((rank, line, phase));
                 }
             }
         }
-        let (rank, line) = best[usize::from(accepted)]?;
-        Some(ServerFailure {
-            phase: REFUSALS[rank].1,
-            line,
-        })
+        let (_, line, phase) = best[usize::from(accepted)]?;
+        Some(ServerFailure { phase, line })
     }
 }
 
@@ -235,8 +226,8 @@ struct Grouper {
     by_pid: HashMap<u32, usize>,
     /// For a log without process ids: the connection after the last `Connection from`.
     current: Option<usize>,
-    /// For a log without process ids: the connection of each client address and port, and
-    /// whether `current` has one yet (`sshd -E` at INFO logs no `Connection from`).
+    /// For a log without process ids (`sshd -E` at INFO logs no `Connection from`): the
+    /// connection of each client address and port, and the client `current` names, if any yet.
     by_peer: HashMap<(String, u16), usize>,
     current_peer: Option<(String, Option<u16>)>,
     /// Lines that name no client, logged after one that did: they go with the next that does.
@@ -462,6 +453,13 @@ Connection closed by authenticating user amy 192.0.2.8 port 4000 [preauth]
         assert_eq!(lines, [3, 2]);
         assert_eq!(log.connections[1].user(), Some("bob"));
         assert_eq!(log.connections[0].fingerprints().count(), 2);
+    }
+
+    #[test]
+    fn every_refusal_is_an_event_of_the_grammar() {
+        for name in REFUSALS {
+            assert!(EventKind::named(name).is_some(), "{name}");
+        }
     }
 
     #[test]

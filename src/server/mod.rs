@@ -239,7 +239,13 @@ impl Grouper {
     fn push(&mut self, raw: &[u8]) {
         self.log.lines_read += 1;
         let text = String::from_utf8_lossy(raw);
-        let prefix::Origin::Sshd { host, pid, message } = prefix::origin(&text) else {
+        let prefix::Origin::Sshd {
+            host,
+            pid,
+            time,
+            message,
+        } = prefix::origin(&text)
+        else {
             return;
         };
         let event = event::parse(message).map(Box::new);
@@ -254,7 +260,7 @@ impl Grouper {
             text: text.trim_end_matches('\r').to_string(),
             host: host.map(|h| self.host(h)),
             event,
-            stamp: prefix::timestamp(&text).and_then(clock::Stamp::read),
+            stamp: time.and_then(clock::Stamp::read),
             message_at,
         };
         if name == Some("drop_connection") {

@@ -7,10 +7,12 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin<'a> {
     /// sshd (or sshd-session, sshd-auth, dropbear) said `message`, from process `pid` on
-    /// `host` when the collector names them.
+    /// `host` at `time` (`Dec  6 20:47:28`, `2026-12-06T20:47:28+0000`) when the collector
+    /// names them.
     Sshd {
         host: Option<&'a str>,
         pid: Option<u32>,
+        time: Option<&'a str>,
         message: &'a str,
     },
     /// Another program's line (cron, sudo, systemd …), or a collector's own (`-- Boot …`).
@@ -30,11 +32,22 @@ pub fn origin(line: &str) -> Origin<'_> {
     if let Some(origin) = dropbear_stderr(line) {
         return origin;
     }
-    match after_timestamp(line) {
-        Some(rest) => tagged(rest.trim_start_matches(' ')),
+    match split_timestamp(line) {
+        Some((time, rest)) => match tagged(rest.trim_start_matches(' ')) {
+            Origin::Sshd {
+                host, pid, message, ..
+            } => Origin::Sshd {
+                host,
+                pid,
+                time: Some(time),
+                message,
+            },
+            Origin::Other => Origin::Other,
+        },
         None => Origin::Sshd {
             host: None,
             pid: None,
+            time: None,
             message: line,
         },
     }
@@ -43,11 +56,12 @@ pub fn origin(line: &str) -> Origin<'_> {
 /// Dropbear's `-E` line: `[812] Dec 06 20:47:28 msg` (its pid, then a local time without a year).
 fn dropbear_stderr(line: &str) -> Option<Origin<'_>> {
     let (pid, rest) = dropbear_pid(line)?;
-    let message = after_timestamp(rest)?.strip_prefix(' ')?;
+    let (time, rest) = split_timestamp(rest)?;
     Some(Origin::Sshd {
         host: None,
         pid: Some(pid),
-        message,
+        time: Some(time),
+        message: rest.strip_prefix(' ')?,
     })
 }
 
@@ -70,6 +84,7 @@ fn tagged(rest: &str) -> Origin<'_> {
             Some(Origin::Sshd { pid, message, .. }) => Origin::Sshd {
                 host: Some(host),
                 pid,
+                time: None,
                 message,
             },
             _ => Origin::Other,
@@ -108,15 +123,22 @@ fn program(text: &str) -> Option<Origin<'_>> {
     Some(Origin::Sshd {
         host: None,
         pid,
+        time: None,
         message,
     })
 }
 
-/// The text after a leading timestamp, or `None` if the line does not start with one:
+/// A leading timestamp and the text after it, or `None` if the line does not start with one:
 /// `Dec  6 20:47:28`, `Dec 06 20:47:28.123456`, `2026-12-06T20:47:28+0000`, RFC 5424's
-/// `<34>1 2026-12-06T20:47:28.123Z`.
-fn after_timestamp(line: &str) -> Option<&str> {
+/// `<34>1 2026-12-06T20:47:28.123Z` (its header is no part of the time).
+fn split_timestamp(line: &str) -> Option<(&str, &str)> {
     let line = strip_5424_header(line).unwrap_or(line);
+    let rest = after_timestamp(line)?;
+    Some((&line[..line.len() - rest.len()], rest))
+}
+
+/// The text after the timestamp `line` starts with (its RFC 5424 header already read).
+fn after_timestamp(line: &str) -> Option<&str> {
     let bytes = line.as_bytes();
     if bytes.len() >= 10
         && bytes[4] == b'-'
@@ -149,15 +171,6 @@ fn after_timestamp(line: &str) -> Option<&str> {
     Some(frac)
 }
 
-/// The time a line's prefix carries (`Dec  6 20:47:28`, `2026-12-06T20:47:28+0000`), for pairing
-/// by time (`clock.rs` reads it).
-pub fn timestamp(line: &str) -> Option<&str> {
-    let line = dropbear_pid(line).map_or(line, |(_, rest)| rest);
-    let rest = after_timestamp(line)?;
-    let start = strip_5424_header(line).map_or(0, |after| line.len() - after.len());
-    line.get(start..line.len() - rest.len())
-}
-
 /// RFC 5424's `<PRI>VERSION ` before the timestamp.
 fn strip_5424_header(line: &str) -> Option<&str> {
     let rest = line.strip_prefix('<')?;
@@ -174,7 +187,29 @@ mod tests {
     use super::*;
 
     fn sshd<'a>(host: Option<&'a str>, pid: Option<u32>, message: &'a str) -> Origin<'a> {
-        Origin::Sshd { host, pid, message }
+        Origin::Sshd {
+            host,
+            pid,
+            time: None,
+            message,
+        }
+    }
+
+    /// Where a line comes from, its time left out (`the_time_of_a_prefix_is_kept` reads it).
+    fn read(line: &str) -> Origin<'_> {
+        match origin(line) {
+            Origin::Sshd {
+                host, pid, message, ..
+            } => sshd(host, pid, message),
+            Origin::Other => Origin::Other,
+        }
+    }
+
+    fn time_of(line: &str) -> Option<&str> {
+        match origin(line) {
+            Origin::Sshd { time, .. } => time,
+            Origin::Other => None,
+        }
     }
 
     #[test]
@@ -187,20 +222,20 @@ mod tests {
             format!("2026-12-06T20:47:28.123456+00:00 web1 sshd[812]: {m}"),
             format!("<38>1 2026-12-06T20:47:28.123Z web1 sshd 812 - - {m}"),
         ] {
-            assert_eq!(origin(&line), sshd(Some("web1"), Some(812), m), "{line}");
+            assert_eq!(read(&line), sshd(Some("web1"), Some(812), m), "{line}");
         }
         let no_host = format!("Dec 06 20:47:28 sshd[812]: {m}");
-        assert_eq!(origin(&no_host), sshd(None, Some(812), m));
+        assert_eq!(read(&no_host), sshd(None, Some(812), m));
         assert_eq!(
-            origin("Dec 06 20:47:28 web1 sshd-session[9]: x"),
+            read("Dec 06 20:47:28 web1 sshd-session[9]: x"),
             sshd(Some("web1"), Some(9), "x")
         );
-        assert_eq!(origin(m), sshd(None, None, m));
+        assert_eq!(read(m), sshd(None, None, m));
         assert_eq!(
-            origin("Dec 06 20:47:28 web1 CRON[77]: pam_unix(cron:session)"),
+            read("Dec 06 20:47:28 web1 CRON[77]: pam_unix(cron:session)"),
             Origin::Other
         );
-        assert_eq!(origin("-- Boot 0123 --"), Origin::Other);
+        assert_eq!(read("-- Boot 0123 --"), Origin::Other);
     }
 
     #[test]
@@ -213,11 +248,11 @@ mod tests {
             format!("2026-12-06T20:47:28+0000 router dropbear[812]: {m}"),
         ] {
             let host = (!line.starts_with('[')).then_some("router");
-            assert_eq!(origin(&line), sshd(host, Some(812), m), "{line}");
+            assert_eq!(read(&line), sshd(host, Some(812), m), "{line}");
         }
         // Not a pid, or no time after it: the line is a message of its own.
         for line in ["[x] Dec 06 20:47:28 m", "[812] m", "[] Dec 06 20:47:28 m"] {
-            assert_eq!(origin(line), sshd(None, None, line), "{line}");
+            assert_eq!(read(line), sshd(None, None, line), "{line}");
         }
     }
 
@@ -243,7 +278,7 @@ mod tests {
             ),
             ("Connection from 127.0.0.1 port 1", None),
         ] {
-            assert_eq!(timestamp(line), time, "{line}");
+            assert_eq!(time_of(line), time, "{line}");
         }
     }
 
@@ -264,7 +299,6 @@ mod tests {
             "[99999999999] Dec 06 20:47:28 m",
         ] {
             let _ = origin(line);
-            let _ = timestamp(line);
         }
     }
 }

@@ -638,6 +638,15 @@ LISTENER_KINDS = {
     "inetd": b_inetd,
 }
 
+def beside_helper(helper, ready, inner):
+    """Shell lines that start a Python helper (`helper`: its script and arguments) in the
+    namespace, wait up to 5 s for its `ready` file, run the client and end the helper, exiting
+    with the client's status."""
+    return (f"python3 {helper} & HELPER=$!\n"
+            f"for i in $(seq 100); do [ -e {ready} ] && break; sleep 0.05; done\n"
+            f"{shlex.join(inner)}\nrc=$?\nkill $HELPER\nexit $rc\n")
+
+
 # ---------------------------------------------------------------- scenarios
 
 SCENARIOS = []
@@ -1489,9 +1498,7 @@ class Lab:
             ready = d / "proxy.ready"
             script += (f"ip addr add 198.18.0.8/15 dev lo || exit 99\n"
                        f"mount --bind {hosts} /etc/hosts || exit 98\n"
-                       f"python3 {peer} {ready} {port} & PEER=$!\n"
-                       f"for i in $(seq 100); do [ -e {ready} ] && break; sleep 0.05; done\n"
-                       f"{shlex.join(inner)}\nrc=$?\nkill $PEER\nexit $rc\n")
+                       + beside_helper(f"{peer} {ready} {port}", ready, inner))
             return ["unshare", "-n", "-m", "--propagation", "private", "sh", "-c", script]
         if mode == "nxdomain":
             resolv = d / "resolv.conf"
@@ -1500,9 +1507,7 @@ class Lab:
             dns.write_text(DNS_RESPONDER)
             ready = d / "dns.ready"
             script += (f"mount --bind {resolv} /etc/resolv.conf || exit 98\n"
-                       f"python3 {dns} {ready} & DNS=$!\n"
-                       f"for i in $(seq 100); do [ -e {ready} ] && break; sleep 0.05; done\n"
-                       f"{shlex.join(inner)}\nrc=$?\nkill $DNS\nexit $rc\n")
+                       + beside_helper(f"{dns} {ready}", ready, inner))
             return ["unshare", "-n", "-m", "--propagation", "private", "sh", "-c", script]
         script += "exec " + shlex.join(inner) + "\n"
         return ["unshare", "-n", "sh", "-c", script]
